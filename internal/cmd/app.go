@@ -1,0 +1,113 @@
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+
+	"github.com/gogf/gf/v2/net/ghttp"
+	"github.com/gogf/gf/v2/os/gcfg"
+	"github.com/gogf/gf/v2/os/glog"
+	"github.com/gogf/gf/v2/os/gproc"
+
+	"github.com/gfws/template-ws/internal/controller/health"
+	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// App is one node: the ghttp server and the WebSocket transport on it.
+type App struct {
+	HTTP *ghttp.Server
+	WS   *ws.Server
+}
+
+// New builds a node from cfg without starting it. Every configuration
+// mistake is reported here, naming its key, before anything listens.
+func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
+	wsCfg, err := ws.LoadConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBrokerType(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if wsCfg.JWTSecret == ws.PlaceholderJWTSecret {
+		glog.Warningf(ctx, "ws.auth.jwtSecret is still the shipped placeholder %q: anybody can forge tokens; "+
+			"set a long random secret before exposing this server", ws.PlaceholderJWTSecret)
+	}
+
+	router := ws.NewRouter()
+	if err := router.Bind(wsctrl.NewV1()); err != nil {
+		return nil, err
+	}
+	node := nodeName()
+	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{})
+
+	// A named instance per node lets tests run several nodes in one process.
+	s := ghttp.GetServer("template-ws-" + node)
+	serverSection, err := cfg.Get(ctx, "server")
+	if err != nil {
+		return nil, fmt.Errorf("config server: %w", err)
+	}
+	if err := s.SetConfigWithMap(serverSection.Map()); err != nil {
+		return nil, fmt.Errorf("config server: %w", err)
+	}
+	probes := &health.Controller{Ready: func() bool { return !wsServer.Draining() }}
+	s.Group("/", func(group *ghttp.RouterGroup) {
+		group.Middleware(ghttp.MiddlewareHandlerResponse)
+		group.GET("/healthz", probes.Healthz)
+		group.GET("/readyz", probes.Readyz)
+	})
+	s.Group(wsCfg.Path, func(group *ghttp.RouterGroup) {
+		group.Middleware(ghttp.MiddlewareHandlerResponse)
+		// ALL, not GET: other methods get the 405 that explains itself
+		// instead of a bare 404.
+		group.ALL("/", wsServer.Handle)
+	})
+	return &App{HTTP: s, WS: wsServer}, nil
+}
+
+// Run serves until SIGINT or SIGTERM, then drains the WebSocket
+// connections before the HTTP server stops. ghttp neither closes nor waits
+// for hijacked connections, so the drain is registered here, before Run
+// registers ghttp's own shutdown handler, and gproc runs it first.
+func (a *App) Run(ctx context.Context) {
+	gproc.AddSigHandlerShutdown(func(sig os.Signal) {
+		a.Drain(ctx)
+	})
+	a.HTTP.Run()
+}
+
+// Drain turns the node not-ready, closes every connection with 1001 and
+// waits for them up to ws.shutdownTimeout.
+func (a *App) Drain(ctx context.Context) {
+	glog.Infof(ctx, "draining %d WebSocket connections", a.WS.Len())
+	if left := a.WS.Drain(ctx); left > 0 {
+		glog.Warningf(ctx, "%d WebSocket connections still open after ws.shutdownTimeout", left)
+	}
+}
+
+func checkBrokerType(ctx context.Context, cfg *gcfg.Config) error {
+	v, err := cfg.Get(ctx, "broker.type", "memory")
+	if err != nil {
+		return fmt.Errorf("config broker.type: %w", err)
+	}
+	switch v.String() {
+	case "memory", "redis":
+		return nil
+	}
+	return fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", v.String())
+}
+
+// nodeName is unique per process so that two nodes on one host differ.
+func nodeName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "node"
+	}
+	var raw [3]byte
+	_, _ = rand.Read(raw[:])
+	return host + "-" + hex.EncodeToString(raw[:])
+}

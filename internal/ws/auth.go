@@ -1,0 +1,121 @@
+package ws
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// identity is who a handshake authenticated as.
+type identity struct {
+	userID  string
+	expires time.Time // zero when the token has no exp, or there is no token
+}
+
+// bearerToken returns the token from `Authorization: Bearer`, else from the
+// `token` query parameter, which browsers must use since they cannot set
+// headers on a WebSocket handshake.
+func bearerToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+	}
+	return r.URL.Query().Get("token")
+}
+
+// authenticate verifies the request's token. With no token and auth not
+// required it returns an empty identity: the caller names the user after
+// the connection. A token that is present but bad is refused either way.
+func (s *Server) authenticate(r *http.Request) (identity, error) {
+	raw := bearerToken(r)
+	if raw == "" {
+		if s.cfg.AuthRequired {
+			return identity{}, errors.New("a token is required: send Authorization: Bearer <jwt>, or ?token=<jwt> from a browser")
+		}
+		return identity{}, nil
+	}
+	claims := jwt.RegisteredClaims{}
+	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
+		return []byte(s.cfg.JWTSecret), nil
+	}, jwt.WithValidMethods([]string{"HS256"}))
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return identity{}, errors.New("the token has expired: get a new one and reconnect")
+	case err != nil:
+		return identity{}, errors.New("the token is not valid: it must be an HS256 JWT signed with the server's ws.auth.jwtSecret")
+	case claims.Subject == "":
+		return identity{}, errors.New("the token has no sub claim: it must name the user")
+	}
+	id := identity{userID: claims.Subject}
+	if claims.ExpiresAt != nil {
+		id.expires = claims.ExpiresAt.Time
+	}
+	return id, nil
+}
+
+// originAllowed applies ws.allowedOrigins. With the list empty, a browser
+// origin must be the host that served the request.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, allowed := range s.cfg.AllowedOrigins {
+		if allowed == "*" || strings.EqualFold(allowed, origin) {
+			return true
+		}
+	}
+	if len(s.cfg.AllowedOrigins) > 0 {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// clientIP is the socket peer, unless the peer is a trusted proxy: then the
+// right-most address of X-Forwarded-For that is not itself a trusted proxy,
+// or X-Real-IP. Taking the right-most untrusted entry means a client cannot
+// spoof its address by sending its own X-Forwarded-For.
+func (s *Server) clientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	addr := peer.Addr().Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		hop = hop.Unmap()
+		if !s.trusted(hop) {
+			return hop.String()
+		}
+	}
+	if real, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+		return real.Unmap().String()
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(addr netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

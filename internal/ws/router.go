@@ -1,0 +1,186 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/gogf/gf/v2/errors/gcode"
+	"github.com/gogf/gf/v2/errors/gerror"
+	"github.com/gogf/gf/v2/os/glog"
+	"github.com/gogf/gf/v2/util/gmeta"
+	"github.com/gogf/gf/v2/util/gvalid"
+)
+
+// internalErrorMessage is all a client learns of a handler that failed
+// without a code or panicked; the details go to the log.
+const internalErrorMessage = "internal error: the server could not handle this event; it has been logged"
+
+var (
+	contextType = reflect.TypeFor[context.Context]()
+	errorType   = reflect.TypeFor[error]()
+)
+
+// Router maps event names to controller methods. It is filled by Bind
+// before the server starts and only read afterwards.
+type Router struct {
+	handlers map[string]*handler
+}
+
+// handler is one bound controller method.
+type handler struct {
+	event    string
+	name     string // Controller.Method, for logs
+	method   reflect.Value
+	reqType  reflect.Type // the struct the request pointer points to
+	validate bool         // the request struct has v: tags
+}
+
+// NewRouter returns an empty Router.
+func NewRouter() *Router {
+	return &Router{handlers: make(map[string]*handler)}
+}
+
+// Bind registers every exported method of each controller, the way
+// group.Bind does for HTTP: a method must look like
+//
+//	func (c *ControllerV1) RoomJoin(ctx context.Context, req *v1.RoomJoinReq) (res *v1.RoomJoinRes, err error)
+//
+// and its request struct must carry the event name in g.Meta, as in
+// `g.Meta `event:"room.join"“. Any other method, a missing tag or an event
+// bound twice is an error, reported before the server starts.
+func (r *Router) Bind(controllers ...any) error {
+	for _, ctrl := range controllers {
+		value := reflect.ValueOf(ctrl)
+		typ := value.Type()
+		for i := range typ.NumMethod() {
+			m := typ.Method(i)
+			h, err := newHandler(typ, m, value.Method(i))
+			if err != nil {
+				return err
+			}
+			if prev, ok := r.handlers[h.event]; ok {
+				return fmt.Errorf("ws router: event %q is bound twice, by %s and %s", h.event, prev.name, h.name)
+			}
+			r.handlers[h.event] = h
+		}
+	}
+	return nil
+}
+
+func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler, error) {
+	name := strings.TrimPrefix(ctrl.String(), "*") + "." + m.Name
+	t := fn.Type()
+	if t.NumIn() != 2 || t.In(0) != contextType || t.In(1).Kind() != reflect.Pointer ||
+		t.In(1).Elem().Kind() != reflect.Struct || t.NumOut() != 2 ||
+		t.Out(0).Kind() != reflect.Pointer || t.Out(1) != errorType {
+		return nil, fmt.Errorf("ws router: %s has signature %s; an event method must be "+
+			"func(ctx context.Context, req *XxxReq) (res *XxxRes, err error)", name, t)
+	}
+	reqType := t.In(1).Elem()
+	event := gmeta.Get(reflect.New(reqType).Interface(), "event").String()
+	if event == "" {
+		return nil, fmt.Errorf("ws router: %s: request type %s has no event name; add g.Meta `event:\"...\"`", name, reqType)
+	}
+	return &handler{
+		event:    event,
+		name:     name,
+		method:   fn,
+		reqType:  reqType,
+		validate: hasValidationTags(reqType),
+	}, nil
+}
+
+// hasValidationTags reports whether gvalid has anything to check in t, so
+// that requests without rules skip the validator.
+func hasValidationTags(t reflect.Type) bool {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("v") != "" || f.Tag.Get("valid") != "" {
+			return true
+		}
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && hasValidationTags(f.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+// Events returns the bound event names, sorted.
+func (r *Router) Events() []string {
+	names := make([]string, 0, len(r.handlers))
+	for name := range r.handlers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// dispatch handles one text frame on c's reader goroutine.
+func (r *Router) dispatch(c *Conn, frame []byte) {
+	req, err := decodeRequest(frame)
+	if err != nil {
+		event := req.Event
+		if event == "" {
+			event = ErrorEvent
+		}
+		c.reply(req.ID, event, gcode.CodeInvalidRequest, err.Error(), nil)
+		return
+	}
+	h := r.handlers[req.Event]
+	if h == nil {
+		c.reply(req.ID, req.Event, gcode.CodeNotFound,
+			fmt.Sprintf("unknown event %q; this server handles: %s", req.Event, strings.Join(r.Events(), ", ")), nil)
+		return
+	}
+	in := reflect.New(h.reqType)
+	if !isNull(req.Data) {
+		if err := json.Unmarshal(req.Data, in.Interface()); err != nil {
+			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, "data does not fit event "+req.Event+": "+err.Error(), nil)
+			return
+		}
+	}
+	if h.validate {
+		if err := gvalid.New().Data(in.Interface()).Run(c.ctx); err != nil {
+			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, err.Error(), nil)
+			return
+		}
+	}
+	res, err := h.call(c, in)
+	if err != nil {
+		code := gerror.Code(err)
+		if code == gcode.CodeNil || code == gcode.CodeInternalError {
+			c.logError(h.name, err)
+			c.reply(req.ID, req.Event, gcode.CodeInternalError, internalErrorMessage, nil)
+			return
+		}
+		c.reply(req.ID, req.Event, code, err.Error(), nil)
+		return
+	}
+	if req.ID != nil {
+		c.reply(req.ID, req.Event, gcode.CodeOK, "", res)
+	}
+}
+
+// call runs the handler, turning a panic into an error without a code so
+// the client sees code 50 and the stack goes to the log.
+func (h *handler) call(c *Conn, in reflect.Value) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in %s: %v\n%s", h.name, p, debug.Stack())
+		}
+	}()
+	out := h.method.Call([]reflect.Value{reflect.ValueOf(c.ctx), in})
+	if e, _ := out[1].Interface().(error); e != nil {
+		return nil, e
+	}
+	return out[0].Interface(), nil
+}
+
+func (c *Conn) logError(what string, err error) {
+	glog.Errorf(c.ctx, "ws conn=%s user=%s %s: %+v", c.id, c.userID, what, err)
+}

@@ -1,0 +1,198 @@
+package ws
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gogf/gf/v2/errors/gcode"
+	"github.com/gorilla/websocket"
+)
+
+// Hooks lets the layers above the transport follow connections. Both run on
+// the connection's own goroutines and must not block.
+type Hooks struct {
+	// OnOpen runs after the welcome message is queued, before the first
+	// message is read.
+	OnOpen func(c *Conn)
+	// OnClose runs once, after the socket is closed and the Conn is removed
+	// from the Server.
+	OnClose func(c *Conn, code int, reason string)
+	// OnRefuse runs for every handshake that is answered without an
+	// upgrade, with one of the Refused* reasons.
+	OnRefuse func(reason string)
+}
+
+// Server accepts WebSocket connections on a ghttp route and keeps the
+// registry the connection caps and the drain need. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg      Config
+	node     string
+	router   *Router
+	hooks    Hooks
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[string]*Conn
+	perUser  map[string]int
+	perIP    map[string]int
+	draining bool
+	drained  chan struct{} // closed when draining and conns is empty
+}
+
+// NewServer returns a Server that serves router's events to connections
+// accepted with cfg. node names this process in the welcome message.
+func NewServer(cfg Config, node string, router *Router, hooks Hooks) *Server {
+	s := &Server{
+		cfg:     cfg,
+		node:    node,
+		router:  router,
+		hooks:   hooks,
+		conns:   make(map[string]*Conn),
+		perUser: make(map[string]int),
+		perIP:   make(map[string]int),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout:  cfg.HandshakeTimeout,
+		ReadBufferSize:    cfg.ReadBufferSize,
+		WriteBufferSize:   cfg.WriteBufferSize,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: cfg.Compression,
+		// The same check already ran before Upgrade and produced a refusal
+		// a person can read; this keeps gorilla from ever accepting more.
+		CheckOrigin: s.originAllowed,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			writeRefusal(w, status, gcode.CodeInvalidRequest, "WebSocket handshake failed: "+reason.Error(), nil)
+		},
+	}
+	return s
+}
+
+// Config returns the configuration the Server runs with.
+func (s *Server) Config() Config { return s.cfg }
+
+// Node returns the node name sent in the welcome message.
+func (s *Server) Node() string { return s.node }
+
+// Conn returns the live connection with id, or nil.
+func (s *Server) Conn(id string) *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[id]
+}
+
+// Conns returns a snapshot of the live connections.
+func (s *Server) Conns() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		list = append(list, c)
+	}
+	return list
+}
+
+// Len returns the number of live connections.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Draining reports whether Drain has started: the node refuses upgrades and
+// reports not ready.
+func (s *Server) Draining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// capacityRefusal is why reserve refused a slot.
+type capacityRefusal struct {
+	status  int
+	message string
+}
+
+// reserve takes a slot for c under the connection caps, so that the check
+// and the registration are one step and concurrent upgrades cannot overshoot
+// a cap.
+func (s *Server) reserve(c *Conn) *capacityRefusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.draining:
+		return &capacityRefusal{http.StatusServiceUnavailable,
+			"this node is shutting down; reconnect, and the proxy sends you to another node"}
+	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
+		return &capacityRefusal{http.StatusServiceUnavailable,
+			"this node is at its connection limit (ws.maxConnections); retry later"}
+	case s.cfg.MaxConnectionsPerUser > 0 && s.perUser[c.userID] >= s.cfg.MaxConnectionsPerUser:
+		return &capacityRefusal{http.StatusTooManyRequests,
+			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first"}
+	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[c.clientIP] >= s.cfg.MaxConnectionsPerIP:
+		return &capacityRefusal{http.StatusTooManyRequests,
+			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first"}
+	}
+	s.conns[c.id] = c
+	s.perUser[c.userID]++
+	s.perIP[c.clientIP]++
+	return nil
+}
+
+// release gives back the slot reserve took. It is called exactly once per
+// reserved Conn: by the writer's cleanup, or by Handle when the upgrade
+// failed.
+func (s *Server) release(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c.id)
+	decrement(s.perUser, c.userID)
+	decrement(s.perIP, c.clientIP)
+	if s.draining && len(s.conns) == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+func decrement(m map[string]int, key string) {
+	if m[key] <= 1 {
+		delete(m, key)
+		return
+	}
+	m[key]--
+}
+
+// Drain stops accepting connections, closes every live one with 1001
+// `server shutting down`, and waits until they are gone, ctx ends, or
+// Config.ShutdownTimeout passes. It reports how many were still open when
+// it stopped waiting. Hijacked connections are invisible to
+// http.Server.Shutdown, which is why the node drains them itself.
+func (s *Server) Drain(ctx context.Context) (remaining int) {
+	s.mu.Lock()
+	s.draining = true
+	drained := make(chan struct{})
+	if len(s.conns) == 0 {
+		close(drained)
+	} else {
+		s.drained = drained
+	}
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.Close(websocket.CloseGoingAway, "server shutting down")
+	}
+	timer := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return s.Len()
+}

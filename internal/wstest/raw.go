@@ -1,0 +1,44 @@
+package wstest
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RawResponse is an HTTP answer read off a raw socket.
+type RawResponse struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// RawRequest writes request text as is to addr (host:port) and reads the
+// response, for requests net/http's client will not send, such as HTTP/1.0
+// with WebSocket headers. Lines are joined with CRLF.
+func RawRequest(t testing.TB, addr string, lines ...string) RawResponse {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(Timeout))
+	if _, err := io.WriteString(conn, strings.Join(lines, "\r\n")+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return RawResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+}

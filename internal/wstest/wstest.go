@@ -1,0 +1,246 @@
+// Package wstest starts real nodes on free ports and talks to them over
+// real sockets, for the project's tests. Nothing in the product imports it.
+package wstest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gogf/gf/v2/encoding/gjson"
+	"github.com/gogf/gf/v2/os/gcfg"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
+)
+
+// Timeout bounds every wait in a test: long enough for a loaded CI machine
+// running with -race, short enough that a hang fails fast.
+const Timeout = 10 * time.Second
+
+// RepoRoot returns the module root, found by walking up to go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// ConfigJSON returns the shipped manifest/config/config.yaml with overrides
+// applied (keys are dotted paths such as "ws.pingInterval"), bound to a
+// free loopback port and without the route table dump.
+func ConfigJSON(t testing.TB, overrides map[string]any) string {
+	t.Helper()
+	j, err := gjson.Load(filepath.Join(RepoRoot(t), "manifest", "config", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]any{
+		"server.address":         "127.0.0.1:0",
+		"server.dumpRouterMap":   false,
+		"server.openapiPath":     "",
+		"server.swaggerPath":     "",
+		"server.graceful":        false,
+		"server.gracefulTimeout": 2,
+	}
+	for k, v := range overrides {
+		settings[k] = v
+	}
+	for k, v := range settings {
+		if err := j.Set(k, v); err != nil {
+			t.Fatalf("config override %s: %v", k, err)
+		}
+	}
+	return j.MustToJsonString()
+}
+
+// Config returns ConfigJSON as a GoFrame config object.
+func Config(t testing.TB, overrides map[string]any) *gcfg.Config {
+	t.Helper()
+	adapter, err := gcfg.NewAdapterContent(ConfigJSON(t, overrides))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gcfg.NewWithAdapter(adapter)
+}
+
+// WaitFor polls cond until it holds or Timeout passes.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", Timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Msg is any server message: a reply has Code, a push does not.
+type Msg struct {
+	ID      json.RawMessage `json:"id"`
+	Event   string          `json:"event"`
+	Code    *int            `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Client is a test's WebSocket connection. It is not safe for concurrent
+// use.
+type Client struct {
+	*websocket.Conn
+	t testing.TB
+}
+
+// Dial connects to url and fails the test unless the upgrade succeeds.
+func Dial(t testing.TB, url string, header http.Header) *Client {
+	t.Helper()
+	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	if err != nil {
+		body := ""
+		if resp != nil {
+			body = fmt.Sprintf(" (status %d)", resp.StatusCode)
+		}
+		t.Fatalf("dial %s: %v%s", url, err, body)
+	}
+	c := &Client{Conn: conn, t: t}
+	t.Cleanup(func() { _ = conn.Close() })
+	return c
+}
+
+// DialWelcome connects and reads the welcome push.
+func DialWelcome(t testing.TB, url string, header http.Header) (*Client, Msg) {
+	t.Helper()
+	c := Dial(t, url, header)
+	welcome := c.Read()
+	if welcome.Event != "welcome" || welcome.Code != nil {
+		t.Fatalf("first message is %+v, want the welcome push", welcome)
+	}
+	return c, welcome
+}
+
+// Send writes one JSON text frame.
+func (c *Client) Send(v any) {
+	c.t.Helper()
+	frame, err := json.Marshal(v)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.SendRaw(websocket.TextMessage, frame)
+}
+
+// SendRaw writes one frame as given.
+func (c *Client) SendRaw(kind int, frame []byte) {
+	c.t.Helper()
+	_ = c.SetWriteDeadline(time.Now().Add(Timeout))
+	if err := c.WriteMessage(kind, frame); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// Read returns the next message, failing the test on a close or timeout.
+func (c *Client) Read() Msg {
+	c.t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Timeout))
+	kind, frame, err := c.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	if kind != websocket.TextMessage {
+		c.t.Fatalf("got frame type %d, want text", kind)
+	}
+	var m Msg
+	if err := json.Unmarshal(frame, &m); err != nil {
+		c.t.Fatalf("server sent %q, not an envelope: %v", frame, err)
+	}
+	return m
+}
+
+// Call sends a request with id and returns its reply.
+func (c *Client) Call(id any, event string, data any) Msg {
+	c.t.Helper()
+	req := map[string]any{"id": id, "event": event}
+	if data != nil {
+		req["data"] = data
+	}
+	c.Send(req)
+	return c.Read()
+}
+
+// ExpectClose reads until the server's close frame and checks its code.
+// It returns the close reason.
+func (c *Client) ExpectClose(code int) string {
+	c.t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Timeout))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		closeErr, ok := err.(*websocket.CloseError)
+		if !ok {
+			c.t.Fatalf("connection ended with %v, want close code %d", err, code)
+		}
+		if closeErr.Code != code {
+			c.t.Fatalf("close code %d (%q), want %d", closeErr.Code, closeErr.Text, code)
+		}
+		return closeErr.Text
+	}
+}
+
+// CodeOf returns a reply's code, failing the test for a push.
+func (m Msg) CodeOf(t testing.TB) int {
+	t.Helper()
+	if m.Code == nil {
+		t.Fatalf("message %+v has no code: it is a push, not a reply", m)
+	}
+	return *m.Code
+}
+
+// HasText reports whether the message text contains every fragment.
+func (m Msg) HasText(fragments ...string) bool {
+	for _, f := range fragments {
+		if !strings.Contains(m.Message, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// ShutdownContext returns a context bounded by Timeout.
+func ShutdownContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Token signs an HS256 JWT for sub with secret, expiring at exp (zero for
+// no exp claim).
+func Token(t testing.TB, secret, sub string, exp time.Time) string {
+	t.Helper()
+	claims := jwt.MapClaims{"sub": sub}
+	if !exp.IsZero() {
+		claims["exp"] = exp.Unix()
+	}
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}

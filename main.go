@@ -1,0 +1,11 @@
+package main
+
+import (
+	"github.com/gogf/gf/v2/os/gctx"
+
+	"github.com/gfws/template-ws/internal/cmd"
+)
+
+func main() {
+	cmd.Main.Run(gctx.GetInitCtx())
+}
