@@ -80,7 +80,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Path:             "/ws",
-		AllowedOrigins:   nil,
+		AllowedOrigins:   []string{},
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
 		MaxMessageSize:   65536,

@@ -94,7 +94,7 @@ func TestHandshakeRefusals(t *testing.T) {
 	addr := strings.TrimPrefix(node.HTTPURL, "http://")
 
 	t.Run("POST is 405 with Allow", func(t *testing.T) {
-		resp, err := http.Post(node.HTTPURL+"/ws", "application/json", strings.NewReader("{}"))
+		resp, err := wstest.HTTP.Post(node.HTTPURL+"/ws", "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		})
 	})
 	t.Run("plain GET is 426 naming the missing headers", func(t *testing.T) {
-		resp, err := http.Get(node.HTTPURL + "/ws")
+		resp, err := wstest.HTTP.Get(node.HTTPURL + "/ws")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,202 @@
+package ws_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	for _, code := range []int{websocket.CloseNormalClosure, 4000} {
+		c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+		msg := websocket.FormatCloseMessage(code, "bye")
+		if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wstest.Timeout)); err != nil {
+			t.Fatal(err)
+		}
+		c.ExpectClose(code)
+	}
+	wstest.WaitFor(t, "the node to forget closed connections", func() bool { return node.App.WS.Len() == 0 })
+}
+
+func TestDrainSends1001AndRefusesNewcomers(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.shutdownTimeout": "5s"})
+	// This client does not read until later, so it does not answer the
+	// close frame and the drain has to wait for it.
+	lingering, _ := wstest.DialWelcome(t, node.WSURL, nil)
+
+	drained := make(chan int)
+	go func() { drained <- node.App.WS.Drain(wstest.ShutdownContext(t)) }()
+	wstest.WaitFor(t, "the node to start draining", node.App.WS.Draining)
+
+	resp, err := wstest.HTTP.Get(node.HTTPURL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRefusal(t, resp.StatusCode, resp.Header, readBody(t, resp), refusal{status: 503, code: 63, message: []string{"shutting down"}})
+	resp, err = wstest.HTTP.Get(node.HTTPURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("healthz while draining: %d %s", resp.StatusCode, body)
+	}
+	dialRefused(t, node.WSURL, nil, refusal{
+		status: 503, code: 63, header: map[string]string{"Retry-After": "5"}, message: []string{"shutting down"},
+	})
+
+	if reason := lingering.ExpectClose(websocket.CloseGoingAway); reason != "server shutting down" {
+		t.Fatalf("close reason %q", reason)
+	}
+	if left := <-drained; left != 0 {
+		t.Fatalf("%d connections left after the drain", left)
+	}
+}
+
+func TestProtocolErrorCloses1002(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	// FIN + reserved opcode 3, masked, empty payload: no valid client sends it.
+	if _, err := c.UnderlyingConn().Write([]byte{0x83, 0x80, 1, 2, 3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectClose(websocket.CloseProtocolError)
+}
+
+func TestUnmaskedClientFrameCloses1002(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	// FIN + text, no mask bit, payload "hi".
+	if _, err := c.UnderlyingConn().Write([]byte{0x81, 0x02, 'h', 'i'}); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectClose(websocket.CloseProtocolError)
+}
+
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	c.SendRaw(websocket.TextMessage, []byte{'{', 0xff, 0xfe, '}'})
+	if reason := c.ExpectClose(websocket.CloseInvalidFramePayloadData); !strings.Contains(reason, "UTF-8") {
+		t.Fatalf("close reason %q", reason)
+	}
+}
+
+func TestOversizedMessageCloses1009(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.maxMessageSize": 1024})
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	if r := c.Call("fits", "echo", strings.Repeat("a", 900)); r.CodeOf(t) != 0 {
+		t.Fatalf("a message under the limit failed: %+v", r)
+	}
+	c.Send(map[string]any{"event": "echo", "data": strings.Repeat("a", 2000)})
+	c.ExpectClose(websocket.CloseMessageTooBig)
+}
+
+func TestExpiredTokenCloses1008(t *testing.T) {
+	t.Parallel()
+	const secret = "expiry-secret"
+	node := wstest.Start(t, map[string]any{"ws.auth.jwtSecret": secret})
+	// JWT exp has one-second resolution: two seconds ahead is still valid
+	// at the handshake.
+	token := wstest.Token(t, secret, "carol", time.Now().Add(2*time.Second))
+	c, _ := wstest.DialWelcome(t, node.WSURL+"?token="+token, nil)
+	if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "token expired" {
+		t.Fatalf("close reason %q", reason)
+	}
+}
+
+// A client that never reads fills its queue; the server closes it with
+// 1008 instead of buffering without bound or blocking.
+func TestSlowConsumerCloses1008(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.sendQueueSize": 8, "ws.rateLimit.rate": 0})
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	payload := strings.Repeat("x", 32<<10)
+	frame := []byte(`{"id":1,"event":"echo","data":"` + payload + `"}`)
+	// Far more than the socket buffers on both sides hold; stop early if
+	// the server has already closed the connection.
+	for range 2000 {
+		_ = c.SetWriteDeadline(time.Now().Add(wstest.Timeout))
+		if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+			break
+		}
+	}
+	if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "slow consumer" {
+		t.Fatalf("close reason %q", reason)
+	}
+}
+
+func TestSustainedRateAbuseCloses1008(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.rateLimit.rate": 20, "ws.rateLimit.burst": 1})
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	// Read replies while sending so that only the rate limit can close us.
+	closed := make(chan string, 1)
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	go func() {
+		for {
+			_, _, err := c.ReadMessage()
+			if err != nil {
+				if ce, ok := err.(*websocket.CloseError); ok && ce.Code == websocket.ClosePolicyViolation {
+					closed <- ce.Text
+				} else {
+					closed <- err.Error()
+				}
+				return
+			}
+		}
+	}()
+	frame := []byte(`{"event":"ping"}`)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case reason := <-closed:
+			if reason != "rate limit exceeded for too long" {
+				t.Fatalf("closed with %q", reason)
+			}
+			return
+		case <-deadline:
+			t.Fatal("a client far over its rate limit for 30s was not closed")
+		case <-tick.C:
+			_ = c.SetWriteDeadline(time.Now().Add(wstest.Timeout))
+			_ = c.WriteMessage(websocket.TextMessage, frame)
+		}
+	}
+}
+
+func TestSilentClientIsDroppedAfterPongTimeout(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.pingInterval": "200ms", "ws.pongTimeout": "600ms"})
+	// A client that does not read never answers pings.
+	wstest.DialWelcome(t, node.WSURL, nil)
+	wstest.WaitFor(t, "the node to drop the silent client", func() bool { return node.App.WS.Len() == 0 })
+
+	// One that reads answers pings automatically and stays.
+	alive, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	go func() {
+		for {
+			if _, _, err := alive.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if node.App.WS.Len() != 1 {
+			t.Fatalf("a client answering pings was dropped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
