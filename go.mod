@@ -1,6 +1,6 @@
 module github.com/gfws/template-ws
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/gogf/gf/v2 v2.10.3

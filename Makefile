@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# gf CLI targets (ctrl, service, build, run-dev, ...) live in hack/hack.mk.
+
+GO       ?= go
+ROOT_DIR := $(CURDIR)
+
+.DEFAULT_GOAL := run
+
+# Run the server with manifest/config/config.yaml (in-memory broker, demo
+# page at http://localhost:8000/).
+.PHONY: run
+run:
+	$(GO) run .
+
+# Check formatting and vet, then run every test with the race detector.
+# Tests start real servers on loopback ports.
+.PHONY: test
+test: lint
+	$(GO) test -race -count=1 ./...
+
+# gofmt and go vet, as CI runs them.
+.PHONY: lint
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt would change the files above" && exit 1)
+	$(GO) vet ./...
+
+include ./hack/hack-cli.mk
+include ./hack/hack.mk
