@@ -1,14 +1,12 @@
 package cmd_test
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,29 +42,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server is the built binary running with a config file of its own, the
 // way an operator runs it: GF_GCFG_PATH and GF_GCFG_FILE.
 type server struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *wstest.SyncBuffer
 	exited chan error
 	base   string // http://127.0.0.1:port
 }
@@ -94,7 +74,7 @@ func launch(t *testing.T, overrides map[string]any) *server {
 	}
 	s := &server{
 		cmd:    exec.Command(binary),
-		output: &lockedBuffer{},
+		output: &wstest.SyncBuffer{},
 		exited: make(chan error, 1),
 		base:   fmt.Sprintf("http://127.0.0.1:%d", port),
 	}

@@ -1,9 +1,7 @@
 package ws_test
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gogf/gf/v2/net/ghttp"
@@ -13,24 +11,6 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 const hijackedWrite = "response.WriteHeader on hijacked connection"
 
@@ -42,7 +22,7 @@ func TestUpgradeThroughWriterKeepsGhttpOffTheSocket(t *testing.T) {
 	router := ws.NewRouter()
 	srv := ws.NewServer(ws.DefaultConfig(), "test-node", router, ws.Hooks{})
 	t.Cleanup(func() { srv.Drain(wstest.ShutdownContext(t)) })
-	logs := &syncBuffer{}
+	logs := &wstest.SyncBuffer{}
 	rawUpgrader := websocket.Upgrader{}
 
 	base := wstest.Serve(t, func(s *ghttp.Server) {
