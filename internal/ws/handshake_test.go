@@ -109,7 +109,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		}
 		checkRefusal(t, resp.StatusCode, resp.Header, readBody(t, resp), refusal{
 			status: 426, code: 66, header: map[string]string{"Upgrade": "websocket"},
-			message: []string{"Upgrade: websocket", "Connection: Upgrade", "WebSocket client"},
+			message: []string{"Upgrade: websocket", "Connection: Upgrade", `new WebSocket("ws://` + addr + `/ws")`},
 			absent:  []string{"proxy_http_version"},
 		})
 	})
@@ -215,6 +215,17 @@ func TestHandshakeConnectionCaps(t *testing.T) {
 	perIP := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1})
 	wstest.DialWelcome(t, perIP.WSURL, nil)
 	dialRefused(t, perIP.WSURL, nil, refusal{status: 429, code: 63, message: []string{"127.0.0.1", "ws.maxConnectionsPerIP"}})
+
+	// Behind a trusted proxy the cap counts the forwarded client address;
+	// a direct client cannot dodge it by sending its own X-Forwarded-For.
+	proxied := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1})
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {"198.51.100.7, " + addr}} }
+	wstest.DialWelcome(t, proxied.WSURL, from("203.0.113.5"))
+	wstest.DialWelcome(t, proxied.WSURL, from("203.0.113.6"))
+	dialRefused(t, proxied.WSURL, from("203.0.113.5"), refusal{status: 429, code: 63, message: []string{"address 203.0.113.5 "}})
+	untrusted := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1, "server.trustedProxies": []string{}})
+	wstest.DialWelcome(t, untrusted.WSURL, from("203.0.113.5"))
+	dialRefused(t, untrusted.WSURL, from("203.0.113.6"), refusal{status: 429, code: 63, message: []string{"address 127.0.0.1 "}})
 
 	total := wstest.Start(t, map[string]any{"ws.maxConnections": 1})
 	wstest.DialWelcome(t, total.WSURL, nil)

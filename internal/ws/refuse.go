@@ -52,7 +52,7 @@ func missingUpgradeHeaders(r *http.Request) string {
 // upgradeRequiredMessage explains a 426 in words a person can act on.
 func upgradeRequiredMessage(r *http.Request, missing string) string {
 	msg := "This is a WebSocket endpoint and the request lacks the header " + missing +
-		". Connect with a WebSocket client (for example new WebSocket(\"ws://host" + r.URL.Path +
+		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + r.Host + r.URL.Path +
 		"\") in a browser), not a plain HTTP request."
 	if cameThroughProxy(r) {
 		msg += proxyFix
