@@ -8,19 +8,27 @@ import (
 	"os"
 
 	"github.com/gogf/gf/v2/net/ghttp"
+	"github.com/gogf/gf/v2/net/goai"
 	"github.com/gogf/gf/v2/os/gcfg"
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/os/gproc"
 
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/controller/admin"
 	"github.com/gfws/template-ws/internal/controller/health"
 	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
+	_ "github.com/gfws/template-ws/internal/logic"
+	"github.com/gfws/template-ws/internal/metrics"
+	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
 )
 
-// App is one node: the ghttp server and the WebSocket transport on it.
+// App is one node: the ghttp server, the WebSocket transport on it, and
+// its metrics.
 type App struct {
-	HTTP *ghttp.Server
-	WS   *ws.Server
+	HTTP    *ghttp.Server
+	WS      *ws.Server
+	Metrics *metrics.Metrics
 }
 
 // New builds a node from cfg without starting it. Every configuration
@@ -38,12 +46,28 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 			"set a long random secret before exposing this server", ws.PlaceholderJWTSecret)
 	}
 
+	adminToken, err := cfg.Get(ctx, "admin.token", "")
+	if err != nil {
+		return nil, fmt.Errorf("config admin.token: %w", err)
+	}
+
 	router := ws.NewRouter()
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
 	node := nodeName()
-	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{})
+	hub := service.Hub()
+	hub.Start(node, broker.NewMemory())
+	stats := metrics.New()
+	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
+		OnOpen: hub.Register,
+		OnClose: func(c *ws.Conn, code int, reason string) {
+			hub.Unregister(c)
+			stats.Closed(code, reason)
+		},
+		OnRefuse: stats.Refused,
+	})
+	stats.Watch(wsServer)
 
 	// A named instance per node lets tests run several nodes in one process.
 	s := ghttp.GetServer("template-ws-" + node)
@@ -54,11 +78,17 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := s.SetConfigWithMap(serverSection.Map()); err != nil {
 		return nil, fmt.Errorf("config server: %w", err)
 	}
+	documentAdminAuth(s.GetOpenApi())
 	probes := &health.Controller{Ready: func() bool { return !wsServer.Draining() }}
 	s.Group("/", func(group *ghttp.RouterGroup) {
-		group.Middleware(ghttp.MiddlewareHandlerResponse)
+		group.Middleware(stats.HTTPLatency, ghttp.MiddlewareHandlerResponse)
 		group.GET("/healthz", probes.Healthz)
 		group.GET("/readyz", probes.Readyz)
+		group.GET("/metrics", ghttp.WrapH(stats.Handler()))
+	})
+	s.Group("/api/v1", func(group *ghttp.RouterGroup) {
+		group.Middleware(stats.HTTPLatency, admin.StatusFromCode, ghttp.MiddlewareHandlerResponse, admin.Guard(adminToken.String()))
+		group.Bind(admin.NewV1())
 	})
 	s.Group(wsCfg.Path, func(group *ghttp.RouterGroup) {
 		group.Middleware(ghttp.MiddlewareHandlerResponse)
@@ -66,7 +96,19 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
-	return &App{HTTP: s, WS: wsServer}, nil
+	return &App{HTTP: s, WS: wsServer, Metrics: stats}, nil
+}
+
+// documentAdminAuth declares the bearer token the admin API's operations
+// name in their `security` tag.
+func documentAdminAuth(oai *goai.OpenApiV3) {
+	oai.Components.SecuritySchemes = goai.SecuritySchemes{
+		"BearerAuth": goai.SecuritySchemeRef{Value: &goai.SecurityScheme{
+			Type:        "http",
+			Scheme:      "bearer",
+			Description: "admin.token from the configuration; with it empty, loopback clients need none",
+		}},
+	}
 }
 
 // Run serves until SIGINT or SIGTERM, then drains the WebSocket

@@ -26,6 +26,13 @@ const (
 	retryAfterSeconds = 5
 )
 
+// RefusalReasons lists every reason Hooks.OnRefuse can be called with, so
+// that metrics can show each at zero before it first happens.
+func RefusalReasons() []string {
+	return []string{RefusedMethod, RefusedNoUpgrade, RefusedVersion, RefusedKey, RefusedNoHijack,
+		RefusedOrigin, RefusedAuth, RefusedCapacity, RefusedDraining, RefusedHandshake}
+}
+
 // Handle is the ghttp handler of the WebSocket route. It checks everything
 // that can be checked before the upgrade, so that each refusal is a plain
 // HTTP answer saying what to change, then upgrades through

@@ -69,6 +69,7 @@ func (c *Conn) readLoop() {
 		if c.isClosing() {
 			continue // drain until the peer answers our close frame
 		}
+		c.server.received.Add(1)
 		c.extendReadDeadline()
 		if c.limiter != nil && !c.limiter.Allow() {
 			if abuse.refused(time.Now()) {

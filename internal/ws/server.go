@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -40,6 +41,20 @@ type Server struct {
 	perIP    map[string]int
 	draining bool
 	drained  chan struct{} // closed when draining and conns is empty
+
+	received atomic.Uint64
+	sent     atomic.Uint64
+}
+
+// Stats are a Server's message counters since it started.
+type Stats struct {
+	Received uint64 // data messages read from clients
+	Sent     uint64 // data messages written to clients
+}
+
+// Stats returns the message counters.
+func (s *Server) Stats() Stats {
+	return Stats{Received: s.received.Load(), Sent: s.sent.Load()}
 }
 
 // NewServer returns a Server that serves router's events to connections

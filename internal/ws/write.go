@@ -17,21 +17,28 @@ func (c *Conn) writeLoop() {
 	cfg := c.server.cfg
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
+	// broken is set once a write fails: the stream may end mid-frame, so no
+	// close frame can follow.
+	broken := false
 	for !c.isClosing() {
 		select {
 		case m := <-c.send:
 			if err := c.write(m); err != nil {
+				broken = true
 				c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error()})
+				continue
 			}
+			c.server.sent.Add(1)
 		case <-ping.C:
 			err := c.socket.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout))
 			if err != nil {
+				broken = true
 				c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "ping failed: " + err.Error()})
 			}
 		case <-c.closing:
 		}
 	}
-	c.teardown()
+	c.teardown(broken)
 }
 
 func (c *Conn) write(m outbound) error {
@@ -42,11 +49,12 @@ func (c *Conn) write(m outbound) error {
 	return c.socket.WriteMessage(websocket.TextMessage, m.text)
 }
 
-// teardown sends the close frame when one is owed, waits briefly for the
-// peer's answer, closes the socket, waits for the reader and unregisters.
-func (c *Conn) teardown() {
+// teardown sends the close frame when one is owed and the stream is
+// intact, waits briefly for the peer's answer, closes the socket, waits for
+// the reader and unregisters.
+func (c *Conn) teardown(broken bool) {
 	st := c.closingState()
-	if st.sendFrame {
+	if st.sendFrame && !broken {
 		frame := websocket.FormatCloseMessage(st.code, st.reason)
 		err := c.socket.WriteControl(websocket.CloseMessage, frame, time.Now().Add(c.server.cfg.WriteTimeout))
 		if err == nil {

@@ -1,0 +1,29 @@
+package v1
+
+import (
+	"github.com/gogf/gf/v2/frame/g"
+
+	"github.com/gfws/template-ws/internal/model"
+)
+
+// ConnectionsReq lists this node's connections.
+type ConnectionsReq struct {
+	g.Meta `path:"/connections" method:"get" tags:"Admin" summary:"List this node's connections" security:"BearerAuth"`
+	User   string `json:"user" in:"query" dc:"only this user's connections"`
+}
+
+// ConnectionsRes is the list, oldest first.
+type ConnectionsRes struct {
+	List []model.Connection `json:"list"`
+}
+
+// KickReq closes a connection with 1008 kicked.
+type KickReq struct {
+	g.Meta `path:"/connections/{connId}" method:"delete" tags:"Admin" summary:"Close a connection with 1008 kicked" security:"BearerAuth"`
+	ConnID string `json:"connId" in:"path" v:"required" dc:"the connection id from the welcome message or the list"`
+}
+
+// KickRes names the closed connection.
+type KickRes struct {
+	ConnID string `json:"connId"`
+}

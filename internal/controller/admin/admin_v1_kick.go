@@ -1,0 +1,26 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/gogf/gf/v2/errors/gcode"
+	"github.com/gogf/gf/v2/errors/gerror"
+
+	"github.com/gfws/template-ws/api/admin/v1"
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/service"
+)
+
+// KickReason is the close reason a kicked client sees with 1008.
+const KickReason = "kicked"
+
+func (c *ControllerV1) Kick(ctx context.Context, req *v1.KickReq) (res *v1.KickRes, err error) {
+	closed, err := service.Hub().Kick(ctx, broker.KickConn, req.ConnID, KickReason)
+	if closed == 0 {
+		if err != nil {
+			return nil, err
+		}
+		return nil, gerror.NewCodef(gcode.CodeNotFound, "no connection %q on this node", req.ConnID)
+	}
+	return &v1.KickRes{ConnID: req.ConnID}, nil
+}

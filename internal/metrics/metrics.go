@@ -1,0 +1,107 @@
+// Package metrics exposes a node's Prometheus series at /metrics: the
+// WebSocket transport's own counters, HTTP latency of the plain routes, and
+// the Go runtime. Each node has its own registry, so nothing is global.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gogf/gf/v2/net/ghttp"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// Metrics is one node's registry and the series the transport feeds.
+type Metrics struct {
+	registry     *prometheus.Registry
+	rejected     *prometheus.CounterVec
+	slowClosed   prometheus.Counter
+	closed       *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+}
+
+// New returns a registry with the Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ws_handshake_rejected_total",
+			Help: "WebSocket handshakes answered without an upgrade, by reason.",
+		}, []string{"reason"}),
+		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ws_slow_consumer_closed_total",
+			Help: "Connections closed with 1008 because their send queue was full.",
+		}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ws_connections_closed_total",
+			Help: "Closed connections, by close code.",
+		}, []string{"code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_request_duration_seconds",
+			Help:    "Latency of plain HTTP routes; the WebSocket route is not counted, its requests last a connection's life.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route", "status"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.rejected, m.slowClosed, m.closed, m.httpDuration,
+	)
+	for _, reason := range ws.RefusalReasons() {
+		m.rejected.WithLabelValues(reason)
+	}
+	return m
+}
+
+// Watch adds the gauges and counters that read s's own figures.
+func (m *Metrics) Watch(s *ws.Server) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ws_connections",
+			Help: "Open WebSocket connections on this node.",
+		}, func() float64 { return float64(s.Len()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ws_messages_received_total",
+			Help: "Data messages received from clients.",
+		}, func() float64 { return float64(s.Stats().Received) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ws_messages_sent_total",
+			Help: "Data messages written to clients.",
+		}, func() float64 { return float64(s.Stats().Sent) }),
+	)
+}
+
+// Refused counts a refused handshake; it is a ws.Hooks.OnRefuse.
+func (m *Metrics) Refused(reason string) {
+	m.rejected.WithLabelValues(reason).Inc()
+}
+
+// Closed counts a closed connection, and slow consumers apart.
+func (m *Metrics) Closed(code int, reason string) {
+	m.closed.WithLabelValues(strconv.Itoa(code)).Inc()
+	if code == websocket.ClosePolicyViolation && reason == ws.CloseSlowConsumer {
+		m.slowClosed.Inc()
+	}
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// HTTPLatency is a middleware for the plain HTTP groups.
+func (m *Metrics) HTTPLatency(r *ghttp.Request) {
+	start := time.Now()
+	r.Middleware.Next()
+	status := r.Response.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	m.httpDuration.WithLabelValues(r.Method, r.Router.Uri, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+}
