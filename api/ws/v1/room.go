@@ -2,7 +2,6 @@ package v1
 
 import "github.com/gogf/gf/v2/frame/g"
 
-
 // RoomJoinReq joins the connection to a room.
 type RoomJoinReq struct {
 	g.Meta `event:"room.join" summary:"Join a room"`

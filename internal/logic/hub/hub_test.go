@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,8 +184,11 @@ func TestRoomMessagesArriveInOrder(t *testing.T) {
 func TestStuckMemberIsClosedAndOthersGetEverything(t *testing.T) {
 	// A write timeout longer than the test keeps the stuck member's writer
 	// waiting until the test finally reads, so the close frame gets through.
-	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "ws.sendQueueSize": 16, "ws.writeTimeout": "120s"})
-	const messages = 3000 // 12 MB for each member: far beyond socket buffers
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "ws.writeTimeout": "120s"})
+	// 3000 messages of 8 KB: 24 MB for each member, far beyond what the
+	// socket buffers and the send queue of the stuck one can hold.
+	const messages, window = 3000, 64
+	text := strings.Repeat("é", 4000)
 	stuck := dialAs(t, node, "stuck")
 	expectReply(t, stuck.Call("j", "room.join", map[string]string{"room": "busy"}), 0, "")
 	readers := []*wstest.Client{dialAs(t, node, "r1"), dialAs(t, node, "r2")}
@@ -193,15 +197,16 @@ func TestStuckMemberIsClosedAndOthersGetEverything(t *testing.T) {
 	}
 	expectPush(t, readers[0], "room.joined", map[string]string{"userId": "r2"})
 
-	text := strings.Repeat("z", 4000)
+	progress := make([]atomic.Int64, len(readers))
 	var wg sync.WaitGroup
 	failures := make(chan string, len(readers))
 	for i, r := range readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer progress[i].Store(messages) // a failed reader must not hold the sender
 			_ = r.SetReadDeadline(time.Now().Add(60 * time.Second))
-			for n := 0; n < messages; n++ {
+			for n := 0; n < messages; {
 				_, frame, err := r.ReadMessage()
 				if err != nil {
 					failures <- fmt.Sprintf("reader %d after %d messages: %v", i, n, err)
@@ -209,19 +214,35 @@ func TestStuckMemberIsClosedAndOthersGetEverything(t *testing.T) {
 				}
 				var m wstest.Msg
 				if json.Unmarshal(frame, &m) == nil && m.Event == "room.left" {
-					n-- // the stuck member leaving, whenever the server drops it
-					continue
+					continue // the stuck member leaving, whenever the server drops it
 				}
-				if m.Event != "room.message" ||
-					!strings.Contains(string(m.Data), fmt.Sprintf(`"text":"%d:`, n)) {
+				if m.Event != "room.message" || !strings.Contains(string(m.Data), fmt.Sprintf(`"text":"%d:`, n)) {
 					failures <- fmt.Sprintf("reader %d message %d out of order: %.80s", i, n, frame)
 					return
 				}
+				n++
+				progress[i].Store(int64(n))
 			}
 		}()
 	}
+	// The sender stays at most a window ahead of the slowest live reader,
+	// so only the member that reads nothing can fall a queue behind.
+	slowest := func() int64 {
+		low := int64(messages)
+		for i := range progress {
+			low = min(low, progress[i].Load())
+		}
+		return low
+	}
 	sender := readers[0]
+	deadline := time.Now().Add(60 * time.Second)
 	for i := range messages {
+		for int64(i)-slowest() > window {
+			if time.Now().After(deadline) {
+				t.Fatalf("readers stalled at %d of %d", slowest(), messages)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
 		sender.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "busy", "text": fmt.Sprintf("%d:%s", i, text)}})
 	}
 	wg.Wait()
