@@ -136,11 +136,10 @@ func checkBrokerType(ctx context.Context, cfg *gcfg.Config) error {
 	if err != nil {
 		return fmt.Errorf("config broker.type: %w", err)
 	}
-	switch v.String() {
-	case "memory", "redis":
+	if v.String() == "memory" {
 		return nil
 	}
-	return fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", v.String())
+	return fmt.Errorf("config broker.type: unknown broker %q; this build has \"memory\"", v.String())
 }
 
 // nodeName is unique per process so that two nodes on one host differ.
