@@ -12,11 +12,16 @@ ROOT_DIR := $(CURDIR)
 run:
 	$(GO) run .
 
-# Check formatting and vet, then run every test with the race detector.
-# Tests start real servers on loopback ports.
+# Check formatting and vet, install what the tests start (nginx) when it is
+# missing, then run every test with the race detector. Tests start real
+# servers on loopback ports.
 .PHONY: test
-test: lint
+test: lint test-deps
 	$(GO) test -race -count=1 ./...
+
+.PHONY: test-deps
+test-deps:
+	@hack/test-deps.sh
 
 # gofmt and go vet, as CI runs them.
 .PHONY: lint

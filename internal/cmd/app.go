@@ -29,6 +29,7 @@ type App struct {
 	HTTP    *ghttp.Server
 	WS      *ws.Server
 	Metrics *metrics.Metrics
+	fastCGI *fastCGI
 }
 
 // New builds a node from cfg without starting it. Every configuration
@@ -49,6 +50,10 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	adminToken, err := cfg.Get(ctx, "admin.token", "")
 	if err != nil {
 		return nil, fmt.Errorf("config admin.token: %w", err)
+	}
+	fastCGIAddress, err := cfg.Get(ctx, "fastcgi.address", "")
+	if err != nil {
+		return nil, fmt.Errorf("config fastcgi.address: %w", err)
 	}
 
 	router := ws.NewRouter()
@@ -96,7 +101,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
-	return &App{HTTP: s, WS: wsServer, Metrics: stats}, nil
+	return &App{HTTP: s, WS: wsServer, Metrics: stats, fastCGI: &fastCGI{address: fastCGIAddress.String()}}, nil
 }
 
 // documentAdminAuth declares the bearer token the admin API's operations
@@ -111,15 +116,41 @@ func documentAdminAuth(oai *goai.OpenApiV3) {
 	}
 }
 
+// Start starts serving HTTP, and FastCGI when fastcgi.address is set.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.HTTP.Start(); err != nil {
+		return err
+	}
+	// ghttp binds its routes in Start, so FastCGI, which serves the same
+	// handler, starts after it.
+	return a.fastCGI.start(ctx, a.HTTP)
+}
+
 // Run serves until SIGINT or SIGTERM, then drains the WebSocket
 // connections before the HTTP server stops. ghttp neither closes nor waits
-// for hijacked connections, so the drain is registered here, before Run
-// registers ghttp's own shutdown handler, and gproc runs it first.
+// for hijacked connections, so the drain is registered here, before
+// ghttp.Wait registers ghttp's own shutdown handler, and gproc runs it
+// first.
 func (a *App) Run(ctx context.Context) {
 	gproc.AddSigHandlerShutdown(func(sig os.Signal) {
 		a.Drain(ctx)
+		a.fastCGI.stop()
 	})
-	a.HTTP.Run()
+	if err := a.Start(ctx); err != nil {
+		glog.Fatalf(ctx, "start: %+v", err)
+	}
+	ghttp.Wait()
+}
+
+// Shutdown stops FastCGI and HTTP without draining; see Drain.
+func (a *App) Shutdown() {
+	a.fastCGI.stop()
+	_ = a.HTTP.Shutdown()
+}
+
+// FastCGIAddr returns the address FastCGI listens on, or "".
+func (a *App) FastCGIAddr() string {
+	return a.fastCGI.addr()
 }
 
 // Drain turns the node not-ready, closes every connection with 1001 and

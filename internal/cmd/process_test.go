@@ -2,7 +2,6 @@ package cmd_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,19 +50,9 @@ type server struct {
 	base   string // http://127.0.0.1:port
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func launch(t *testing.T, overrides map[string]any) *server {
 	t.Helper()
-	port := freePort(t)
+	port := wstest.FreePort(t)
 	settings := map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}
 	for k, v := range overrides {
 		settings[k] = v

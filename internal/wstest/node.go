@@ -37,7 +37,10 @@ func Start(t testing.TB, overrides map[string]any) *Node {
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	base := startHTTP(t, app.HTTP)
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", app.HTTP.GetListenedPort())
 	n := &Node{App: app, HTTPURL: base, WSURL: "ws" + base[len("http"):] + app.WS.Config().Path}
 	t.Cleanup(func() { n.Stop(t) })
 	return n
@@ -50,7 +53,7 @@ func (n *Node) Stop(t testing.TB) {
 		n.App.Drain(ShutdownContext(t))
 		lifecycle.Lock()
 		defer lifecycle.Unlock()
-		_ = n.App.HTTP.Shutdown()
+		n.App.Shutdown()
 	})
 }
 
@@ -68,19 +71,14 @@ func Serve(t testing.TB, routes func(s *ghttp.Server)) string {
 		t.Fatal(err)
 	}
 	routes(s)
-	base := startHTTP(t, s)
+	if err := s.Start(); err != nil {
+		t.Fatalf("start http server: %v", err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", s.GetListenedPort())
 	t.Cleanup(func() {
 		lifecycle.Lock()
 		defer lifecycle.Unlock()
 		_ = s.Shutdown()
 	})
 	return base
-}
-
-func startHTTP(t testing.TB, s *ghttp.Server) string {
-	t.Helper()
-	if err := s.Start(); err != nil {
-		t.Fatalf("start http server: %v", err)
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", s.GetListenedPort())
 }

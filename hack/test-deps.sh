@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the tests start for real when it is missing: nginx for the
+# proxy tests. As root it uses apt-get; otherwise it says what to install,
+# and the tests that need a missing program skip with that reason.
+set -euo pipefail
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have nginx || missing+=(nginx)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "installing for the tests: ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+	echo "the tests want: ${missing[*]} (sudo apt-get install ${missing[*]}); the tests that need them will skip" >&2
+fi

@@ -1,0 +1,122 @@
+package wstest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ShippedNginxConf returns manifest/deploy/nginx/<name> with each
+// old -> new replacement applied. A replacement that matches nothing fails
+// the test, so the tests follow every change to the shipped files.
+func ShippedNginxConf(t testing.TB, name string, replacements ...string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(RepoRoot(t), "manifest", "deploy", "nginx", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(raw)
+	for i := 0; i+1 < len(replacements); i += 2 {
+		if !strings.Contains(conf, replacements[i]) {
+			t.Fatalf("%s no longer contains %q", name, replacements[i])
+		}
+		conf = strings.ReplaceAll(conf, replacements[i], replacements[i+1])
+	}
+	return conf
+}
+
+// StartNginx runs Debian's nginx in the foreground with httpConf inside
+// its http {} block, waits until every port in ports accepts connections,
+// and stops it when the test ends. The test is skipped when nginx is not
+// installed; `make test` installs it.
+func StartNginx(t testing.TB, httpConf string, ports ...int) {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
+			t.Skip("nginx is not installed: `make test` installs it (apt-get install nginx)")
+		}
+	}
+	dir := t.TempDir()
+	if params, err := os.ReadFile("/etc/nginx/fastcgi_params"); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, "fastcgi_params"), params, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(httpConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := fmt.Sprintf(`worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/site.conf;
+}
+`, dir)
+	if os.Geteuid() == 0 {
+		// Workers of a root master default to nobody, who cannot reach the
+		// test's temporary directory.
+		main = "user root;\n" + main
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-g", "daemon off;")
+	// Its own process group, so the workers go with the master.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	output := &SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = output, output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("nginx output:\n%s\nnginx error.log:\n%s", output, errLog)
+		}
+	})
+	for _, port := range ports {
+		WaitFor(t, fmt.Sprintf("nginx to listen on %d", port), func() bool {
+			select {
+			case <-exited:
+				errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+				t.Fatalf("nginx exited:\n%s\n%s", output, errLog)
+			default:
+			}
+			conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+			if err != nil {
+				return false
+			}
+			conn.Close()
+			return true
+		})
+	}
+}
