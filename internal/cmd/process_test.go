@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "template-ws")
-	build := exec.Command("go", "build", "-o", binary, "../..")
+	// Built as the Dockerfile builds it: static, without cgo.
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		panic("build the server: " + err.Error())
