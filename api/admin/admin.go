@@ -15,4 +15,5 @@ type IAdminV1 interface {
 	Kick(ctx context.Context, req *v1.KickReq) (res *v1.KickRes, err error)
 	Push(ctx context.Context, req *v1.PushReq) (res *v1.PushRes, err error)
 	Room(ctx context.Context, req *v1.RoomReq) (res *v1.RoomRes, err error)
+	KickUser(ctx context.Context, req *v1.KickUserReq) (res *v1.KickUserRes, err error)
 }

@@ -2,8 +2,7 @@ package cmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 
@@ -29,6 +28,7 @@ type App struct {
 	HTTP    *ghttp.Server
 	WS      *ws.Server
 	Metrics *metrics.Metrics
+	broker  broker.Broker
 	fastCGI *fastCGI
 }
 
@@ -37,9 +37,6 @@ type App struct {
 func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	wsCfg, err := ws.LoadConfig(ctx, cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkBrokerType(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if wsCfg.JWTSecret == ws.PlaceholderJWTSecret {
@@ -60,9 +57,12 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
-	node := nodeName()
+	node, cluster, err := newBroker(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	hub := service.Hub()
-	hub.Start(node, broker.NewMemory())
+	hub.Start(node, cluster)
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
 		OnOpen: hub.Register,
@@ -84,7 +84,15 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		return nil, fmt.Errorf("config server: %w", err)
 	}
 	documentAdminAuth(s.GetOpenApi())
-	probes := &health.Controller{Ready: func() bool { return !wsServer.Draining() }}
+	probes := &health.Controller{Ready: func() error {
+		switch {
+		case wsServer.Draining():
+			return errors.New("this node is shutting down")
+		case !cluster.Ready():
+			return errors.New("this node has lost the broker and serves only its own connections")
+		}
+		return nil
+	}}
 	s.Group("/", func(group *ghttp.RouterGroup) {
 		group.Middleware(stats.HTTPLatency, ghttp.MiddlewareHandlerResponse)
 		group.GET("/healthz", probes.Healthz)
@@ -101,7 +109,8 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
-	return &App{HTTP: s, WS: wsServer, Metrics: stats, fastCGI: &fastCGI{address: fastCGIAddress.String()}}, nil
+	return &App{HTTP: s, WS: wsServer, Metrics: stats, broker: cluster,
+		fastCGI: &fastCGI{address: fastCGIAddress.String()}}, nil
 }
 
 // documentAdminAuth declares the bearer token the admin API's operations
@@ -135,6 +144,7 @@ func (a *App) Run(ctx context.Context) {
 	gproc.AddSigHandlerShutdown(func(sig os.Signal) {
 		a.Drain(ctx)
 		a.fastCGI.stop()
+		_ = a.broker.Close()
 	})
 	if err := a.Start(ctx); err != nil {
 		glog.Fatalf(ctx, "start: %+v", err)
@@ -142,10 +152,11 @@ func (a *App) Run(ctx context.Context) {
 	ghttp.Wait()
 }
 
-// Shutdown stops FastCGI and HTTP without draining; see Drain.
+// Shutdown stops FastCGI, HTTP and the broker without draining; see Drain.
 func (a *App) Shutdown() {
 	a.fastCGI.stop()
 	_ = a.HTTP.Shutdown()
+	_ = a.broker.Close()
 }
 
 // FastCGIAddr returns the address FastCGI listens on, or "".
@@ -160,26 +171,4 @@ func (a *App) Drain(ctx context.Context) {
 	if left := a.WS.Drain(ctx); left > 0 {
 		glog.Warningf(ctx, "%d WebSocket connections still open after ws.shutdownTimeout", left)
 	}
-}
-
-func checkBrokerType(ctx context.Context, cfg *gcfg.Config) error {
-	v, err := cfg.Get(ctx, "broker.type", "memory")
-	if err != nil {
-		return fmt.Errorf("config broker.type: %w", err)
-	}
-	if v.String() == "memory" {
-		return nil
-	}
-	return fmt.Errorf("config broker.type: unknown broker %q; this build has \"memory\"", v.String())
-}
-
-// nodeName is unique per process so that two nodes on one host differ.
-func nodeName() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "node"
-	}
-	var raw [3]byte
-	_, _ = rand.Read(raw[:])
-	return host + "-" + hex.EncodeToString(raw[:])
 }

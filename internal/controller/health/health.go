@@ -10,9 +10,9 @@ import (
 
 // Controller serves /healthz and /readyz.
 type Controller struct {
-	// Ready reports whether the node takes new connections; it turns false
-	// while the node drains.
-	Ready func() bool
+	// Ready returns why the node should get no new clients, such as a
+	// drain or a lost broker, or nil.
+	Ready func() error
 }
 
 // Healthz answers 200 while the process serves HTTP at all.
@@ -20,14 +20,14 @@ func (c *Controller) Healthz(r *ghttp.Request) {
 	r.Response.WriteJson(ghttp.DefaultHandlerResponse{Data: map[string]string{"status": "ok"}})
 }
 
-// Readyz answers 200 while the node takes new connections and 503 once it
-// drains, so the proxy stops sending it clients before it goes away.
+// Readyz answers 200 while the node takes new connections, and 503 while
+// it drains or has lost the broker, so the proxy sends clients elsewhere.
 func (c *Controller) Readyz(r *ghttp.Request) {
-	if !c.Ready() {
+	if err := c.Ready(); err != nil {
 		r.Response.WriteHeader(http.StatusServiceUnavailable)
 		r.Response.WriteJson(ghttp.DefaultHandlerResponse{
 			Code:    gcode.CodeServerBusy.Code(),
-			Message: "not ready: this node is shutting down",
+			Message: "not ready: " + err.Error(),
 		})
 		return
 	}

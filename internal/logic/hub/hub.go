@@ -207,17 +207,13 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 }
 
 // publish delivers m on this node, then hands it to the other nodes. A
-// broker failure does not undo the local delivery; it is logged and
-// returned.
+// broker failure does not undo the local delivery; it is returned, and the
+// broker logs the outage once.
 func (h *sHub) publish(ctx context.Context, m broker.Message, except *ws.Conn) (int, error) {
 	delivered := h.deliver(m, except)
 	cl := h.cluster.Load()
 	m.Origin = cl.node
-	if err := cl.broker.Publish(ctx, m); err != nil {
-		glog.Warningf(ctx, "broker publish to %q failed; only this node's connections got it: %v", m.Target, err)
-		return delivered, err
-	}
-	return delivered, nil
+	return delivered, cl.broker.Publish(ctx, m)
 }
 
 func addTo(index map[string]map[*member]struct{}, key string, m *member) {

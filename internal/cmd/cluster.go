@@ -1,0 +1,88 @@
+package cmd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gogf/gf/v2/database/gredis"
+	"github.com/gogf/gf/v2/os/gcfg"
+
+	"github.com/gfws/template-ws/internal/broker"
+)
+
+// defaultPresenceTTL is how long a node's presence outlives its last
+// heartbeat: the longest a dead node's users stay listed.
+const defaultPresenceTTL = 15 * time.Second
+
+// newBroker builds the broker named by broker.type, and returns it with
+// this node's id (broker.nodeId, or one unique per process).
+func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, error) {
+	node, err := cfg.Get(ctx, "broker.nodeId", "")
+	if err != nil {
+		return "", nil, fmt.Errorf("config broker.nodeId: %w", err)
+	}
+	nodeID := node.String()
+	if nodeID == "" {
+		nodeID = uniqueNodeID()
+	}
+	kind, err := cfg.Get(ctx, "broker.type", "memory")
+	if err != nil {
+		return "", nil, fmt.Errorf("config broker.type: %w", err)
+	}
+	switch kind.String() {
+	case "memory":
+		return nodeID, broker.NewMemory(), nil
+	case "redis":
+	default:
+		return "", nil, fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", kind.String())
+	}
+
+	ttl := defaultPresenceTTL
+	if v, err := cfg.Get(ctx, "broker.presenceTTL"); err != nil {
+		return "", nil, fmt.Errorf("config broker.presenceTTL: %w", err)
+	} else if v != nil && !v.IsEmpty() {
+		if ttl, err = time.ParseDuration(v.String()); err != nil || ttl < 300*time.Millisecond {
+			return "", nil, fmt.Errorf("config broker.presenceTTL: want a duration of at least 300ms such as \"15s\", got %q", v.String())
+		}
+	}
+	section, err := cfg.Get(ctx, "redis.default")
+	if err != nil || section == nil || section.IsEmpty() {
+		return "", nil, fmt.Errorf("config redis.default: broker.type redis needs redis.default.address")
+	}
+	redisCfg, err := gredis.ConfigFromMap(section.Map())
+	if err != nil || redisCfg.Address == "" {
+		return "", nil, fmt.Errorf("config redis.default: broker.type redis needs redis.default.address (%v)", err)
+	}
+	// Fail fast during an outage: the node keeps serving its own
+	// connections and must not stall on Redis.
+	if redisCfg.DialTimeout == 0 {
+		redisCfg.DialTimeout = time.Second
+	}
+	if redisCfg.ReadTimeout == 0 {
+		redisCfg.ReadTimeout = 2 * time.Second
+	}
+	if redisCfg.WriteTimeout == 0 {
+		redisCfg.WriteTimeout = 2 * time.Second
+	}
+	b, err := broker.NewRedis(redisCfg, nodeID, ttl)
+	if err != nil {
+		return "", nil, fmt.Errorf("config redis.default: %w", err)
+	}
+	return nodeID, b, nil
+}
+
+// uniqueNodeID is the host name plus a random suffix, so that two nodes on
+// one host differ.
+func uniqueNodeID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "node"
+	}
+	var raw [3]byte
+	_, _ = rand.Read(raw[:])
+	return host + "-" + hex.EncodeToString(raw[:])
+}
