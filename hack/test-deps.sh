@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests start for real when it is missing: nginx for the
-# proxy tests. As root it uses apt-get; otherwise it says what to install,
+# proxy tests, redis-server for the cluster tests. As root it uses apt-get; otherwise it says what to install,
 # and the tests that need a missing program skip with that reason.
 set -euo pipefail
 
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have nginx || missing+=(nginx)
+have redis-server || missing+=(redis-server)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

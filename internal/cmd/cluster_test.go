@@ -1,0 +1,205 @@
+package cmd_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// Cluster tests run each node as its own process, as in production: the
+// hub is a process-wide service.
+
+const clusterSecret = "cluster-secret"
+
+func launchClusterNode(t *testing.T, redis *wstest.Redis, extra map[string]any) *server {
+	t.Helper()
+	settings := map[string]any{
+		"broker.type":           "redis",
+		"broker.presenceTTL":    "2s",
+		"redis.default.address": redis.Addr(),
+		"ws.auth.jwtSecret":     clusterSecret,
+		"ws.rateLimit.rate":     0,
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	s := launch(t, settings)
+	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
+	return s
+}
+
+func (s *server) wsURL() string { return "ws" + strings.TrimPrefix(s.base, "http") + "/ws" }
+
+func (s *server) dialAs(t *testing.T, user string) *wstest.Client {
+	t.Helper()
+	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, clusterSecret, user, time.Time{})}}
+	c, _ := wstest.DialWelcome(t, s.wsURL(), header)
+	return c
+}
+
+// admin calls the node's admin API from loopback, which needs no token.
+func (s *server) admin(t *testing.T, method, path, body string) string {
+	t.Helper()
+	req, err := http.NewRequest(method, s.base+"/api/v1"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := wstest.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return string(raw)
+}
+
+func expectEvent(t *testing.T, c *wstest.Client, event string, contains ...string) {
+	t.Helper()
+	m := c.Read()
+	if m.Event != event {
+		t.Fatalf("got %+v (data %s), want %s", m, m.Data, event)
+	}
+	for _, want := range contains {
+		if !strings.Contains(string(m.Data), want) {
+			t.Fatalf("%s data %s lacks %s", event, m.Data, want)
+		}
+	}
+}
+
+func TestClusterDeliversAcrossNodes(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	a, b := launchClusterNode(t, redis, nil), launchClusterNode(t, redis, nil)
+	ann, bob, annOnB := a.dialAs(t, "ann"), b.dialAs(t, "bob"), b.dialAs(t, "ann")
+
+	// Presence and joins cross nodes.
+	if r := ann.Call("1", "room.join", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","members":1}` {
+		t.Fatalf("join on A: %+v %s", r, r.Data)
+	}
+	if r := bob.Call("2", "room.join", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","members":2}` {
+		t.Fatalf("join on B: %+v %s", r, r.Data)
+	}
+	expectEvent(t, ann, "room.joined", `"userId":"bob"`)
+	if r := ann.Call("3", "room.members", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","users":["ann","bob"]}` {
+		t.Fatalf("members from A: %s", r.Data)
+	}
+	if got := b.admin(t, "GET", "/rooms/x", ""); !strings.Contains(got, `"users":["ann","bob"]`) {
+		t.Fatalf("admin room on B: %s", got)
+	}
+
+	// One sender's room messages arrive in order on the other node.
+	const messages = 100
+	for i := range messages {
+		ann.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "x", "text": fmt.Sprint(i)}})
+	}
+	for i := range messages {
+		expectEvent(t, bob, "room.message", fmt.Sprintf(`"text":"%d"`, i), `"from":"ann"`)
+		expectEvent(t, ann, "room.message", fmt.Sprintf(`"text":"%d"`, i))
+	}
+
+	// user.send reaches every device of the user, on both nodes.
+	if r := bob.Call("4", "user.send", map[string]string{"to": "ann", "text": "hey"}); r.CodeOf(t) != 0 {
+		t.Fatalf("user.send: %+v", r)
+	}
+	expectEvent(t, ann, "user.message", `"from":"bob"`, `"text":"hey"`)
+	expectEvent(t, annOnB, "user.message", `"from":"bob"`, `"text":"hey"`)
+
+	// An admin push on A reaches a user who is only on B.
+	if got := a.admin(t, "POST", "/push", `{"user":"bob","event":"notice","data":"from A"}`); !strings.Contains(got, `"delivered":0`) {
+		t.Fatalf("push on A: %s", got)
+	}
+	expectEvent(t, bob, "notice", `"from A"`)
+
+	// A kick by user on A closes the user's connections on both nodes.
+	if got := a.admin(t, "DELETE", "/users/ann/connections", ""); !strings.Contains(got, `"closed":1`) {
+		t.Fatalf("kick ann on A: %s", got)
+	}
+	for _, c := range []*wstest.Client{ann, annOnB} {
+		if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "kicked" {
+			t.Fatalf("kicked with %q", reason)
+		}
+	}
+	if r := bob.Call("5", "room.members", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","users":["bob"]}` {
+		t.Fatalf("members after the kick: %s", r.Data)
+	}
+}
+
+func TestClusterForgetsTheUsersOfADeadNode(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	a, b := launchClusterNode(t, redis, nil), launchClusterNode(t, redis, nil)
+	watcher := a.dialAs(t, "watcher")
+	ghost := b.dialAs(t, "ghost")
+	if r := ghost.Call("1", "room.join", map[string]string{"room": "haunt"}); r.CodeOf(t) != 0 {
+		t.Fatalf("join: %+v", r)
+	}
+	members := func() string {
+		return string(watcher.Call("m", "room.members", map[string]string{"room": "haunt"}).Data)
+	}
+	if got := members(); got != `{"room":"haunt","users":["ghost"]}` {
+		t.Fatalf("members before the crash: %s", got)
+	}
+	// No drain, no cleanup: the node just dies.
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wstest.WaitFor(t, "the dead node's user to expire", func() bool {
+		return members() == `{"room":"haunt","users":[]}`
+	})
+}
+
+func TestClusterSurvivesARedisOutage(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	a, b := launchClusterNode(t, redis, nil), launchClusterNode(t, redis, nil)
+	onA, onB := a.dialAs(t, "ada"), b.dialAs(t, "ben")
+	for _, c := range []*wstest.Client{onA, onB} {
+		if r := c.Call("j", "room.join", map[string]string{"room": "o"}); r.CodeOf(t) != 0 {
+			t.Fatalf("join: %+v", r)
+		}
+	}
+	expectEvent(t, onA, "room.joined", `"userId":"ben"`)
+	goroutines := func() float64 { return wstest.Metric(t, a.base, "go_goroutines") }
+
+	redis.Kill()
+	wstest.WaitFor(t, "/readyz to report the outage", func() bool { return a.status("/readyz") == 503 })
+	// Local traffic keeps flowing.
+	if r := onA.Call("e", "echo", "still here"); r.CodeOf(t) != 0 || string(r.Data) != `"still here"` {
+		t.Fatalf("echo during the outage: %+v", r)
+	}
+	onA.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "o", "text": "local only"}})
+	expectEvent(t, onA, "room.message", `"text":"local only"`)
+	// A long outage costs nothing that grows: the node retries with a
+	// capped backoff and logs the outage once.
+	during := goroutines()
+	time.Sleep(3 * time.Second)
+	if now := goroutines(); now > during+2 {
+		t.Fatalf("goroutines grew during the outage: %v -> %v", during, now)
+	}
+	if n := strings.Count(a.output.String(), "lost Redis"); n != 1 {
+		t.Fatalf("the outage was logged %d times:\n%s", n, a.output)
+	}
+
+	redis.Start()
+	for _, n := range []*server{a, b} {
+		wstest.WaitFor(t, "/readyz to recover", func() bool { return n.status("/readyz") == 200 })
+	}
+	onA.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "o", "text": "across again"}})
+	expectEvent(t, onA, "room.message", `"text":"across again"`)
+	expectEvent(t, onB, "room.message", `"text":"across again"`, `"from":"ada"`)
+	// Redis came back empty; the heartbeats have put presence back.
+	var got struct{ Users []string }
+	r := onB.Call("m", "room.members", map[string]string{"room": "o"})
+	if err := json.Unmarshal(r.Data, &got); err != nil || strings.Join(got.Users, ",") != "ada,ben" {
+		t.Fatalf("members after recovery: %s", r.Data)
+	}
+}
