@@ -96,14 +96,16 @@ func (s *Server) Handle(r *ghttp.Request) {
 		refuse(reason, full.status, gcode.CodeServerBusy, full.message, header)
 		return
 	}
-	socket, err := s.upgrader.Upgrade(r.Response.Writer, req, nil)
+	hijacker := &batchingHijacker{ResponseWriter: r.Response.Writer, hijacker: r.Response.Writer}
+	socket, err := s.upgrader.Upgrade(hijacker, req, nil)
 	if err != nil {
 		// gorilla has already answered through upgrader.Error.
 		s.release(c)
 		s.refused(r, RefusedHandshake, err.Error())
 		return
 	}
-	c.start(socket)
+	s.register(c)
+	c.start(socket, hijacker.conn)
 }
 
 // refused logs a refusal at notice level: refusals are the first thing to

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogf/gf/v2/net/ghttp"
@@ -28,23 +29,33 @@ type Conn struct {
 	since    time.Time
 	ctx      context.Context
 	cancel   context.CancelFunc
+	conn     *batchConn // the socket under gorilla's Conn
 	socket   *websocket.Conn
 	limiter  *rate.Limiter // nil when ws.rateLimit.rate is 0
 	expires  time.Time     // the token's exp, zero for none
 	expiry   *time.Timer   // closes the connection at expires
 
-	send       chan outbound
+	// The send queue: queue is filled by enqueue and drained by the writer
+	// goroutine, which runs only while there is something to send.
+	queueMu    sync.Mutex
+	queue      []outbound
+	spare      []outbound // the drained slice, reused
+	writing    bool       // a writer goroutine is running
+	writerIdle sync.Cond  // signalled when writing turns false
+	broken     atomic.Bool
+
 	closing    chan struct{} // closed once the connection starts to close
 	readerDone chan struct{}
 	closeOnce  sync.Once
 	close      closeState // written once under closeOnce, read after closing
 }
 
-// outbound is one queued message: raw text, or a frame prepared once for
-// many receivers.
+// outbound is one queued message: raw text, a frame prepared once for
+// many receivers, or a ping.
 type outbound struct {
 	text     []byte
 	prepared *websocket.PreparedMessage
+	ping     bool
 }
 
 // closeState is how the connection ends: the code and reason, and whether
@@ -75,10 +86,10 @@ func newConn(s *Server, r *ghttp.Request, who identity) *Conn {
 		clientIP:   s.clientIP(r.Request),
 		since:      time.Now(),
 		expires:    who.expires,
-		send:       make(chan outbound, s.cfg.SendQueueSize),
 		closing:    make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	c.writerIdle.L = &c.queueMu
 	if c.userID == "" {
 		c.userID = "anon-" + c.id
 	}
@@ -129,23 +140,8 @@ func (c *Conn) Push(event string, data any) bool {
 	return c.Send(frame)
 }
 
-func (c *Conn) enqueue(m outbound) bool {
-	select {
-	case <-c.closing:
-		return false
-	default:
-	}
-	select {
-	case c.send <- m:
-		return true
-	default:
-		c.Close(websocket.ClosePolicyViolation, CloseSlowConsumer)
-		return false
-	}
-}
-
 // Close starts the close handshake with code and reason and returns at
-// once; the writer goroutine sends the frame and tears the connection down.
+// once; a teardown goroutine sends the frame and ends the connection.
 // Only the first call of Close or of a failure counts.
 func (c *Conn) Close(code int, reason string) {
 	c.closeWith(closeState{code: code, reason: reason, sendFrame: true})
@@ -155,6 +151,7 @@ func (c *Conn) closeWith(st closeState) {
 	c.closeOnce.Do(func() {
 		c.close = st
 		close(c.closing)
+		go c.teardown()
 	})
 }
 

@@ -21,8 +21,8 @@ const (
 )
 
 // start runs the connection after a successful upgrade.
-func (c *Conn) start(socket *websocket.Conn) {
-	c.socket = socket
+func (c *Conn) start(socket *websocket.Conn, conn *batchConn) {
+	c.socket, c.conn = socket, conn
 	cfg := c.server.cfg
 	socket.SetReadLimit(cfg.MaxMessageSize)
 	// gorilla leaves the HTTP server's read deadline in place; replace it
@@ -47,7 +47,6 @@ func (c *Conn) start(socket *websocket.Conn) {
 		"pingInterval": cfg.PingInterval.Milliseconds(),
 	})
 	c.server.opened(c)
-	go c.writeLoop()
 	go c.readLoop()
 }
 

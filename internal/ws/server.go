@@ -36,11 +36,13 @@ type Server struct {
 	upgrader websocket.Upgrader
 
 	mu       sync.Mutex
-	conns    map[string]*Conn
+	conns    map[string]*Conn // upgraded connections
+	slots    int              // reserved slots: conns plus handshakes in flight
 	perUser  map[string]int
 	perIP    map[string]int
 	draining bool
-	drained  chan struct{} // closed when draining and conns is empty
+	drained  chan struct{} // closed when draining and no slot is left
+	stopPing chan struct{} // stops the pinger; nil while it is not running
 
 	received atomic.Uint64
 	sent     atomic.Uint64
@@ -131,8 +133,8 @@ type capacityRefusal struct {
 }
 
 // reserve takes a slot for c under the connection caps, so that the check
-// and the registration are one step and concurrent upgrades cannot overshoot
-// a cap.
+// and the count are one step and concurrent upgrades cannot overshoot a
+// cap.
 func (s *Server) reserve(c *Conn) *capacityRefusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,7 +142,7 @@ func (s *Server) reserve(c *Conn) *capacityRefusal {
 	case s.draining:
 		return &capacityRefusal{http.StatusServiceUnavailable,
 			"this node is shutting down; reconnect, and the proxy sends you to another node"}
-	case s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections:
+	case s.cfg.MaxConnections > 0 && s.slots >= s.cfg.MaxConnections:
 		return &capacityRefusal{http.StatusServiceUnavailable,
 			"this node is at its connection limit (ws.maxConnections); retry later"}
 	case s.cfg.MaxConnectionsPerUser > 0 && s.perUser[c.userID] >= s.cfg.MaxConnectionsPerUser:
@@ -150,24 +152,62 @@ func (s *Server) reserve(c *Conn) *capacityRefusal {
 		return &capacityRefusal{http.StatusTooManyRequests,
 			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first"}
 	}
-	s.conns[c.id] = c
+	s.slots++
 	s.perUser[c.userID]++
 	s.perIP[c.clientIP]++
 	return nil
 }
 
+// register adds an upgraded connection, starting the pinger with the
+// first one. A connection that finished its handshake after a drain began
+// is closed at once.
+func (s *Server) register(c *Conn) {
+	s.mu.Lock()
+	s.conns[c.id] = c
+	if s.stopPing == nil {
+		s.stopPing = make(chan struct{})
+		go s.pingLoop(s.stopPing)
+	}
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		c.Close(websocket.CloseGoingAway, "server shutting down")
+	}
+}
+
 // release gives back the slot reserve took. It is called exactly once per
-// reserved Conn: by the writer's cleanup, or by Handle when the upgrade
-// failed.
+// reserved Conn: by its teardown, or by Handle when the upgrade failed.
 func (s *Server) release(c *Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c.id)
+	s.slots--
 	decrement(s.perUser, c.userID)
 	decrement(s.perIP, c.clientIP)
-	if s.draining && len(s.conns) == 0 && s.drained != nil {
+	if len(s.conns) == 0 && s.stopPing != nil {
+		close(s.stopPing)
+		s.stopPing = nil
+	}
+	if s.draining && s.slots == 0 && s.drained != nil {
 		close(s.drained)
 		s.drained = nil
+	}
+}
+
+// pingLoop queues a ping for every connection each ws.pingInterval: one
+// ticker for the node instead of one per connection.
+func (s *Server) pingLoop(stop chan struct{}) {
+	tick := time.NewTicker(s.cfg.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			for _, c := range s.Conns() {
+				c.enqueue(outbound{ping: true})
+			}
+		}
 	}
 }
 
@@ -188,7 +228,7 @@ func (s *Server) Drain(ctx context.Context) (remaining int) {
 	s.mu.Lock()
 	s.draining = true
 	drained := make(chan struct{})
-	if len(s.conns) == 0 {
+	if s.slots == 0 {
 		close(drained)
 	} else {
 		s.drained = drained

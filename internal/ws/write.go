@@ -11,50 +11,100 @@ import (
 // close frame before it drops the TCP connection anyway.
 const closeReplyWait = 2 * time.Second
 
-// writeLoop is the connection's only writer of data frames, and the one
-// place a connection is torn down.
+// enqueue adds m to the send queue and starts the writer goroutine if none
+// is running: an idle connection holds neither a writer nor a buffer. A
+// full queue closes the connection as a slow consumer; pings skip the
+// limit, since they are what finds out whether the peer is alive.
+func (c *Conn) enqueue(m outbound) bool {
+	c.queueMu.Lock()
+	if c.isClosing() {
+		c.queueMu.Unlock()
+		return false
+	}
+	if len(c.queue) >= c.server.cfg.SendQueueSize && !m.ping {
+		c.queueMu.Unlock()
+		c.Close(websocket.ClosePolicyViolation, CloseSlowConsumer)
+		return false
+	}
+	c.queue = append(c.queue, m)
+	start := !c.writing
+	c.writing = true
+	c.queueMu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+// writeLoop writes queued messages until the queue is empty, then ends.
+// Each burst goes out in one system call; the two queue slices are swapped
+// so that the steady state allocates nothing.
 func (c *Conn) writeLoop() {
-	cfg := c.server.cfg
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	// broken is set once a write fails: the stream may end mid-frame, so no
-	// close frame can follow.
-	broken := false
-	for !c.isClosing() {
-		select {
-		case m := <-c.send:
-			if err := c.write(m); err != nil {
-				broken = true
-				c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error()})
-				continue
-			}
-			c.server.sent.Add(1)
-		case <-ping.C:
-			err := c.socket.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout))
-			if err != nil {
-				broken = true
-				c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "ping failed: " + err.Error()})
-			}
-		case <-c.closing:
+	var batch []outbound
+	for {
+		c.queueMu.Lock()
+		if len(c.queue) == 0 || c.isClosing() {
+			c.writing = false
+			c.queueMu.Unlock()
+			c.writerIdle.Broadcast()
+			return
+		}
+		batch, c.queue = c.queue, c.spare[:0]
+		c.queueMu.Unlock()
+
+		err := c.writeBatch(batch)
+		clear(batch) // drop references to sent frames
+		c.queueMu.Lock()
+		c.spare = batch[:0]
+		c.queueMu.Unlock()
+		if err != nil {
+			c.broken.Store(true)
+			c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error()})
 		}
 	}
-	c.teardown(broken)
 }
 
-func (c *Conn) write(m outbound) error {
-	_ = c.socket.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
-	if m.prepared != nil {
-		return c.socket.WritePreparedMessage(m.prepared)
+func (c *Conn) writeBatch(batch []outbound) error {
+	c.conn.begin()
+	sent := uint64(0)
+	for _, m := range batch {
+		_ = c.socket.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
+		var err error
+		switch {
+		case m.ping:
+			err = c.socket.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.server.cfg.WriteTimeout))
+		case m.prepared != nil:
+			err = c.socket.WritePreparedMessage(m.prepared)
+			sent++
+		default:
+			err = c.socket.WriteMessage(websocket.TextMessage, m.text)
+			sent++
+		}
+		if err != nil {
+			_ = c.conn.flush()
+			return err
+		}
 	}
-	return c.socket.WriteMessage(websocket.TextMessage, m.text)
+	if err := c.conn.flush(); err != nil {
+		return err
+	}
+	c.server.sent.Add(sent)
+	return nil
 }
 
-// teardown sends the close frame when one is owed and the stream is
-// intact, waits briefly for the peer's answer, closes the socket, waits for
-// the reader and unregisters.
-func (c *Conn) teardown(broken bool) {
+// teardown runs once per connection, on its own goroutine, when it starts
+// to close: it waits for the writer, sends the close frame when one is
+// owed and the stream is intact, waits briefly for the peer's answer,
+// closes the socket, waits for the reader and unregisters.
+func (c *Conn) teardown() {
 	st := c.closingState()
-	if st.sendFrame && !broken {
+	c.queueMu.Lock()
+	for c.writing {
+		c.writerIdle.Wait()
+	}
+	c.queue, c.spare = nil, nil
+	c.queueMu.Unlock()
+	if st.sendFrame && !c.broken.Load() {
 		frame := websocket.FormatCloseMessage(st.code, st.reason)
 		err := c.socket.WriteControl(websocket.CloseMessage, frame, time.Now().Add(c.server.cfg.WriteTimeout))
 		if err == nil {
