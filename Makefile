@@ -23,6 +23,13 @@ test: lint test-deps
 test-deps:
 	@hack/test-deps.sh
 
+# The template beside a hand-written gorilla hub: every load mode, then
+# the ratios (see BENCHMARKS.md). Takes a few minutes.
+.PHONY: bench
+bench:
+	@hack/bench.sh
+	$(GO) test -run XXX -bench . -benchmem ./internal/ws/ ./internal/broker/
+
 # gofmt and go vet, as CI runs them.
 .PHONY: lint
 lint:

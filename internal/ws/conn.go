@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gogf/gf/v2/net/ghttp"
+	"github.com/gogf/gf/v2/net/gtrace"
 	"github.com/gogf/gf/v2/os/gctx"
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -97,8 +98,13 @@ func newConn(s *Server, r *ghttp.Request, who identity) *Conn {
 		c.limiter = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
 	}
 	// The request context ends when the handler returns, right after the
-	// upgrade; the connection outlives it.
-	ctx, cancel := context.WithCancel(gctx.NeverDone(r.Context()))
+	// upgrade, and holds the whole ghttp request; the connection outlives
+	// both. It keeps only the trace id, so its logs join the handshake's.
+	base, err := gtrace.WithTraceID(context.Background(), gtrace.GetTraceID(r.Context()))
+	if err != nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(gctx.NeverDone(base))
 	c.ctx = context.WithValue(ctx, connContextKey{}, c)
 	c.cancel = cancel
 	return c

@@ -1,10 +1,12 @@
 package ws
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -54,41 +56,58 @@ func (c *Conn) extendReadDeadline() {
 	_ = c.socket.SetReadDeadline(time.Now().Add(c.server.cfg.PongTimeout))
 }
 
+// readBuffers hold one message while it is handled: messages are read
+// into a pooled buffer instead of a fresh slice each.
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // readLoop is the connection's only reader. Handlers run here, one message
 // at a time.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
 	var abuse rateAbuse
 	for {
-		kind, data, err := c.socket.ReadMessage()
+		kind, reader, err := c.socket.NextReader()
 		if err != nil {
 			c.closeWith(readFailure(err))
 			return
 		}
-		if c.isClosing() {
-			continue // drain until the peer answers our close frame
+		buf := readBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		if _, err := buf.ReadFrom(reader); err != nil {
+			readBuffers.Put(buf)
+			c.closeWith(readFailure(err))
+			return
 		}
-		c.server.received.Add(1)
-		c.extendReadDeadline()
-		if c.limiter != nil && !c.limiter.Allow() {
-			if abuse.refused(time.Now()) {
-				c.Close(websocket.ClosePolicyViolation, "rate limit exceeded for too long")
-				continue
-			}
-			id, event := peekEnvelope(data)
-			c.reply(id, event, gcode.CodeServerBusy, "rate limit exceeded: at most "+
-				formatRate(c.server.cfg.RateLimit)+" messages per second; this one was not processed", nil)
-			continue
+		c.handle(kind, buf.Bytes(), &abuse)
+		readBuffers.Put(buf)
+	}
+}
+
+// handle processes one message; data is only valid during the call.
+func (c *Conn) handle(kind int, data []byte, abuse *rateAbuse) {
+	if c.isClosing() {
+		return // drain until the peer answers our close frame
+	}
+	c.server.received.Add(1)
+	c.extendReadDeadline()
+	if c.limiter != nil && !c.limiter.Allow() {
+		if abuse.refused(time.Now()) {
+			c.Close(websocket.ClosePolicyViolation, "rate limit exceeded for too long")
+			return
 		}
-		switch {
-		case kind == websocket.BinaryMessage:
-			c.reply(nil, "error", gcode.CodeNotSupported,
-				"binary frames are not supported: send each message as a JSON text frame", nil)
-		case !utf8.Valid(data):
-			c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
-		default:
-			c.server.router.dispatch(c, data)
-		}
+		id, event := peekEnvelope(data)
+		c.reply(id, event, gcode.CodeServerBusy, "rate limit exceeded: at most "+
+			formatRate(c.server.cfg.RateLimit)+" messages per second; this one was not processed", nil)
+		return
+	}
+	switch {
+	case kind == websocket.BinaryMessage:
+		c.reply(nil, "error", gcode.CodeNotSupported,
+			"binary frames are not supported: send each message as a JSON text frame", nil)
+	case !utf8.Valid(data):
+		c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
+	default:
+		c.server.router.dispatch(c, data)
 	}
 }
 
