@@ -36,7 +36,7 @@ grep -q "rate: 0 " "$tmp/config/config.yaml" && grep -q "maxConnections: 0 " "$t
 pids+=($!)
 "$tmp/refserver" -addr "127.0.0.1:$reference_port" >"$tmp/reference.log" 2>&1 &
 pids+=($!)
-template_pid=$(pgrep -f "$tmp/template-ws" | head -1)
+template_pid=${pids[0]} # the subshell exec'd into the server
 reference_pid=${pids[1]}
 for port in $template_port $reference_port; do
 	for _ in $(seq 100); do
@@ -57,10 +57,10 @@ for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
 	for side in template reference; do
 		if [ $side = template ]; then port=$template_port pid=$template_pid; else port=$reference_port pid=$reference_pid; fi
+		run $side $port $pid idle -conns 10000
 		run $side $port $pid echo -conns 50 -inflight 16 -payload 64 -duration 5s
 		run $side $port $pid fanout -members 2000 -messages 50 -payload 64
 		run $side $port $pid handshake -concurrency 50 -duration 5s
-		run $side $port $pid idle -conns 10000
 	done
 done
 echo
