@@ -12,7 +12,8 @@ ROOT_DIR := $(CURDIR)
 run:
 	$(GO) run .
 
-# Check formatting and vet, install what the tests start (nginx, Redis) when
+# Check formatting and vet, install what the tests start (nginx, Redis,
+# Chromium) when
 # missing, then run every test with the race detector. Tests start real
 # servers on loopback ports.
 .PHONY: test

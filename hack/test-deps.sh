@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests start for real when it is missing: nginx for the
-# proxy tests, redis-server for the cluster tests. As root it uses apt-get; otherwise it says what to install,
+# proxy tests, redis-server for the cluster tests, chromium for the
+# demo page's browser test. As root it uses apt-get; otherwise it says what to install,
 # and the tests that need a missing program skip with that reason.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have nginx || missing+=(nginx)
 have redis-server || missing+=(redis-server)
+have chromium || missing+=(chromium)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	"github.com/gogf/gf/v2/net/ghttp"
@@ -20,6 +21,7 @@ import (
 	"github.com/gfws/template-ws/internal/metrics"
 	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
+	"github.com/gfws/template-ws/resource"
 )
 
 // App is one node: the ghttp server, the WebSocket transport on it, and
@@ -99,6 +101,11 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		group.GET("/readyz", probes.Readyz)
 		group.GET("/metrics", ghttp.WrapH(stats.Handler()))
 	})
+	// The demo page and its client, from the binary itself.
+	public := ghttp.WrapH(http.FileServerFS(resource.Public))
+	for _, path := range []string{"/", "/index.html", "/ws-client.js", "/ws-client.mjs"} {
+		s.BindHandler("GET:"+path, public)
+	}
 	s.Group("/api/v1", func(group *ghttp.RouterGroup) {
 		group.Middleware(stats.HTTPLatency, admin.StatusFromCode, ghttp.MiddlewareHandlerResponse, admin.Guard(adminToken.String()))
 		group.Bind(admin.NewV1())

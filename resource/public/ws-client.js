@@ -1,0 +1,197 @@
+// ws-client.js: a dependency-free client for the template-ws envelope.
+//
+// As a plain script:  <script src="/ws-client.js"></script>  then  new WsClient(url)
+// As an ES module:    import { WsClient } from "/ws-client.mjs";
+//
+//   const client = new WsClient("ws://localhost:8000/ws", {
+//     token: "<jwt>",                  // optional, sent as ?token= (browsers cannot set headers)
+//     onState: (s) => console.log(s),  // {state: "connecting"|"connected"|"reconnecting"|"closed", ...}
+//   });
+//   client.on("room.message", (data) => ...);
+//   const reply = await client.request("room.join", { room: "lobby" }, { timeout: 5000 });
+//
+// The client reconnects by itself after any close it did not ask for, with
+// exponential backoff and jitter (capped), and sends an application-level
+// ping when the connection has been silent, for proxies that only count
+// data frames.
+(function (global) {
+  "use strict";
+
+  class WsError extends Error {
+    constructor(code, message, event) {
+      super(message || "request failed with code " + code);
+      this.name = "WsError";
+      this.code = code;
+      this.event = event;
+    }
+  }
+
+  class WsClient {
+    constructor(url, options) {
+      const o = options || {};
+      this.url = url;
+      this.token = o.token || "";
+      this.onState = o.onState || function () {};
+      this.minDelay = o.minDelay || 500;
+      this.maxDelay = o.maxDelay || 15000;
+      this.pingAfter = o.pingAfter || 20000;
+      this.requestTimeout = o.requestTimeout || 10000;
+      this.handlers = new Map();
+      this.pending = new Map();
+      this.nextId = 1;
+      this.attempt = 0;
+      this.socket = null;
+      this.stopped = false;
+      this.lastTraffic = 0;
+      this.timer = null;
+      this.pinger = null;
+      this.welcome = null;
+      this.connect();
+    }
+
+    // on registers fn for pushes of event ("welcome", "room.message", ...)
+    // and returns a function that removes it.
+    on(event, fn) {
+      if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+      this.handlers.get(event).add(fn);
+      return () => this.handlers.get(event).delete(fn);
+    }
+
+    // request sends event with data and resolves with the reply's data, or
+    // rejects with a WsError carrying the reply's code.
+    request(event, data, options) {
+      const timeout = (options && options.timeout) || this.requestTimeout;
+      return new Promise((resolve, reject) => {
+        if (!this.isOpen()) {
+          reject(new WsError(-1, "not connected", event));
+          return;
+        }
+        const id = String(this.nextId++);
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new WsError(-1, "no reply within " + timeout + " ms", event));
+        }, timeout);
+        this.pending.set(id, { resolve, reject, timer, event });
+        this.transmit({ id, event, data });
+      });
+    }
+
+    // send sends event without asking for a reply; failures still arrive as
+    // "error" pushes to on("error").
+    send(event, data) {
+      if (!this.isOpen()) return false;
+      this.transmit({ event, data });
+      return true;
+    }
+
+    // close stops the client for good.
+    close() {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      if (this.socket) this.socket.close(1000, "client closed");
+      this.setState("closed");
+    }
+
+    isOpen() {
+      return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+    }
+
+    connect() {
+      clearTimeout(this.timer);
+      let url = this.url;
+      if (this.token) url += (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(this.token);
+      this.setState(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
+      const socket = new WebSocket(url);
+      this.socket = socket;
+      socket.onopen = () => {
+        this.attempt = 0;
+        this.lastTraffic = Date.now();
+        this.startPinger();
+      };
+      socket.onmessage = (e) => this.receive(e.data);
+      socket.onclose = (e) => {
+        if (this.socket !== socket) return;
+        this.socket = null;
+        this.stopPinger();
+        this.failPending("connection closed (" + e.code + (e.reason ? " " + e.reason : "") + ")");
+        if (!this.stopped) this.scheduleReconnect(e.code, e.reason);
+      };
+    }
+
+    scheduleReconnect(code, reason) {
+      const ceiling = Math.min(this.maxDelay, this.minDelay * Math.pow(2, this.attempt));
+      // Full jitter between half and all of the ceiling spreads the
+      // reconnects of many clients after a node restarts.
+      const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+      this.attempt++;
+      this.setState("reconnecting", { delay, attempt: this.attempt, code, reason });
+      this.timer = setTimeout(() => this.connect(), delay);
+    }
+
+    receive(text) {
+      this.lastTraffic = Date.now();
+      let msg;
+      try {
+        msg = JSON.parse(text);
+      } catch (err) {
+        return;
+      }
+      if (msg.id !== undefined && this.pending.has(String(msg.id))) {
+        const p = this.pending.get(String(msg.id));
+        this.pending.delete(String(msg.id));
+        clearTimeout(p.timer);
+        if (msg.code === 0) p.resolve(msg.data);
+        else p.reject(new WsError(msg.code, msg.message, msg.event));
+        return;
+      }
+      if (msg.event === "welcome") {
+        this.welcome = msg.data;
+        this.setState("connected", { welcome: msg.data });
+      }
+      const event = msg.code !== undefined && msg.code !== 0 ? "error" : msg.event;
+      const fns = this.handlers.get(event);
+      if (fns) fns.forEach((fn) => fn(event === "error" ? msg : msg.data, msg));
+    }
+
+    transmit(msg) {
+      this.lastTraffic = Date.now();
+      this.socket.send(JSON.stringify(msg));
+    }
+
+    startPinger() {
+      this.stopPinger();
+      this.pinger = setInterval(() => {
+        if (this.isOpen() && Date.now() - this.lastTraffic >= this.pingAfter) {
+          this.request("ping", null).catch(() => {});
+        }
+      }, Math.max(1000, this.pingAfter / 4));
+    }
+
+    stopPinger() {
+      clearInterval(this.pinger);
+      this.pinger = null;
+    }
+
+    failPending(reason) {
+      this.pending.forEach((p) => {
+        clearTimeout(p.timer);
+        p.reject(new WsError(-1, reason, p.event));
+      });
+      this.pending.clear();
+    }
+
+    setState(state, extra) {
+      this.state = state;
+      try {
+        this.onState(Object.assign({ state }, extra || {}));
+      } catch (err) {
+        setTimeout(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  global.WsClient = WsClient;
+  global.WsError = WsError;
+})(globalThis);
