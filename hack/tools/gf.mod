@@ -1,4 +1,4 @@
-module github.com/gfws/template-ws/hack/tools
+module tools
 
 go 1.24.0
 

@@ -1,0 +1,206 @@
+package main_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// The files of the README's "Adding an event" walkthrough, as a team
+// writes them in its new app.
+var walkthrough = map[string]string{
+	"api/ws/v1/greet.go": `package v1
+
+import "github.com/gogf/gf/v2/frame/g"
+
+type GreetReq struct {
+	g.Meta ` + "`" + `event:"greet"` + "`" + `
+	Name   string ` + "`" + `json:"name" v:"required|length:1,32"` + "`" + `
+}
+
+type GreetRes struct {
+	Text string ` + "`" + `json:"text"` + "`" + `
+}
+`,
+	"api/admin/v1/online.go": `package v1
+
+import "github.com/gogf/gf/v2/frame/g"
+
+type OnlineReq struct {
+	g.Meta ` + "`" + `path:"/online" method:"get" tags:"Admin" summary:"Count this node's connections"` + "`" + `
+}
+
+type OnlineRes struct {
+	Connections int ` + "`" + `json:"connections"` + "`" + `
+}
+`,
+}
+
+// The method bodies filled into the stubs that gf gen ctrl writes.
+var filled = map[string]string{
+	"internal/controller/ws/ws_v1_greet.go": `package ws
+
+import (
+	"context"
+	"fmt"
+
+	"myapp/api/ws/v1"
+	"myapp/internal/service"
+)
+
+func (c *ControllerV1) Greet(ctx context.Context, req *v1.GreetReq) (res *v1.GreetRes, err error) {
+	online := service.Hub().Counts().Connections
+	return &v1.GreetRes{Text: fmt.Sprintf("hello %s, %d online", req.Name, online)}, nil
+}
+`,
+	"internal/controller/admin/admin_v1_online.go": `package admin
+
+import (
+	"context"
+
+	"myapp/api/admin/v1"
+	"myapp/internal/service"
+)
+
+func (c *ControllerV1) Online(ctx context.Context, req *v1.OnlineReq) (res *v1.OnlineRes, err error) {
+	return &v1.OnlineRes{Connections: service.Hub().Counts().Connections}, nil
+}
+`,
+}
+
+func writeFiles(t *testing.T, app string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(app, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
+	writeFiles(t, app, walkthrough)
+	run(t, app, env, gf, "gen", "ctrl")
+	for name := range filled {
+		if _, err := os.Stat(filepath.Join(app, name)); err != nil {
+			t.Fatalf("gf gen ctrl did not write the stub %s: %v", name, err)
+		}
+	}
+	writeFiles(t, app, filled)
+	run(t, app, env, "go", "build", "-o", "bin/myapp", ".")
+
+	base, stop := startApp(t, app, filepath.Join(app, "bin", "myapp"))
+	defer stop()
+	c, _ := wstest.DialWelcome(t, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if r := c.Call("1", "greet", map[string]string{"name": "ann"}); r.CodeOf(t) != 0 || string(r.Data) != `{"text":"hello ann, 1 online"}` {
+		t.Fatalf("greet: %+v %s", r, r.Data)
+	}
+	if r := c.Call("2", "greet", map[string]string{}); r.CodeOf(t) != 51 {
+		t.Fatalf("greet without a name: %+v", r)
+	}
+	resp, err := wstest.HTTP.Get(base + "/api/v1/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"data":{"connections":1}`) {
+		t.Fatalf("GET /api/v1/online: %d %s", resp.StatusCode, body)
+	}
+}
+
+// startApp runs cmd (with args) in app on a free port and returns its base
+// URL once it answers, and a function that stops it with its children.
+func startApp(t *testing.T, app string, cmd ...string) (string, func()) {
+	t.Helper()
+	port := wstest.FreePort(t)
+	cfgDir := t.TempDir()
+	cfg := wstest.ConfigJSON(t, map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)})
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proc := exec.Command(cmd[0], cmd[1:]...)
+	proc.Dir = app
+	proc.Env = append(os.Environ(), "GF_GCFG_PATH="+cfgDir, "GF_GCFG_FILE=config.json")
+	proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	output := &wstest.SyncBuffer{}
+	proc.Stdout, proc.Stderr = output, output
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = proc.Wait(); close(exited) }()
+	stop := func() {
+		_ = syscall.Kill(-proc.Process.Pid, syscall.SIGKILL)
+		<-exited
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", cmd[0], output)
+		}
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitLong(t, "the app to answer /healthz", 3*time.Minute, func() bool {
+		resp, err := wstest.HTTP.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return base, stop
+}
+
+// gfRunRestarts starts the app with `gf run main.go`, changes a source
+// file, and waits for a new process to serve.
+func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
+	base, stop := startApp(t, app, gf, "run", "main.go")
+	defer stop()
+	url := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	nodeOf := func() string {
+		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			return ""
+		}
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(wstest.Timeout))
+		var welcome struct{ Data struct{ Node string } }
+		if err := conn.ReadJSON(&welcome); err != nil {
+			return ""
+		}
+		return welcome.Data.Node
+	}
+	first := nodeOf()
+	if first == "" {
+		t.Fatal("no welcome from the app under gf run")
+	}
+	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_greet.go")
+	f, err := os.OpenFile(touched, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("\n// A change gf run notices.\n")
+	f.Close()
+	waitLong(t, "gf run to restart the server", 3*time.Minute, func() bool {
+		node := nodeOf()
+		return node != "" && node != first
+	})
+}
+
+func waitLong(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
