@@ -258,15 +258,16 @@ func TestNginxClientMovesToTheOtherNodeOnShutdown(t *testing.T) {
 	first := welcomeNode(t, welcome)
 	var connID struct{ ConnID string }
 	_ = json.Unmarshal(welcome.Data, &connID)
+	// The welcome can arrive before the node has logged the connection.
 	var victim *server
-	for _, n := range nodes {
-		if strings.Contains(n.output.String(), "conn="+connID.ConnID) {
-			victim = n
+	wstest.WaitFor(t, "a node to log connection "+connID.ConnID, func() bool {
+		for _, n := range nodes {
+			if strings.Contains(n.output.String(), "conn="+connID.ConnID) {
+				victim = n
+			}
 		}
-	}
-	if victim == nil {
-		t.Fatalf("no node logged connection %s", connID.ConnID)
-	}
+		return victim != nil
+	})
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
