@@ -37,7 +37,9 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 
 	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		// No UserDataDir: the allocator makes a fresh one and removes it
+		// once the browser and all its helper processes have exited.
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.WindowSize(1000, 640),
 		// The machine has no network beyond loopback: no background calls.
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
