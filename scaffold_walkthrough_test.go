@@ -147,7 +147,7 @@ func startApp(t *testing.T, app string, cmd ...string) (string, func()) {
 		}
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitLong(t, "the app to answer /healthz", 3*time.Minute, func() bool {
+	wstest.WaitWithin(t, 3*time.Minute, "the app to answer /healthz", func() bool {
 		resp, err := wstest.HTTP.Get(base + "/healthz")
 		if err != nil {
 			return false
@@ -188,19 +188,8 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 	}
 	_, _ = f.WriteString("\n// A change gf run notices.\n")
 	f.Close()
-	waitLong(t, "gf run to restart the server", 3*time.Minute, func() bool {
+	wstest.WaitWithin(t, 3*time.Minute, "gf run to restart the server", func() bool {
 		node := nodeOf()
 		return node != "" && node != first
 	})
-}
-
-func waitLong(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

@@ -41,6 +41,22 @@ func dialFrom(src, url string) (*websocket.Conn, *http.Response, error) {
 	return dialer.Dial(url, nil)
 }
 
+// refusedUpgrade dials url, which must refuse the upgrade, and returns the
+// refusal's status and GoFrame body.
+func refusedUpgrade(t *testing.T, url string) (int, ghttp.DefaultHandlerResponse) {
+	t.Helper()
+	var body ghttp.DefaultHandlerResponse
+	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || resp == nil {
+		t.Fatalf("upgrade at %s: want a refusal, got %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
 func TestNginxProxiesTheUpgrade(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1})
@@ -198,17 +214,9 @@ func TestNginxFastCGISplit(t *testing.T) {
 		t.Fatalf("echo over the HTTP side: %+v", r)
 	}
 
-	_, resp, err = websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/ws", misroutedPort), nil)
-	if err == nil || resp == nil {
-		t.Fatalf("an upgrade over FastCGI: %v", err)
-	}
-	var body ghttp.DefaultHandlerResponse
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 500 || body.Code != 59 || !strings.Contains(body.Message, "template-ws-fastcgi.conf") {
-		t.Fatalf("upgrade over FastCGI: %d %+v", resp.StatusCode, body)
+	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", misroutedPort))
+	if status != 500 || body.Code != 59 || !strings.Contains(body.Message, "template-ws-fastcgi.conf") {
+		t.Fatalf("upgrade over FastCGI: %d %+v", status, body)
 	}
 }
 
@@ -221,18 +229,10 @@ func TestNginxBareProxyPassGetsTheDiagnosis(t *testing.T) {
     location /ws { proxy_pass http://127.0.0.1:%d; }
 }
 `, port, nodePort(node)), port)
-	_, resp, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/ws", port), nil)
-	if err == nil || resp == nil {
-		t.Fatalf("upgrade through a bare proxy_pass: %v", err)
-	}
-	var body ghttp.DefaultHandlerResponse
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", port))
 	for _, want := range []string{"proxy_http_version 1.1", "proxy_set_header Upgrade $http_upgrade", "proxy_set_header Connection $connection_upgrade"} {
-		if resp.StatusCode != 426 || body.Code != 66 || !strings.Contains(body.Message, want) {
-			t.Fatalf("bare proxy_pass: %d %+v, want 426 naming %q", resp.StatusCode, body, want)
+		if status != 426 || body.Code != 66 || !strings.Contains(body.Message, want) {
+			t.Fatalf("bare proxy_pass: %d %+v, want 426 naming %q", status, body, want)
 		}
 	}
 }

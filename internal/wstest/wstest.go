@@ -83,10 +83,17 @@ func Config(t testing.TB, overrides map[string]any) *gcfg.Config {
 // WaitFor polls cond until it holds or Timeout passes.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Timeout)
+	WaitWithin(t, Timeout, what, cond)
+}
+
+// WaitWithin polls cond until it holds or limit passes, for waits that
+// include a build or a process start.
+func WaitWithin(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", Timeout, what)
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
