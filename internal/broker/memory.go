@@ -62,13 +62,6 @@ func (m *Memory) Members(_ context.Context, room string) ([]string, error) {
 	return users, nil
 }
 
-// Rooms returns how many rooms have members, for leak checks.
-func (m *Memory) Rooms() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.rooms)
-}
-
 // Ready is always true.
 func (m *Memory) Ready() bool { return true }
 

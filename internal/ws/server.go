@@ -93,13 +93,6 @@ func (s *Server) Config() Config { return s.cfg }
 // Node returns the node name sent in the welcome message.
 func (s *Server) Node() string { return s.node }
 
-// Conn returns the live connection with id, or nil.
-func (s *Server) Conn(id string) *Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[id]
-}
-
 // Conns returns a snapshot of the live connections.
 func (s *Server) Conns() []*Conn {
 	s.mu.Lock()
