@@ -64,7 +64,17 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		return nil, err
 	}
 	hub := service.Hub()
-	hub.Start(node, cluster)
+	switch _, single := hub.Broker().(*broker.Memory); {
+	case cluster != nil:
+		hub.Start(node, cluster)
+	case single:
+		// Presence stays with the process-wide hub, so every node started
+		// in one process (as tests do) sees the same rooms.
+		cluster = hub.Broker()
+	default:
+		cluster = broker.NewMemory()
+		hub.Start(node, cluster)
+	}
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
 		OnOpen: hub.Register,

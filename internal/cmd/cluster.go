@@ -19,7 +19,9 @@ import (
 const defaultPresenceTTL = 15 * time.Second
 
 // newBroker builds the broker named by broker.type, and returns it with
-// this node's id (broker.nodeId, or one unique per process).
+// this node's id (broker.nodeId, or one unique per process). For "memory"
+// it returns a nil broker: the process is the whole cluster, and the hub's
+// own in-memory broker serves it.
 func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, error) {
 	node, err := cfg.Get(ctx, "broker.nodeId", "")
 	if err != nil {
@@ -35,7 +37,7 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 	}
 	switch kind.String() {
 	case "memory":
-		return nodeID, broker.NewMemory(), nil
+		return nodeID, nil, nil
 	case "redis":
 	default:
 		return "", nil, fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", kind.String())
