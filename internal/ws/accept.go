@@ -9,6 +9,7 @@ import (
 	"github.com/gogf/gf/v2/errors/gcode"
 	"github.com/gogf/gf/v2/net/ghttp"
 	"github.com/gogf/gf/v2/os/glog"
+	"github.com/gorilla/websocket"
 )
 
 // Refusal reasons, as counted by Hooks.OnRefuse and logged.
@@ -104,8 +105,12 @@ func (s *Server) Handle(r *ghttp.Request) {
 		s.refused(r, RefusedHandshake, err.Error())
 		return
 	}
-	s.register(c)
-	c.start(socket, hijacker.conn)
+	c.attach(socket, hijacker.conn)
+	draining := s.register(c)
+	c.start()
+	if draining {
+		c.Close(websocket.CloseGoingAway, "server shutting down")
+	}
 }
 
 // refused logs a refusal at notice level: refusals are the first thing to

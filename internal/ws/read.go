@@ -22,8 +22,9 @@ const (
 	rateAbuseGap    = time.Second
 )
 
-// start runs the connection after a successful upgrade.
-func (c *Conn) start(socket *websocket.Conn, conn *batchConn) {
+// attach gives the connection its socket after a successful upgrade. From
+// here on Close is safe: a teardown has the socket it needs.
+func (c *Conn) attach(socket *websocket.Conn, conn *batchConn) {
 	c.socket, c.conn = socket, conn
 	cfg := c.server.cfg
 	socket.SetReadLimit(cfg.MaxMessageSize)
@@ -42,6 +43,11 @@ func (c *Conn) start(socket *websocket.Conn, conn *batchConn) {
 		}
 		return err
 	})
+}
+
+// start queues the welcome and starts the reader.
+func (c *Conn) start() {
+	cfg := c.server.cfg
 	c.Push("welcome", map[string]any{
 		"connId":       c.id,
 		"userId":       c.userID,

@@ -151,21 +151,18 @@ func (s *Server) reserve(c *Conn) *capacityRefusal {
 	return nil
 }
 
-// register adds an upgraded connection, starting the pinger with the
-// first one. A connection that finished its handshake after a drain began
-// is closed at once.
-func (s *Server) register(c *Conn) {
+// register adds an attached connection, starting the pinger with the
+// first one. It reports whether a drain began during the handshake, in
+// which case the caller closes the connection once it has started.
+func (s *Server) register(c *Conn) (draining bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.conns[c.id] = c
 	if s.stopPing == nil {
 		s.stopPing = make(chan struct{})
 		go s.pingLoop(s.stopPing)
 	}
-	draining := s.draining
-	s.mu.Unlock()
-	if draining {
-		c.Close(websocket.CloseGoingAway, "server shutting down")
-	}
+	return s.draining
 }
 
 // release gives back the slot reserve took. It is called exactly once per
