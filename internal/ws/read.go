@@ -45,16 +45,17 @@ func (c *Conn) attach(socket *websocket.Conn, conn *batchConn) {
 	})
 }
 
-// start queues the welcome and starts the reader.
+// start registers the connection with the layers above, then queues the
+// welcome and starts the reader: a client holding its welcome can already
+// be reached by room and user deliveries.
 func (c *Conn) start() {
-	cfg := c.server.cfg
+	c.server.opened(c)
 	c.Push("welcome", map[string]any{
 		"connId":       c.id,
 		"userId":       c.userID,
 		"node":         c.server.node,
-		"pingInterval": cfg.PingInterval.Milliseconds(),
+		"pingInterval": c.server.cfg.PingInterval.Milliseconds(),
 	})
-	c.server.opened(c)
 	go c.readLoop()
 }
 

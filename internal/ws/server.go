@@ -14,8 +14,8 @@ import (
 // Hooks lets the layers above the transport follow connections. Both run on
 // the connection's own goroutines and must not block.
 type Hooks struct {
-	// OnOpen runs after the welcome message is queued, before the first
-	// message is read.
+	// OnOpen runs before the welcome message is queued, so a client that
+	// has its welcome is already known to the layers above.
 	OnOpen func(c *Conn)
 	// OnClose runs once, after the socket is closed and the Conn is removed
 	// from the Server.
