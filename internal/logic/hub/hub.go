@@ -128,11 +128,15 @@ func (h *sHub) Counts() model.HubCounts {
 func (h *sHub) Connections(user string) []model.Connection {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	list := make([]model.Connection, 0, len(h.conns))
-	for _, m := range h.conns {
-		if user != "" && m.conn.UserID() != user {
-			continue
+	members := h.conns
+	if user != "" {
+		members = make(map[string]*member, len(h.users[user]))
+		for m := range h.users[user] {
+			members[m.conn.ID()] = m
 		}
+	}
+	list := make([]model.Connection, 0, len(members))
+	for _, m := range members {
 		rooms := make([]string, 0, len(m.rooms))
 		for room := range m.rooms {
 			rooms = append(rooms, room)

@@ -47,15 +47,15 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err erro
 	firstOfUser := !already && !h.userInRoomLocked(c.UserID(), room)
 	m.rooms[room] = struct{}{}
 	addTo(h.rooms, room, m)
-	h.presenceMu.Lock()
-	h.mu.Unlock()
-	if firstOfUser {
+	if !firstOfUser {
+		h.mu.Unlock()
+	} else {
+		h.presenceMu.Lock()
+		h.mu.Unlock()
 		// A broker that lost its peers logs that itself and re-records
 		// presence when they return.
 		_ = h.Broker().Join(ctx, room, c.UserID())
-	}
-	h.presenceMu.Unlock()
-	if firstOfUser {
+		h.presenceMu.Unlock()
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": c.UserID()}, c)
 	}
 	users, err := h.RoomMembers(ctx, room)
