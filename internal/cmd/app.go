@@ -59,21 +59,10 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
-	node, cluster, err := newBroker(ctx, cfg)
+	hub := service.Hub()
+	node, cluster, err := joinCluster(ctx, cfg, hub)
 	if err != nil {
 		return nil, err
-	}
-	hub := service.Hub()
-	switch _, single := hub.Broker().(*broker.Memory); {
-	case cluster != nil:
-		hub.Start(node, cluster)
-	case single:
-		// Presence stays with the process-wide hub, so every node started
-		// in one process (as tests do) sees the same rooms.
-		cluster = hub.Broker()
-	default:
-		cluster = broker.NewMemory()
-		hub.Start(node, cluster)
 	}
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
