@@ -17,9 +17,9 @@ const (
 	ToUser
 	// ToAll goes to every connection.
 	ToAll
-	// KickUser closes every connection of user Target with 1008.
+	// KickUser closes every connection of user Target with 4403.
 	KickUser
-	// KickConn closes connection Target with 1008.
+	// KickConn closes connection Target with 4403.
 	KickConn
 )
 

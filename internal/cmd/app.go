@@ -67,9 +67,9 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
 		OnOpen: hub.Register,
-		OnClose: func(c *ws.Conn, code int, reason string) {
+		OnClose: func(c *ws.Conn, code int, _ string) {
 			hub.Unregister(c)
-			stats.Closed(code, reason)
+			stats.Closed(code)
 		},
 		OnRefuse: stats.Refused,
 	})

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -143,7 +142,7 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 		t.Fatalf("kick ann on A: %s", got)
 	}
 	for _, c := range []*wstest.Client{ann, annOnB} {
-		if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "kicked" {
+		if reason := c.ExpectClose(ws.CloseKicked); reason != "kicked" {
 			t.Fatalf("kicked with %q", reason)
 		}
 	}

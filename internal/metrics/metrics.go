@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gogf/gf/v2/net/ghttp"
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,7 +35,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ws_slow_consumer_closed_total",
-			Help: "Connections closed with 1008 because their send queue was full.",
+			Help: "Connections closed with 4008 because their send queue was full.",
 		}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ws_connections_closed_total",
@@ -83,9 +82,9 @@ func (m *Metrics) Refused(reason string) {
 }
 
 // Closed counts a closed connection, and slow consumers apart.
-func (m *Metrics) Closed(code int, reason string) {
+func (m *Metrics) Closed(code int) {
 	m.closed.WithLabelValues(strconv.Itoa(code)).Inc()
-	if code == websocket.ClosePolicyViolation && reason == ws.CloseSlowConsumer {
+	if code == ws.CloseSlowConsumer {
 		m.slowClosed.Inc()
 	}
 }

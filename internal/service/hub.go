@@ -48,7 +48,7 @@ type (
 		// node's connections took it.
 		Push(ctx context.Context, kind broker.Kind, target string, event string, data any) (delivered int, err error)
 		// Kick closes a connection (KickConn) or every connection of a user
-		// (KickUser) with 1008 and reason, on every node. It returns how many of
+		// (KickUser) with 4403 and reason, on every node. It returns how many of
 		// this node's connections it closed.
 		Kick(ctx context.Context, kind broker.Kind, target string, reason string) (int, error)
 	}

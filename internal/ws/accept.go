@@ -97,19 +97,19 @@ func (s *Server) Handle(r *ghttp.Request) {
 		refuse(reason, full.status, gcode.CodeServerBusy, full.message, header)
 		return
 	}
-	hijacker := &batchingHijacker{ResponseWriter: r.Response.Writer, hijacker: r.Response.Writer}
-	socket, err := s.upgrader.Upgrade(hijacker, req, nil)
+	hijacker := &socketHijacker{ResponseWriter: r.Response.Writer, hijacker: r.Response.Writer, writeTimeout: s.cfg.WriteTimeout}
+	reader, err := s.upgrader.Upgrade(hijacker, req, nil)
 	if err != nil {
 		// gorilla has already answered through upgrader.Error.
 		s.release(c)
 		s.refused(r, RefusedHandshake, err.Error())
 		return
 	}
-	c.attach(socket, hijacker.conn)
+	c.attach(reader, hijacker.sock)
 	draining := s.register(c)
 	c.start()
 	if draining {
-		c.Close(websocket.CloseGoingAway, "server shutting down")
+		c.Close(websocket.CloseGoingAway, ShutdownReason)
 	}
 }
 

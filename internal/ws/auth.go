@@ -5,11 +5,21 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
+
+// AnonymousPrefix starts the user id of a connection without a token, and
+// so may not start a token's sub.
+const AnonymousPrefix = "anon-"
+
+// maxUserID is the longest sub a token may carry, in bytes.
+const maxUserID = 128
 
 // identity is who a handshake authenticated as.
 type identity struct {
@@ -52,11 +62,30 @@ func (s *Server) authenticate(r *http.Request) (identity, error) {
 	case claims.Subject == "":
 		return identity{}, errors.New("the token has no sub claim: it must name the user")
 	}
+	if err := checkUserID(claims.Subject); err != nil {
+		return identity{}, err
+	}
 	id := identity{userID: claims.Subject}
 	if claims.ExpiresAt != nil {
 		id.expires = claims.ExpiresAt.Time
 	}
 	return id, nil
+}
+
+// checkUserID refuses a sub that could pass for another user or forge
+// log lines: user ids travel into logs, presence and every message's from.
+func checkUserID(sub string) error {
+	switch {
+	case len(sub) > maxUserID:
+		return errors.New("the token's sub is " + strconv.Itoa(len(sub)) + " bytes long; a user id is at most " +
+			strconv.Itoa(maxUserID) + " bytes")
+	case strings.HasPrefix(sub, AnonymousPrefix):
+		return errors.New("the token's sub starts with \"" + AnonymousPrefix + "\", which names anonymous connections; " +
+			"choose user ids that do not")
+	case !utf8.ValidString(sub) || strings.ContainsFunc(sub, unicode.IsControl):
+		return errors.New("the token's sub contains control characters or invalid UTF-8; a user id must be printable text")
+	}
+	return nil
 }
 
 // originAllowed applies ws.allowedOrigins. With the list empty, a browser

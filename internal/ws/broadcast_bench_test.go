@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gogf/gf/v2/net/ghttp"
-	"github.com/gorilla/websocket"
 
 	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
@@ -62,7 +61,7 @@ var benchFrame = []byte(`{"event":"room.message","data":{"room":"bench","from":"
 // 4-byte header for payloads of 126 to 65535 bytes.
 var frameSize = int64(4 + len(benchFrame))
 
-// BenchmarkBroadcast1000 sends one frame, prepared once, to 1,000
+// BenchmarkBroadcast1000 sends one frame, encoded once, to 1,000
 // connections and waits until every client has it. allocs/op is per
 // broadcast.
 func BenchmarkBroadcast1000(b *testing.B) {
@@ -71,12 +70,9 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, benchFrame)
-		if err != nil {
-			b.Fatal(err)
-		}
+		frame := ws.NewFrame(benchFrame)
 		for _, c := range conns {
-			c.SendPrepared(pm)
+			c.SendFrame(frame)
 		}
 		want := int64(i+1) * members * frameSize
 		for received.Load() < want {
@@ -89,10 +85,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 // its writer drains them; allocs/op is per message and should be zero.
 func BenchmarkWriterSteadyState(b *testing.B) {
 	conns, received := countingClients(b, 1)
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, benchFrame)
-	if err != nil {
-		b.Fatal(err)
-	}
+	frame := ws.NewFrame(benchFrame)
 	c := conns[0]
 	const window = 64 // stay under the send queue limit
 	b.ReportAllocs()
@@ -101,7 +94,7 @@ func BenchmarkWriterSteadyState(b *testing.B) {
 		for int64(i)-received.Load()/frameSize >= window {
 			runtime.Gosched()
 		}
-		if !c.SendPrepared(pm) {
+		if !c.SendFrame(frame) {
 			b.Fatalf("the connection closed at message %d of %d", i, b.N)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -102,7 +103,7 @@ func TestOversizedMessageCloses1009(t *testing.T) {
 	c.ExpectClose(websocket.CloseMessageTooBig)
 }
 
-func TestExpiredTokenCloses1008(t *testing.T) {
+func TestExpiredTokenCloses4401(t *testing.T) {
 	t.Parallel()
 	const secret = "expiry-secret"
 	node := wstest.Start(t, map[string]any{"ws.auth.jwtSecret": secret})
@@ -110,14 +111,15 @@ func TestExpiredTokenCloses1008(t *testing.T) {
 	// at the handshake.
 	token := wstest.Token(t, secret, "carol", time.Now().Add(2*time.Second))
 	c, _ := wstest.DialWelcome(t, node.WSURL+"?token="+token, nil)
-	if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "token expired" {
+	if reason := c.ExpectClose(ws.CloseTokenExpired); reason != "token expired" {
 		t.Fatalf("close reason %q", reason)
 	}
 }
 
-// A client that never reads fills its queue; the server closes it with
-// 1008 instead of buffering without bound or blocking.
-func TestSlowConsumerCloses1008(t *testing.T) {
+// A client that never reads fills its queue; the server condemns it (4008)
+// and drops its socket instead of buffering without bound or blocking. Its
+// socket is full, so the client sees the connection end, not the frame.
+func TestSlowConsumerIsDropped(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"ws.sendQueueSize": 8, "ws.rateLimit.rate": 0})
 	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
@@ -131,12 +133,16 @@ func TestSlowConsumerCloses1008(t *testing.T) {
 			break
 		}
 	}
-	if reason := c.ExpectClose(websocket.ClosePolicyViolation); reason != "slow consumer" {
-		t.Fatalf("close reason %q", reason)
+	c.ExpectEnd()
+	if n := wstest.Metric(t, node.HTTPURL, "ws_slow_consumer_closed_total"); n != 1 {
+		t.Fatalf("ws_slow_consumer_closed_total = %v, want 1", n)
+	}
+	if n := wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="4008"}`); n != 1 {
+		t.Fatalf(`ws_connections_closed_total{code="4008"} = %v, want 1`, n)
 	}
 }
 
-func TestSustainedRateAbuseCloses1008(t *testing.T) {
+func TestSustainedRateAbuseCloses4029(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"ws.rateLimit.rate": 20, "ws.rateLimit.burst": 1})
 	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
@@ -147,7 +153,7 @@ func TestSustainedRateAbuseCloses1008(t *testing.T) {
 		for {
 			_, _, err := c.ReadMessage()
 			if err != nil {
-				if ce, ok := err.(*websocket.CloseError); ok && ce.Code == websocket.ClosePolicyViolation {
+				if ce, ok := err.(*websocket.CloseError); ok && ce.Code == ws.CloseRateLimited {
 					closed <- ce.Text
 				} else {
 					closed <- err.Error()
@@ -163,7 +169,7 @@ func TestSustainedRateAbuseCloses1008(t *testing.T) {
 	for {
 		select {
 		case reason := <-closed:
-			if reason != "rate limit exceeded for too long" {
+			if reason != "rate limit" {
 				t.Fatalf("closed with %q", reason)
 			}
 			return

@@ -51,6 +51,6 @@ func BenchmarkRouterDispatch(b *testing.B) {
 	close(c.closing)
 	b.ReportAllocs()
 	for range b.N {
-		router.dispatch(c, benchRequest)
+		router.HandleMessage(c, false, benchRequest)
 	}
 }

@@ -27,16 +27,23 @@ type Config struct {
 	// Origin whose host equals the request's Host. Requests without an
 	// Origin header (non-browser clients) are always accepted.
 	AllowedOrigins []string
-	// ReadBufferSize and WriteBufferSize are the socket I/O buffer sizes in
-	// bytes. Default 1024 each. Write buffers are pooled between writes.
-	ReadBufferSize  int
+	// ReadBufferSize is the size of a connection's read buffer in bytes.
+	// Default 1024.
+	ReadBufferSize int
+	// WriteBufferSize is the first size of the buffer a writer joins a
+	// burst's frames in; it grows to 64 KiB and is pooled between bursts.
+	// Default 1024.
 	WriteBufferSize int
 	// MaxMessageSize is the largest message accepted, in bytes; a larger one
 	// closes the connection with 1009. Default 65536.
 	MaxMessageSize int64
 	// SendQueueSize is how many outgoing messages may wait for one slow
-	// connection before it is closed with 1008. Default 256.
+	// connection before it is closed with 4008. Default 256.
 	SendQueueSize int
+	// SendQueueBytes is how many bytes of outgoing messages may wait for
+	// one slow connection before it is closed with 4008. A single message
+	// larger than this still goes through an empty queue. Default 1 MiB.
+	SendQueueBytes int
 	// WriteTimeout bounds every write to the socket. Default 10s.
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings. Default 25s.
@@ -85,6 +92,7 @@ func DefaultConfig() Config {
 		WriteBufferSize:  1024,
 		MaxMessageSize:   65536,
 		SendQueueSize:    256,
+		SendQueueBytes:   1 << 20,
 		WriteTimeout:     10 * time.Second,
 		PingInterval:     25 * time.Second,
 		PongTimeout:      60 * time.Second,
@@ -114,6 +122,7 @@ func LoadConfig(ctx context.Context, cfg *gcfg.Config) (Config, error) {
 	r.integer("ws.maxMessageSize", &maxMessage)
 	c.MaxMessageSize = int64(maxMessage)
 	r.integer("ws.sendQueueSize", &c.SendQueueSize)
+	r.integer("ws.sendQueueBytes", &c.SendQueueBytes)
 	r.duration("ws.writeTimeout", &c.WriteTimeout)
 	r.duration("ws.pingInterval", &c.PingInterval)
 	r.duration("ws.pongTimeout", &c.PongTimeout)
@@ -155,6 +164,7 @@ func (c Config) Validate() error {
 		{"ws.writeBufferSize", int64(c.WriteBufferSize)},
 		{"ws.maxMessageSize", c.MaxMessageSize},
 		{"ws.sendQueueSize", int64(c.SendQueueSize)},
+		{"ws.sendQueueBytes", int64(c.SendQueueBytes)},
 		{"ws.writeTimeout", int64(c.WriteTimeout)},
 		{"ws.pingInterval", int64(c.PingInterval)},
 		{"ws.pongTimeout", int64(c.PongTimeout)},

@@ -15,10 +15,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// CloseSlowConsumer is the reason sent with 1008 when a connection's send
-// queue overflows.
-const CloseSlowConsumer = "slow consumer"
-
 // Conn is one accepted WebSocket connection. Its exported methods are safe
 // for concurrent use; see the package documentation for who touches the
 // socket.
@@ -30,20 +26,25 @@ type Conn struct {
 	since    time.Time
 	ctx      context.Context
 	cancel   context.CancelFunc
-	conn     *batchConn // the socket under gorilla's Conn
-	socket   *websocket.Conn
-	limiter  *rate.Limiter // nil when ws.rateLimit.rate is 0
-	expires  time.Time     // the token's exp, zero for none
-	expiry   *time.Timer   // closes the connection at expires
+	sock     *socket         // the hijacked connection; only the writer writes to it
+	reader   *websocket.Conn // gorilla, used only to read frames
+	compress bool            // permessage-deflate was negotiated
+	limiter  *rate.Limiter   // nil when ws.rateLimit.rate is 0
+	abuse    rateAbuse       // owned by the reader goroutine
+	expires  time.Time       // the token's exp, zero for none
+	expiry   *time.Timer     // closes the connection at expires
 
 	// The send queue: queue is filled by enqueue and drained by the writer
 	// goroutine, which runs only while there is something to send.
-	queueMu    sync.Mutex
-	queue      []outbound
-	spare      []outbound // the drained slice, reused
-	writing    bool       // a writer goroutine is running
-	writerIdle sync.Cond  // signalled when writing turns false
-	broken     atomic.Bool
+	// queuedBytes counts the messages queued or being written.
+	queueMu     sync.Mutex
+	queue       []outbound
+	spare       []outbound // the drained slice, reused
+	queuedBytes int
+	dropped     bool      // the queue was thrown away: nothing more is written
+	writing     bool      // a writer goroutine is running
+	writerIdle  sync.Cond // signalled when writing turns false
+	broken      atomic.Bool
 
 	closing    chan struct{} // closed once the connection starts to close
 	readerDone chan struct{}
@@ -51,21 +52,19 @@ type Conn struct {
 	close      closeState // written once under closeOnce, read after closing
 }
 
-// outbound is one queued message: raw text, a frame prepared once for
-// many receivers, or a ping.
+// outbound is one queued message: a text or binary payload, a frame
+// encoded once for many receivers, or a control frame.
 type outbound struct {
-	text     []byte
-	prepared *websocket.PreparedMessage
-	ping     bool
+	op    byte
+	data  []byte
+	frame *Frame
 }
 
-// closeState is how the connection ends: the code and reason, and whether
-// the server still has to send the close frame (it does not when the peer
-// closed first or the socket already failed).
-type closeState struct {
-	code      int
-	reason    string
-	sendFrame bool
+func (m outbound) size() int {
+	if m.frame != nil {
+		return m.frame.Len()
+	}
+	return len(m.data)
 }
 
 type connContextKey struct{}
@@ -92,7 +91,7 @@ func newConn(s *Server, r *ghttp.Request, who identity) *Conn {
 	}
 	c.writerIdle.L = &c.queueMu
 	if c.userID == "" {
-		c.userID = "anon-" + c.id
+		c.userID = AnonymousPrefix + c.id
 	}
 	if s.cfg.RateLimit > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst)
@@ -125,16 +124,23 @@ func (c *Conn) Since() time.Time { return c.since }
 // Context returns the connection's context, cancelled when it closes.
 func (c *Conn) Context() context.Context { return c.ctx }
 
-// Send queues a text frame. It never blocks: when the queue is full the
-// connection is closed with 1008 and Send reports false, as it does once
-// the connection is closing.
+// Send queues a text frame; text must not change afterwards. Send never
+// blocks: when the queue is over ws.sendQueueSize messages or
+// ws.sendQueueBytes bytes the connection is closed as a slow consumer
+// (4008) and Send reports false, as it does once the connection is
+// closing.
 func (c *Conn) Send(text []byte) bool {
-	return c.enqueue(outbound{text: text})
+	return c.enqueue(outbound{op: opText, data: text})
 }
 
-// SendPrepared queues a frame prepared once for many receivers; see Send.
-func (c *Conn) SendPrepared(m *websocket.PreparedMessage) bool {
-	return c.enqueue(outbound{prepared: m})
+// SendBinary queues a binary frame; see Send.
+func (c *Conn) SendBinary(data []byte) bool {
+	return c.enqueue(outbound{op: opBinary, data: data})
+}
+
+// SendFrame queues a frame encoded once for many receivers; see Send.
+func (c *Conn) SendFrame(f *Frame) bool {
+	return c.enqueue(outbound{op: opText, frame: f})
 }
 
 // Push queues a server push {"event","data"}; see Send.
@@ -144,34 +150,4 @@ func (c *Conn) Push(event string, data any) bool {
 		return false
 	}
 	return c.Send(frame)
-}
-
-// Close starts the close handshake with code and reason and returns at
-// once; a teardown goroutine sends the frame and ends the connection.
-// Only the first call of Close or of a failure counts.
-func (c *Conn) Close(code int, reason string) {
-	c.closeWith(closeState{code: code, reason: reason, sendFrame: true})
-}
-
-func (c *Conn) closeWith(st closeState) {
-	c.closeOnce.Do(func() {
-		c.close = st
-		close(c.closing)
-		go c.teardown()
-	})
-}
-
-// closingState returns how the connection ends; only valid after closing.
-func (c *Conn) closingState() closeState {
-	<-c.closing
-	return c.close
-}
-
-func (c *Conn) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
 }

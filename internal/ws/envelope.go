@@ -4,13 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"fmt"
+	"unicode/utf8"
 
 	"github.com/gogf/gf/v2/errors/gcode"
 )
 
 // ErrorEvent is the event of a reply to input that has no usable event.
 const ErrorEvent = "error"
+
+// Bounds on what a reply carries back of a request, so that a reply is
+// never much larger than the server's own words: an event name or id over
+// its bound is refused without being echoed, and a message is cut.
+const (
+	maxEventName    = 64
+	maxIDLength     = 64
+	maxReplyMessage = 512
+)
 
 // request is a client message: {"id","event","data"}.
 type request struct {
@@ -35,31 +45,61 @@ type push struct {
 }
 
 // decodeRequest parses one client message. Its error is the message the
-// client gets with code 66.
+// client gets with code 66. Whatever it returns of the request is safe to
+// echo in the reply: an id or event over its bound is dropped.
 func decodeRequest(frame []byte) (request, error) {
 	var req request
-	if err := json.Unmarshal(frame, &req); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			if typeErr.Field == "" {
-				return req, errors.New("a message must be a JSON object such as {\"event\":\"echo\",\"data\":{}}; got a JSON " + typeErr.Value)
-			}
-			return req, errors.New("field " + typeErr.Field + " must not be a JSON " + typeErr.Value)
-		}
-		return req, errors.New("the message is not valid JSON: " + err.Error())
-	}
-	if isNull(req.ID) {
-		req.ID = nil
-	}
-	if req.ID != nil && req.ID[0] != '"' && !isJSONNumber(req.ID) {
-		id := req.ID
-		req.ID = nil
-		return req, errors.New("id must be a string or a number; got " + string(id))
-	}
-	if req.Event == "" {
+	err := json.Unmarshal(frame, &req)
+	eventErr := req.boundEvent()
+	idErr := req.boundID()
+	switch {
+	case err != nil:
+		return req, describeJSONError(err)
+	case eventErr != nil:
+		return req, eventErr
+	case idErr != nil:
+		return req, idErr
+	case req.Event == "":
 		return req, errors.New("the message has no event: add \"event\" naming what to do, such as \"echo\"")
 	}
 	return req, nil
+}
+
+// boundEvent drops an event name longer than maxEventName.
+func (req *request) boundEvent() error {
+	if n := len(req.Event); n > maxEventName {
+		req.Event = ""
+		return fmt.Errorf("the event name is %d bytes; an event name is at most %d", n, maxEventName)
+	}
+	return nil
+}
+
+// boundID drops an id that is null, longer than maxIDLength or neither a
+// string nor a number.
+func (req *request) boundID() error {
+	id := req.ID
+	req.ID = nil
+	switch {
+	case isNull(id):
+		return nil
+	case len(id) > maxIDLength:
+		return fmt.Errorf("id is %d bytes of JSON; an id is at most %d", len(id), maxIDLength)
+	case id[0] != '"' && !isJSONNumber(id):
+		return errors.New("id must be a string or a number")
+	}
+	req.ID = id
+	return nil
+}
+
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if typeErr.Field == "" {
+			return errors.New("a message must be a JSON object such as {\"event\":\"echo\",\"data\":{}}; got a JSON " + typeErr.Value)
+		}
+		return errors.New("field " + typeErr.Field + " must not be a JSON " + typeErr.Value)
+	}
+	return errors.New("the message is not valid JSON: " + err.Error())
 }
 
 // peekEnvelope returns the id and event of a message without validating
@@ -76,18 +116,44 @@ func isNull(raw json.RawMessage) bool {
 	return raw == nil || bytes.Equal(raw, []byte("null"))
 }
 
+// isJSONNumber reports whether raw, which has parsed as JSON, is a number.
+// Its size does not matter: the id is echoed as sent, never converted.
 func isJSONNumber(raw json.RawMessage) bool {
-	_, err := strconv.ParseFloat(string(raw), 64)
-	return err == nil && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'))
+	return raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')
 }
 
 func encodeReply(id json.RawMessage, event string, code gcode.Code, message string, data any) ([]byte, error) {
-	return json.Marshal(reply{ID: id, Event: event, Code: code.Code(), Message: message, Data: data})
+	return marshal(reply{ID: id, Event: event, Code: code.Code(), Message: truncateMessage(message), Data: data})
 }
 
 // EncodePush builds the frame of a server push {"event","data"}.
 func EncodePush(event string, data any) ([]byte, error) {
-	return json.Marshal(push{Event: event, Data: data})
+	return marshal(push{Event: event, Data: data})
+}
+
+// marshal encodes v as JSON without escaping <, > and &: the frames go to
+// WebSocket clients, not into HTML, and escaping would grow them sixfold.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// truncateMessage cuts a reply message to maxReplyMessage bytes on a
+// character boundary: messages can quote a client's input.
+func truncateMessage(message string) string {
+	if len(message) <= maxReplyMessage {
+		return message
+	}
+	cut := maxReplyMessage - len("…")
+	for cut > 0 && !utf8.RuneStart(message[cut]) {
+		cut--
+	}
+	return message[:cut] + "…"
 }
 
 // reply queues a reply on c. A reply that cannot be encoded is a bug in a

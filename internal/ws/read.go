@@ -3,6 +3,7 @@ package ws
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -24,82 +25,99 @@ const (
 
 // attach gives the connection its socket after a successful upgrade. From
 // here on Close is safe: a teardown has the socket it needs.
-func (c *Conn) attach(socket *websocket.Conn, conn *batchConn) {
-	c.socket, c.conn = socket, conn
-	cfg := c.server.cfg
-	socket.SetReadLimit(cfg.MaxMessageSize)
+func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
+	c.reader, c.sock, c.compress = reader, sock, sock.deflate
+	sock.attached.Store(true)
 	// gorilla leaves the HTTP server's read deadline in place; replace it
-	// with ours at once.
+	// with ours at once. No read limit is set on gorilla, whose limit counts
+	// compressed bytes: readLoop bounds messages itself.
 	c.extendReadDeadline()
-	socket.SetPongHandler(func(string) error {
+	reader.SetPongHandler(func(string) error {
 		c.extendReadDeadline()
 		return nil
 	})
-	socket.SetPingHandler(func(payload string) error {
-		c.extendReadDeadline()
-		err := socket.WriteControl(websocket.PongMessage, []byte(payload), time.Now().Add(cfg.WriteTimeout))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
-	})
+	reader.SetPingHandler(c.onPing)
+	// The answer to the peer's close goes out after the queue, from the
+	// teardown.
+	reader.SetCloseHandler(func(int, string) error { return nil })
+	if !c.expires.IsZero() {
+		c.expiry = time.AfterFunc(time.Until(c.expires), func() {
+			c.Close(CloseTokenExpired, "token expired")
+		})
+	}
 }
 
-// start registers the connection with the layers above, then queues the
-// welcome and starts the reader: a client holding its welcome can already
-// be reached by room and user deliveries.
+// start registers the connection with the layers above, lets the handler
+// queue its first message and starts the reader: a client holding its
+// welcome can already be reached by room and user deliveries.
 func (c *Conn) start() {
 	c.server.opened(c)
-	c.Push("welcome", map[string]any{
-		"connId":       c.id,
-		"userId":       c.userID,
-		"node":         c.server.node,
-		"pingInterval": c.server.cfg.PingInterval.Milliseconds(),
-	})
+	c.server.handler.Open(c)
 	go c.readLoop()
 }
 
 func (c *Conn) extendReadDeadline() {
-	_ = c.socket.SetReadDeadline(time.Now().Add(c.server.cfg.PongTimeout))
+	_ = c.sock.SetReadDeadline(time.Now().Add(c.server.cfg.PongTimeout))
+}
+
+// onPing answers a ping through the send queue, after what is already
+// queued. Pings count against the rate limit like messages.
+func (c *Conn) onPing(payload string) error {
+	c.extendReadDeadline()
+	if c.admit() {
+		c.enqueue(outbound{op: opPong, data: []byte(payload)})
+	}
+	return nil
 }
 
 // readBuffers hold one message while it is handled: messages are read
 // into a pooled buffer instead of a fresh slice each.
 var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxPooledRead keeps a rare huge message from pinning its buffer.
+const maxPooledRead = 256 << 10
+
 // readLoop is the connection's only reader. Handlers run here, one message
-// at a time.
+// at a time. It reads at most ws.maxMessageSize bytes of a message, after
+// inflating: gorilla's own limit counts the compressed bytes.
 func (c *Conn) readLoop() {
 	defer close(c.readerDone)
-	var abuse rateAbuse
+	limit := c.server.cfg.MaxMessageSize
 	for {
-		kind, reader, err := c.socket.NextReader()
+		kind, reader, err := c.reader.NextReader()
 		if err != nil {
-			c.closeWith(readFailure(err))
+			c.closeWith(c.readFailure(err))
 			return
 		}
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
-		if _, err := buf.ReadFrom(reader); err != nil {
+		_, err = buf.ReadFrom(io.LimitReader(reader, limit+1))
+		switch {
+		case err != nil:
+			c.closeWith(c.readFailure(err))
+		case int64(buf.Len()) > limit:
+			c.Close(websocket.CloseMessageTooBig, "message too big: at most "+strconv.FormatInt(limit, 10)+" bytes")
+		default:
+			c.handle(kind, buf.Bytes())
+		}
+		if buf.Cap() <= maxPooledRead {
 			readBuffers.Put(buf)
-			c.closeWith(readFailure(err))
+		}
+		if err != nil {
 			return
 		}
-		c.handle(kind, buf.Bytes(), &abuse)
-		readBuffers.Put(buf)
 	}
 }
 
 // handle processes one message; data is only valid during the call.
-func (c *Conn) handle(kind int, data []byte, abuse *rateAbuse) {
+func (c *Conn) handle(kind int, data []byte) {
 	if c.isClosing() {
 		return // drain until the peer answers our close frame
 	}
 	c.server.received.Add(1)
 	c.extendReadDeadline()
-	if c.limiter != nil && !c.limiter.Allow() {
-		if abuse.refused(time.Now()) {
-			c.Close(websocket.ClosePolicyViolation, "rate limit exceeded for too long")
+	if !c.admit() {
+		if c.isClosing() {
 			return
 		}
 		id, event := peekEnvelope(data)
@@ -107,35 +125,47 @@ func (c *Conn) handle(kind int, data []byte, abuse *rateAbuse) {
 			formatRate(c.server.cfg.RateLimit)+" messages per second; this one was not processed", nil)
 		return
 	}
-	switch {
-	case kind == websocket.BinaryMessage:
-		c.reply(nil, "error", gcode.CodeNotSupported,
-			"binary frames are not supported: send each message as a JSON text frame", nil)
-	case !utf8.Valid(data):
+	if kind == websocket.TextMessage && !utf8.Valid(data) {
 		c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
-	default:
-		c.server.router.dispatch(c, data)
+		return
 	}
+	c.server.handler.HandleMessage(c, kind == websocket.BinaryMessage, data)
+}
+
+// admit applies the rate limit to one frame from the client, and closes
+// the connection with 4029 once it has stayed over the limit for
+// rateAbuseWindow. Called on the reader goroutine.
+func (c *Conn) admit() bool {
+	if c.limiter == nil || c.limiter.Allow() {
+		return true
+	}
+	if c.abuse.refused(time.Now()) {
+		c.Close(CloseRateLimited, "rate limit")
+	}
+	return false
 }
 
 // readFailure turns the error that ended the read loop into how the
-// connection closes. gorilla has already sent the close frame for a peer's
-// close (echoing its code), an oversized message (1009) and a protocol
-// error (1002), so none of these sends another.
-func readFailure(err error) closeState {
+// connection closes. gorilla's own close frames were dropped by the
+// socket, so every close frame owed is sent by the teardown.
+func (c *Conn) readFailure(err error) closeState {
 	var closeErr *websocket.CloseError
 	var netErr net.Error
 	switch {
+	case errors.As(err, &closeErr) && closeErr.Code == websocket.CloseNoStatusReceived && c.sock.scan.badClose:
+		return closeState{code: websocket.CloseProtocolError, reason: "a close frame payload must not be 1 byte", frame: true}
 	case errors.As(err, &closeErr):
-		return closeState{code: closeErr.Code, reason: closeErr.Text}
+		// Answered with the same code; the reason is not echoed.
+		return closeState{code: closeErr.Code, frame: true, byPeer: true}
 	case errors.Is(err, websocket.ErrReadLimit):
-		return closeState{code: websocket.CloseMessageTooBig, reason: "message too big"}
+		// No read limit is set, so this is a frame length over 2^63.
+		return closeState{code: websocket.CloseProtocolError, reason: "invalid frame length", frame: true}
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return closeState{code: websocket.CloseAbnormalClosure, reason: "no frame or pong within ws.pongTimeout"}
+		return closeState{code: websocket.CloseAbnormalClosure, reason: "no frame or pong within ws.pongTimeout", drop: true}
 	case strings.HasPrefix(err.Error(), "websocket: "):
-		return closeState{code: websocket.CloseProtocolError, reason: err.Error()}
+		return closeState{code: websocket.CloseProtocolError, reason: strings.TrimPrefix(err.Error(), "websocket: "), frame: true}
 	default:
-		return closeState{code: websocket.CloseAbnormalClosure, reason: "connection lost"}
+		return closeState{code: websocket.CloseAbnormalClosure, reason: "connection lost", drop: true}
 	}
 }
 

@@ -120,8 +120,24 @@ func (r *Router) Events() []string {
 	return names
 }
 
-// dispatch handles one text frame on c's reader goroutine.
-func (r *Router) dispatch(c *Conn, frame []byte) {
+// Open queues the welcome push, the first message of every connection.
+func (r *Router) Open(c *Conn) {
+	c.Push("welcome", map[string]any{
+		"connId":       c.id,
+		"userId":       c.userID,
+		"node":         c.server.node,
+		"pingInterval": c.server.cfg.PingInterval.Milliseconds(),
+	})
+}
+
+// HandleMessage dispatches one message of c to its event's method, on c's
+// reader goroutine. Binary messages get code 59: the envelope is JSON.
+func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
+	if binary {
+		c.reply(nil, ErrorEvent, gcode.CodeNotSupported,
+			"binary frames are not supported: send each message as a JSON text frame", nil)
+		return
+	}
 	req, err := decodeRequest(frame)
 	if err != nil {
 		event := req.Event

@@ -11,17 +11,31 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Hooks lets the layers above the transport follow connections. Both run on
-// the connection's own goroutines and must not block.
+// Handler speaks the application protocol over connections; Router is the
+// template's, with its JSON envelope.
+type Handler interface {
+	// Open runs once per connection on the handshake's goroutine, after
+	// Hooks.OnOpen and before the first message is read: the place to
+	// queue a first message.
+	Open(c *Conn)
+	// HandleMessage receives each data message, on the connection's reader
+	// goroutine, one at a time, in the order they arrived. Text messages
+	// are valid UTF-8. data is only valid during the call.
+	HandleMessage(c *Conn, binary bool, data []byte)
+}
+
+// Hooks lets the layers above the transport follow connections. None of
+// them may block: they run on the goroutines that serve connections.
 type Hooks struct {
-	// OnOpen runs before the welcome message is queued, so a client that
-	// has its welcome is already known to the layers above.
+	// OnOpen runs on the handshake's goroutine before the welcome message
+	// is queued, so a client that has its welcome is already known to the
+	// layers above.
 	OnOpen func(c *Conn)
-	// OnClose runs once, after the socket is closed and the Conn is removed
-	// from the Server.
+	// OnClose runs once on the connection's teardown goroutine, after the
+	// socket is closed and the Conn is removed from the Server.
 	OnClose func(c *Conn, code int, reason string)
-	// OnRefuse runs for every handshake that is answered without an
-	// upgrade, with one of the Refused* reasons.
+	// OnRefuse runs on the handshake's goroutine for every handshake that
+	// is answered without an upgrade, with one of the Refused* reasons.
 	OnRefuse func(reason string)
 }
 
@@ -31,7 +45,7 @@ type Hooks struct {
 type Server struct {
 	cfg      Config
 	node     string
-	router   *Router
+	handler  Handler
 	hooks    Hooks
 	upgrader websocket.Upgrader
 
@@ -43,6 +57,10 @@ type Server struct {
 	draining bool
 	drained  chan struct{} // closed when draining and no slot is left
 	stopPing chan struct{} // stops the pinger; nil while it is not running
+
+	// batchBuffers hold the frames of a burst while the writer joins them
+	// into one write: ws.writeBufferSize at first, at most maxBatch.
+	batchBuffers sync.Pool
 
 	received atomic.Uint64
 	sent     atomic.Uint64
@@ -59,22 +77,28 @@ func (s *Server) Stats() Stats {
 	return Stats{Received: s.received.Load(), Sent: s.sent.Load()}
 }
 
-// NewServer returns a Server that serves router's events to connections
-// accepted with cfg. node names this process in the welcome message.
-func NewServer(cfg Config, node string, router *Router, hooks Hooks) *Server {
+// NewServer returns a Server that hands the messages of connections
+// accepted with cfg to handler, usually a Router. node names this process
+// in the welcome message.
+func NewServer(cfg Config, node string, handler Handler, hooks Hooks) *Server {
 	s := &Server{
 		cfg:     cfg,
 		node:    node,
-		router:  router,
+		handler: handler,
 		hooks:   hooks,
 		conns:   make(map[string]*Conn),
 		perUser: make(map[string]int),
 		perIP:   make(map[string]int),
 	}
+	s.batchBuffers.New = func() any {
+		b := make([]byte, 0, cfg.WriteBufferSize)
+		return &b
+	}
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout:  cfg.HandshakeTimeout,
-		ReadBufferSize:    cfg.ReadBufferSize,
-		WriteBufferSize:   cfg.WriteBufferSize,
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		ReadBufferSize:   cfg.ReadBufferSize,
+		// The server writes its own frames (see socket), so gorilla never
+		// needs a write buffer: the pool keeps it from allocating one.
 		WriteBufferPool:   &sync.Pool{},
 		EnableCompression: cfg.Compression,
 		// The same check already ran before Upgrade and produced a refusal
@@ -195,7 +219,7 @@ func (s *Server) pingLoop(stop chan struct{}) {
 			return
 		case <-tick.C:
 			for _, c := range s.Conns() {
-				c.enqueue(outbound{ping: true})
+				c.enqueue(outbound{op: opPing})
 			}
 		}
 	}
@@ -230,7 +254,7 @@ func (s *Server) Drain(ctx context.Context) (remaining int) {
 	s.mu.Unlock()
 
 	for _, c := range conns {
-		c.Close(websocket.CloseGoingAway, "server shutting down")
+		c.Close(websocket.CloseGoingAway, ShutdownReason)
 	}
 	timer := time.NewTimer(s.cfg.ShutdownTimeout)
 	defer timer.Stop()

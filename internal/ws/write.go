@@ -1,32 +1,31 @@
 package ws
 
-import (
-	"time"
+import "github.com/gorilla/websocket"
 
-	"github.com/gogf/gf/v2/os/glog"
-	"github.com/gorilla/websocket"
-)
-
-// closeReplyWait is how long the server waits for the peer to answer its
-// close frame before it drops the TCP connection anyway.
-const closeReplyWait = 2 * time.Second
+// maxBatch bounds one write to the socket: a burst of small messages goes
+// out in writes of at most this size, and the writer never copies more
+// than this of a burst at a time.
+const maxBatch = 64 << 10
 
 // enqueue adds m to the send queue and starts the writer goroutine if none
 // is running: an idle connection holds neither a writer nor a buffer. A
-// full queue closes the connection as a slow consumer; pings skip the
-// limit, since they are what finds out whether the peer is alive.
+// queue over ws.sendQueueSize messages or ws.sendQueueBytes bytes condemns
+// the connection as a slow consumer. Pings skip the limits, since they are
+// what finds out whether the peer is alive.
 func (c *Conn) enqueue(m outbound) bool {
+	size := m.size()
 	c.queueMu.Lock()
 	if c.isClosing() {
 		c.queueMu.Unlock()
 		return false
 	}
-	if len(c.queue) >= c.server.cfg.SendQueueSize && !m.ping {
+	if m.op != opPing && c.overflowsLocked(size) {
 		c.queueMu.Unlock()
-		c.Close(websocket.ClosePolicyViolation, CloseSlowConsumer)
+		c.condemn()
 		return false
 	}
 	c.queue = append(c.queue, m)
+	c.queuedBytes += size
 	start := !c.writing
 	c.writing = true
 	c.queueMu.Unlock()
@@ -36,114 +35,109 @@ func (c *Conn) enqueue(m outbound) bool {
 	return true
 }
 
+// overflowsLocked reports whether size more bytes break the queue's
+// bounds. One message larger than the byte bound still goes through an
+// empty queue, so that the bound limits backlog, not message size.
+func (c *Conn) overflowsLocked(size int) bool {
+	cfg := &c.server.cfg
+	return len(c.queue) >= cfg.SendQueueSize ||
+		(c.queuedBytes > 0 && c.queuedBytes+size > cfg.SendQueueBytes)
+}
+
+// dropQueueLocked throws away what is queued; the writer stops after the
+// write under way.
+func (c *Conn) dropQueueLocked() {
+	c.dropped = true
+	clear(c.queue)
+	c.queue, c.spare = nil, nil
+}
+
 // writeLoop writes queued messages until the queue is empty, then ends.
-// Each burst goes out in one system call; the two queue slices are swapped
-// so that the steady state allocates nothing.
+// The two queue slices are swapped so that the steady state allocates
+// nothing. It keeps going while the connection closes gracefully, so that
+// the close frame follows everything queued before it.
 func (c *Conn) writeLoop() {
-	var batch []outbound
 	for {
 		c.queueMu.Lock()
-		if len(c.queue) == 0 || c.isClosing() {
+		if len(c.queue) == 0 || c.dropped {
 			c.writing = false
 			c.queueMu.Unlock()
 			c.writerIdle.Broadcast()
 			return
 		}
-		batch, c.queue = c.queue, c.spare[:0]
+		batch := c.queue
+		c.queue = c.spare[:0]
 		c.queueMu.Unlock()
 
-		err := c.writeBatch(batch)
-		clear(batch) // drop references to sent frames
+		written, err := c.writeBatch(batch)
+		clear(batch) // drop references to sent messages
 		c.queueMu.Lock()
-		c.spare = batch[:0]
-		c.queueMu.Unlock()
+		c.queuedBytes -= written
+		if !c.dropped {
+			c.spare = batch[:0]
+		}
 		if err != nil {
 			c.broken.Store(true)
-			c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error()})
+			c.dropQueueLocked()
+		}
+		c.queueMu.Unlock()
+		if err != nil {
+			c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error(), drop: true})
 		}
 	}
 }
 
-func (c *Conn) writeBatch(batch []outbound) error {
-	c.conn.begin()
-	sent := uint64(0)
+// writeBatch writes the batch's frames: small ones joined into writes of at
+// most maxBatch bytes, a large one on its own without a copy. It returns
+// the queue bytes the batch held.
+func (c *Conn) writeBatch(batch []outbound) (int, error) {
+	pooled := c.server.batchBuffers.Get().(*[]byte)
+	buf := (*pooled)[:0]
+	defer func() {
+		*pooled = buf[:0]
+		c.server.batchBuffers.Put(pooled)
+	}()
+	var header [maxFrameHeader]byte
+	size, sent := 0, uint64(0)
 	for _, m := range batch {
-		_ = c.socket.SetWriteDeadline(time.Now().Add(c.server.cfg.WriteTimeout))
-		var err error
-		switch {
-		case m.ping:
-			err = c.socket.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.server.cfg.WriteTimeout))
-		case m.prepared != nil:
-			err = c.socket.WritePreparedMessage(m.prepared)
-			sent++
-		default:
-			err = c.socket.WriteMessage(websocket.TextMessage, m.text)
-			sent++
+		size += m.size()
+		head, payload := c.encode(m, header[:0])
+		if len(buf) > 0 && len(buf)+len(head)+len(payload) > maxBatch {
+			if err := c.sock.write(buf); err != nil {
+				return size, err
+			}
+			buf = buf[:0]
 		}
-		if err != nil {
-			_ = c.conn.flush()
-			return err
+		if len(head)+len(payload) > maxBatch {
+			if err := c.sock.writev(head, payload); err != nil {
+				return size, err
+			}
+		} else {
+			buf = append(append(buf, head...), payload...)
+		}
+		if m.op == opText || m.op == opBinary {
+			sent++
 		}
 	}
-	if err := c.conn.flush(); err != nil {
-		return err
+	if len(buf) > 0 {
+		if err := c.sock.write(buf); err != nil {
+			return size, err
+		}
 	}
 	c.server.sent.Add(sent)
-	return nil
+	return size, nil
 }
 
-// teardown runs once per connection, on its own goroutine, when it starts
-// to close: it waits for the writer, sends the close frame when one is
-// owed and the stream is intact, waits briefly for the peer's answer,
-// closes the socket, waits for the reader and unregisters.
-func (c *Conn) teardown() {
-	st := c.closingState()
-	c.queueMu.Lock()
-	for c.writing {
-		c.writerIdle.Wait()
+// encode returns m as a frame header and payload; a shared Frame comes
+// whole, as head. header is scratch space for the header.
+func (c *Conn) encode(m outbound, header []byte) (head, payload []byte) {
+	if m.frame != nil {
+		return m.frame.bytes(c.compress), nil
 	}
-	c.queue, c.spare = nil, nil
-	c.queueMu.Unlock()
-	if st.sendFrame && !c.broken.Load() {
-		frame := websocket.FormatCloseMessage(st.code, st.reason)
-		err := c.socket.WriteControl(websocket.CloseMessage, frame, time.Now().Add(c.server.cfg.WriteTimeout))
-		if err == nil {
-			wait := time.NewTimer(closeReplyWait)
-			select {
-			case <-c.readerDone:
-			case <-wait.C:
-			}
-			wait.Stop()
-		}
+	compressed := c.compress && (m.op == opText || m.op == opBinary)
+	payload = m.data
+	if compressed {
+		payload = deflate(payload)
 	}
-	_ = c.socket.Close()
-	<-c.readerDone
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
-	c.cancel()
-	c.server.closed(c, st)
-}
-
-// opened registers the connection's hooks and logs it.
-func (s *Server) opened(c *Conn) {
-	if !c.expires.IsZero() {
-		c.expiry = time.AfterFunc(time.Until(c.expires), func() {
-			c.Close(websocket.ClosePolicyViolation, "token expired")
-		})
-	}
-	if s.hooks.OnOpen != nil {
-		s.hooks.OnOpen(c)
-	}
-	glog.Infof(c.ctx, "ws open conn=%s user=%s remote=%s", c.id, c.userID, c.clientIP)
-}
-
-// closed removes the connection and logs how it ended.
-func (s *Server) closed(c *Conn, st closeState) {
-	s.release(c)
-	if s.hooks.OnClose != nil {
-		s.hooks.OnClose(c, st.code, st.reason)
-	}
-	glog.Infof(c.ctx, "ws close conn=%s user=%s remote=%s code=%d reason=%q duration=%s",
-		c.id, c.userID, c.clientIP, st.code, st.reason, time.Since(c.since).Round(time.Millisecond))
+	return appendHeader(header, m.op, compressed, len(payload)), payload
 }

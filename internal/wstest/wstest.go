@@ -5,6 +5,7 @@ package wstest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -208,6 +209,24 @@ func (c *Client) ExpectClose(code int) string {
 			c.t.Fatalf("close code %d (%q), want %d", closeErr.Code, closeErr.Text, code)
 		}
 		return closeErr.Text
+	}
+}
+
+// ExpectEnd reads until the connection ends, with or without a close
+// frame, and fails the test if it does not end within Timeout.
+func (c *Client) ExpectEnd() {
+	c.t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Timeout))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var netErr interface{ Timeout() bool }
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			c.t.Fatalf("the connection was still open after %s", Timeout)
+		}
+		return
 	}
 }
 

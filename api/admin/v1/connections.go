@@ -17,9 +17,9 @@ type ConnectionsRes struct {
 	List []model.Connection `json:"list"`
 }
 
-// KickReq closes a connection with 1008 kicked.
+// KickReq closes a connection with 4403 kicked.
 type KickReq struct {
-	g.Meta `path:"/connections/{connId}" method:"delete" tags:"Admin" summary:"Close a connection with 1008 kicked" security:"BearerAuth"`
+	g.Meta `path:"/connections/{connId}" method:"delete" tags:"Admin" summary:"Close a connection with 4403 kicked" security:"BearerAuth"`
 	ConnID string `json:"connId" in:"path" v:"required" dc:"the connection id from the welcome message or the list"`
 }
 

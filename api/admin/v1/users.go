@@ -2,10 +2,10 @@ package v1
 
 import "github.com/gogf/gf/v2/frame/g"
 
-// KickUserReq closes every connection of a user, on every node, with 1008
+// KickUserReq closes every connection of a user, on every node, with 4403
 // kicked.
 type KickUserReq struct {
-	g.Meta `path:"/users/{user}/connections" method:"delete" tags:"Admin" summary:"Close every connection of a user, on every node, with 1008 kicked" security:"BearerAuth"`
+	g.Meta `path:"/users/{user}/connections" method:"delete" tags:"Admin" summary:"Close every connection of a user, on every node, with 4403 kicked" security:"BearerAuth"`
 	User   string `json:"user" in:"path" v:"required" dc:"the user id"`
 }
 

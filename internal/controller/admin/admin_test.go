@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -172,12 +173,12 @@ func TestAdminAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("kicks a connection with 1008", func(t *testing.T) {
+	t.Run("kicks a connection with 4403", func(t *testing.T) {
 		res := call(t, "DELETE", api+"/connections/"+annID, adminToken, "")
 		if res.Code != 0 || string(res.Data) != `{"connId":"`+annID+`"}` {
 			t.Fatalf("kick: %+v %s", res, res.Data)
 		}
-		if reason := ann.ExpectClose(websocket.ClosePolicyViolation); reason != "kicked" {
+		if reason := ann.ExpectClose(ws.CloseKicked); reason != "kicked" {
 			t.Fatalf("kicked client saw %q", reason)
 		}
 		if res := call(t, "DELETE", api+"/connections/no-such-conn", adminToken, ""); res.Status != 404 || res.Code != 65 {

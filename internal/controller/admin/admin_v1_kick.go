@@ -11,7 +11,7 @@ import (
 	"github.com/gfws/template-ws/internal/service"
 )
 
-// KickReason is the close reason a kicked client sees with 1008.
+// KickReason is the close reason a kicked client sees with 4403.
 const KickReason = "kicked"
 
 func (c *ControllerV1) Kick(ctx context.Context, req *v1.KickReq) (res *v1.KickRes, err error) {

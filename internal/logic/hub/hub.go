@@ -8,9 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gogf/gf/v2/os/glog"
-	"github.com/gorilla/websocket"
-
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
 	"github.com/gfws/template-ws/internal/service"
@@ -160,16 +157,12 @@ func (h *sHub) deliver(m broker.Message, except *ws.Conn) int {
 	if m.Kind == broker.KickUser || m.Kind == broker.KickConn {
 		return h.kick(m.Kind, m.Target, string(m.Frame))
 	}
-	frame, err := websocket.NewPreparedMessage(websocket.TextMessage, m.Frame)
-	if err != nil {
-		glog.Errorf(context.Background(), "prepare frame for %d %q: %v", m.Kind, m.Target, err)
-		return 0
-	}
+	frame := ws.NewFrame(m.Frame)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	delivered := 0
 	send := func(c *ws.Conn) {
-		if c != except && c.SendPrepared(frame) {
+		if c != except && c.SendFrame(frame) {
 			delivered++
 		}
 	}
@@ -190,7 +183,8 @@ func (h *sHub) deliver(m broker.Message, except *ws.Conn) int {
 	return delivered
 }
 
-// kick closes the connections a kick names with 1008 and reason.
+// kick closes the connections a kick names with 4403 and reason, after
+// what was queued for them.
 func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	var victims []*ws.Conn
 	h.mu.RLock()
@@ -205,7 +199,7 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	}
 	h.mu.RUnlock()
 	for _, c := range victims {
-		c.Close(websocket.ClosePolicyViolation, reason)
+		c.Close(ws.CloseKicked, reason)
 	}
 	return len(victims)
 }

@@ -173,7 +173,7 @@ func (h *sHub) Push(ctx context.Context, kind broker.Kind, target, event string,
 }
 
 // Kick closes a connection (KickConn) or every connection of a user
-// (KickUser) with 1008 and reason, on every node. It returns how many of
+// (KickUser) with 4403 and reason, on every node. It returns how many of
 // this node's connections it closed.
 func (h *sHub) Kick(ctx context.Context, kind broker.Kind, target, reason string) (int, error) {
 	return h.publish(ctx, broker.Message{Kind: kind, Target: target, Frame: []byte(reason)}, nil)
