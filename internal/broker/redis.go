@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	_ "github.com/gogf/gf/contrib/nosql/redis/v2" // gredis adapter
 	"github.com/gogf/gf/v2/database/gredis"
@@ -24,11 +27,47 @@ var _ Broker = (*Redis)(nil)
 // keeps serving its own connections meanwhile.
 var ErrUnavailable = errors.New("redis is unavailable: only this node's connections are served")
 
-const (
-	deliveriesChannel = "template-ws:deliveries"
-	presencePrefix    = "template-ws:presence:"
-	maxBackoff        = 5 * time.Second
-)
+const maxBackoff = 5 * time.Second
+
+// names builds every Redis key and channel of the broker from one prefix.
+// Two applications on one Redis must differ in it: Pub/Sub ignores the
+// database number, so a shared prefix mixes their deliveries and presence.
+type names struct{ prefix string }
+
+func (n names) deliveries() string          { return n.prefix + ":deliveries" }
+func (n names) presence(room string) string { return n.prefix + ":presence:" + room }
+
+// DefaultPrefix is the prefix of an application that configures none: the
+// Go module path of the running program, which `gf init -r` changes, so a
+// new application never shares names with the template or another one.
+func DefaultPrefix() string {
+	info, _ := debug.ReadBuildInfo()
+	return modulePrefix(info)
+}
+
+// modulePrefix is the main module's path from info. `go run main.go`
+// builds without module information (the main package is then
+// "command-line-arguments"), so it falls back to the module named by this
+// package's own import path: an internal package belongs to the module of
+// the program that imports it. Both ways give one name for every node of
+// an application, however each was built.
+func modulePrefix(info *debug.BuildInfo) string {
+	if info != nil && info.Main.Path != "" {
+		return info.Main.Path
+	}
+	return strings.TrimSuffix(reflect.TypeFor[names]().PkgPath(), "/internal/broker")
+}
+
+// CheckPrefix reports why prefix cannot name Redis keys and channels.
+func CheckPrefix(prefix string) error {
+	if prefix == "" {
+		return errors.New("the prefix is empty; name the application, e.g. \"myapp\"")
+	}
+	if strings.IndexFunc(prefix, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("%q has a space or control character; use letters, digits and punctuation such as \"example.com/myapp\"", prefix)
+	}
+	return nil
+}
 
 // Redis is the broker of a cluster: deliveries go through one Pub/Sub
 // channel, which keeps each publisher's order, and presence is a sorted set
@@ -36,6 +75,7 @@ const (
 // heartbeat, so the entries of a node that died expire by themselves.
 type Redis struct {
 	client *gredis.Redis
+	names  names
 	node   string
 	ttl    time.Duration
 	local  *Memory // this node's presence, re-sent by each heartbeat
@@ -50,16 +90,17 @@ type Redis struct {
 	sub   gredis.Conn // the live subscription, closed by Close
 }
 
-// NewRedis connects to Redis with cfg as node and starts the subscription
-// and presence heartbeat. Presence entries live for presenceTTL unless a
-// heartbeat renews them.
-func NewRedis(cfg *gredis.Config, node string, presenceTTL time.Duration) (*Redis, error) {
+// NewRedis connects to Redis with cfg as node of the application whose
+// keys and channels start with prefix (one CheckPrefix accepts), and starts
+// the subscription and presence heartbeat. Presence entries live for
+// presenceTTL unless a heartbeat renews them.
+func NewRedis(cfg *gredis.Config, prefix, node string, presenceTTL time.Duration) (*Redis, error) {
 	client, err := gredis.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w", cfg.Address, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Redis{client: client, node: node, ttl: presenceTTL, local: NewMemory(), ctx: ctx, cancel: cancel}
+	r := &Redis{client: client, names: names{prefix}, node: node, ttl: presenceTTL, local: NewMemory(), ctx: ctx, cancel: cancel}
 	r.done.Add(2)
 	go r.subscribeLoop()
 	go r.heartbeatLoop()
@@ -72,7 +113,7 @@ func (r *Redis) Publish(ctx context.Context, m Message) error {
 	if !r.ready.Load() {
 		return ErrUnavailable
 	}
-	_, err := r.client.Do(ctx, "PUBLISH", deliveriesChannel, encodeMessage(m))
+	_, err := r.client.Do(ctx, "PUBLISH", r.names.deliveries(), encodeMessage(m))
 	return err
 }
 
@@ -95,7 +136,7 @@ func (r *Redis) Leave(ctx context.Context, room, user string) error {
 	if !r.ready.Load() {
 		return ErrUnavailable
 	}
-	_, err := r.client.Do(ctx, "ZREM", presencePrefix+room, presenceMember(r.node, user))
+	_, err := r.client.Do(ctx, "ZREM", r.names.presence(room), presenceMember(r.node, user))
 	return err
 }
 
@@ -105,7 +146,7 @@ func (r *Redis) Members(ctx context.Context, room string) ([]string, error) {
 		return nil, ErrUnavailable
 	}
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	v, err := r.client.Do(ctx, "ZRANGEBYSCORE", presencePrefix+room, now, "+inf")
+	v, err := r.client.Do(ctx, "ZRANGEBYSCORE", r.names.presence(room), now, "+inf")
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +181,9 @@ func (r *Redis) Close() error {
 }
 
 func (r *Redis) addPresence(ctx context.Context, room string, users []string) error {
+	key := r.names.presence(room)
 	expiry := time.Now().Add(r.ttl).UnixMilli()
-	args := []any{presencePrefix + room}
+	args := []any{key}
 	for _, u := range users {
 		args = append(args, expiry, presenceMember(r.node, u))
 	}
@@ -149,8 +191,8 @@ func (r *Redis) addPresence(ctx context.Context, room string, users []string) er
 		return err
 	}
 	// Forget stale members, and the whole key once every node is gone.
-	_, _ = r.client.Do(ctx, "ZREMRANGEBYSCORE", presencePrefix+room, "-inf", time.Now().UnixMilli())
-	_, err := r.client.Do(ctx, "PEXPIRE", presencePrefix+room, (2 * r.ttl).Milliseconds())
+	_, _ = r.client.Do(ctx, "ZREMRANGEBYSCORE", key, "-inf", time.Now().UnixMilli())
+	_, err := r.client.Do(ctx, "PEXPIRE", key, (2 * r.ttl).Milliseconds())
 	return err
 }
 
@@ -162,7 +204,7 @@ func (r *Redis) subscribeLoop() {
 	backoff := 100 * time.Millisecond
 	var outage error
 	for r.ctx.Err() == nil {
-		conn, _, err := r.client.Subscribe(r.ctx, deliveriesChannel)
+		conn, _, err := r.client.Subscribe(r.ctx, r.names.deliveries())
 		if err == nil {
 			r.setSub(conn)
 			r.setReady(true, &outage, nil)

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -19,9 +20,12 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, wstest.FrameworkGoroutines()...)
 }
 
-func newRedisBroker(tb testing.TB, redis *wstest.Redis, node string) *broker.Redis {
+// testPrefix is the prefix of the application most tests run as.
+const testPrefix = "test-app"
+
+func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string) *broker.Redis {
 	tb.Helper()
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, node, 2*time.Second)
+	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, prefix, node, 2*time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -32,7 +36,7 @@ func newRedisBroker(tb testing.TB, redis *wstest.Redis, node string) *broker.Red
 
 func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a, b := newRedisBroker(t, redis, "a"), newRedisBroker(t, redis, "b")
+	a, b := newRedisBroker(t, redis, testPrefix, "a"), newRedisBroker(t, redis, testPrefix, "b")
 	gotA, gotB := make(chan broker.Message, 10), make(chan broker.Message, 10)
 	a.Subscribe(func(m broker.Message) { gotA <- m })
 	b.Subscribe(func(m broker.Message) { gotB <- m })
@@ -59,7 +63,7 @@ func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 
 func TestRedisPresenceIsClusterWide(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a, b := newRedisBroker(t, redis, "a"), newRedisBroker(t, redis, "b")
+	a, b := newRedisBroker(t, redis, testPrefix, "a"), newRedisBroker(t, redis, testPrefix, "b")
 	ctx := context.Background()
 	for _, step := range []error{a.Join(ctx, "r", "ann"), b.Join(ctx, "r", "bob"), b.Join(ctx, "r", "ann")} {
 		if step != nil {
@@ -78,11 +82,108 @@ func TestRedisPresenceIsClusterWide(t *testing.T) {
 	}
 }
 
+func TestRedisPrefixSeparatesApplications(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a1, a2 := newRedisBroker(t, redis, "app-a", "a1"), newRedisBroker(t, redis, "app-a", "a2")
+	b1, b2 := newRedisBroker(t, redis, "app-b", "b1"), newRedisBroker(t, redis, "app-b", "b2")
+	gotA2, gotB1 := make(chan broker.Message, 10), make(chan broker.Message, 10)
+	a2.Subscribe(func(m broker.Message) { gotA2 <- m })
+	b1.Subscribe(func(m broker.Message) { gotB1 <- m })
+	ctx := context.Background()
+
+	// Presence: the same room in both applications, one user in each.
+	if err := a1.Join(ctx, "lobby", "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Join(ctx, "lobby", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if users, err := a2.Members(ctx, "lobby"); err != nil || !slices.Equal(users, []string{"ann"}) {
+		t.Fatalf("members of app A: %v %v", users, err)
+	}
+	if users, err := b1.Members(ctx, "lobby"); err != nil || !slices.Equal(users, []string{"bob"}) {
+		t.Fatalf("members of app B: %v %v", users, err)
+	}
+
+	// Deliveries: a room message and a user message from app A reach
+	// app A's other node...
+	fromA := []broker.Message{
+		{Kind: broker.ToRoom, Target: "lobby", Frame: []byte("room from A"), Origin: "a1"},
+		{Kind: broker.ToUser, Target: "bob", Frame: []byte("user from A"), Origin: "a1"},
+	}
+	for _, m := range fromA {
+		if err := a1.Publish(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range fromA {
+		if got := receive(t, gotA2, "app A's other node"); string(got.Frame) != string(want.Frame) {
+			t.Fatalf("app A's other node got %q, want %q", got.Frame, want.Frame)
+		}
+	}
+	// ...and not app B's. Redis had sent them to every subscriber before
+	// app A's other node got them, and sends one subscriber its messages in
+	// order, so app B's first delivery is the one published after them.
+	if err := b2.Publish(ctx, broker.Message{Kind: broker.ToRoom, Target: "lobby", Frame: []byte("room from B"), Origin: "b2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, gotB1, "app B's other node"); string(got.Frame) != "room from B" {
+		t.Fatalf("app B heard app A: got %q first", got.Frame)
+	}
+
+	// Every key and channel in Redis starts with one application's prefix.
+	redis.ExpectNamesUnder(t, "app-a", "app-b")
+}
+
+func receive(t *testing.T, got <-chan broker.Message, who string) broker.Message {
+	t.Helper()
+	select {
+	case m := <-got:
+		return m
+	case <-time.After(wstest.Timeout):
+		t.Fatalf("%s got nothing", who)
+		return broker.Message{}
+	}
+}
+
+func TestDefaultPrefixIsTheModulePath(t *testing.T) {
+	module := wstest.ModulePath(t)
+	if got := broker.DefaultPrefix(); got != module {
+		t.Fatalf("DefaultPrefix() = %q, want the module path %q", got, module)
+	}
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"built in module mode", &debug.BuildInfo{Path: "example.com/app/cmd/app", Main: debug.Module{Path: "example.com/app"}}, "example.com/app"},
+		{"go run main.go", &debug.BuildInfo{Path: "command-line-arguments"}, module},
+		{"no build information", nil, module},
+	} {
+		if got := broker.ModulePrefix(tc.info); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCheckPrefix(t *testing.T) {
+	for _, good := range []string{"github.com/gfws/template-ws", "app-a", "my_app:v2"} {
+		if err := broker.CheckPrefix(good); err != nil {
+			t.Errorf("%q: %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "my app", "app\n", "app\x00", "app\u00a0"} {
+		if err := broker.CheckPrefix(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
 // BenchmarkRedisFanout measures cross-node delivery: node a publishes,
 // node b receives, through a real redis-server.
 func BenchmarkRedisFanout(b *testing.B) {
 	redis := wstest.StartRedis(b)
-	pub, sub := newRedisBroker(b, redis, "pub"), newRedisBroker(b, redis, "sub")
+	pub, sub := newRedisBroker(b, redis, testPrefix, "pub"), newRedisBroker(b, redis, testPrefix, "sub")
 	var received atomic.Int64
 	done := make(chan struct{})
 	var want int64

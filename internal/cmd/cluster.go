@@ -70,6 +70,10 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 			return "", nil, fmt.Errorf("config broker.presenceTTL: want a duration of at least 300ms such as \"15s\", got %q", v.String())
 		}
 	}
+	prefix, err := redisPrefix(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
 	section, err := cfg.Get(ctx, "redis.default")
 	if err != nil || section == nil || section.IsEmpty() {
 		return "", nil, fmt.Errorf("config redis.default: broker.type redis needs redis.default.address")
@@ -89,11 +93,28 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 	if redisCfg.WriteTimeout == 0 {
 		redisCfg.WriteTimeout = 2 * time.Second
 	}
-	b, err := broker.NewRedis(redisCfg, nodeID, ttl)
+	b, err := broker.NewRedis(redisCfg, prefix, nodeID, ttl)
 	if err != nil {
 		return "", nil, fmt.Errorf("config redis.default: %w", err)
 	}
 	return nodeID, b, nil
+}
+
+// redisPrefix is broker.prefix, the start of every Redis key and channel
+// of this application; "" means the application's module path.
+func redisPrefix(ctx context.Context, cfg *gcfg.Config) (string, error) {
+	v, err := cfg.Get(ctx, "broker.prefix", "")
+	if err != nil {
+		return "", fmt.Errorf("config broker.prefix: %w", err)
+	}
+	prefix := v.String()
+	if prefix == "" {
+		prefix = broker.DefaultPrefix()
+	}
+	if err := broker.CheckPrefix(prefix); err != nil {
+		return "", fmt.Errorf("config broker.prefix: %w", err)
+	}
+	return prefix, nil
 }
 
 // uniqueNodeID is the host name plus a random suffix, so that two nodes on

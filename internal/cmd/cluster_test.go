@@ -222,3 +222,60 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 		t.Fatalf("members after recovery: %s", r.Data)
 	}
 }
+
+// Two applications on one Redis, each of two nodes: app A with its own
+// broker.prefix, app B with the default one, the module path.
+func TestClusterPrefixSeparatesApplications(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	appA := map[string]any{"broker.prefix": "app-a"}
+	a1, a2 := launchClusterNode(t, redis, appA), launchClusterNode(t, redis, appA)
+	b1, b2 := launchClusterNode(t, redis, nil), launchClusterNode(t, redis, nil)
+	ann, bobOnA := a1.dialAs(t, "ann"), a2.dialAs(t, "bob")
+	bobOnB, carl := b1.dialAs(t, "bob"), b2.dialAs(t, "carl")
+
+	// The same room in both applications: each counts and lists only its own.
+	if r := ann.Call("1", "room.join", map[string]string{"room": "x"}); !strings.Contains(string(r.Data), `"members":1`) {
+		t.Fatalf("join on A1: %+v %s", r, r.Data)
+	}
+	if r := joinAcross(t, bobOnA, "x"); !strings.Contains(string(r.Data), `"members":2`) {
+		t.Fatalf("join on A2: %+v %s", r, r.Data)
+	}
+	if r := joinAcross(t, bobOnB, "x"); !strings.Contains(string(r.Data), `"members":1`) {
+		t.Fatalf("join on B1 counts app A's members: %+v %s", r, r.Data)
+	}
+	if r := joinAcross(t, carl, "x"); !strings.Contains(string(r.Data), `"members":2`) {
+		t.Fatalf("join on B2: %+v %s", r, r.Data)
+	}
+	expectEvent(t, bobOnB, "room.joined", `"userId":"carl"`)
+	if got := a2.admin(t, "GET", "/rooms/x", ""); !strings.Contains(got, `"users":["ann","bob"]`) {
+		t.Fatalf("room x of app A: %s", got)
+	}
+	if got := b1.admin(t, "GET", "/rooms/x", ""); !strings.Contains(got, `"users":["bob","carl"]`) {
+		t.Fatalf("room x of app B: %s", got)
+	}
+
+	// App A's room and user messages reach app A's other node...
+	ann.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "x", "text": "room from A"}})
+	expectEvent(t, bobOnA, "room.message", `"text":"room from A"`)
+	ann.Send(map[string]any{"event": "user.send", "data": map[string]string{"to": "bob", "text": "user from A"}})
+	expectEvent(t, bobOnA, "user.message", `"text":"user from A"`)
+	// ...and not app B's bob. Redis had sent them to every subscriber before
+	// A2 got them, and sends one subscriber its messages in order, so B1's
+	// next delivery is app B's message published after them.
+	carl.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "x", "text": "room from B"}})
+	expectEvent(t, bobOnB, "room.message", `"text":"room from B"`, `"from":"carl"`)
+
+	redis.ExpectNamesUnder(t, "app-a", wstest.ModulePath(t))
+}
+
+func TestClusterRefusesABadPrefix(t *testing.T) {
+	t.Parallel()
+	s := launch(t, map[string]any{"broker.type": "redis", "broker.prefix": "my app"})
+	if err := s.waitExit(t); err == nil {
+		t.Fatal("the server started with a prefix holding a space")
+	}
+	if want := `config broker.prefix: "my app" has a space`; !strings.Contains(s.output.String(), want) {
+		t.Fatalf("output does not say %q:\n%s", want, s.output)
+	}
+}

@@ -1,0 +1,5 @@
+package broker
+
+// ModulePrefix exposes modulePrefix, so that tests can give it the build
+// information of a program built without module information.
+var ModulePrefix = modulePrefix

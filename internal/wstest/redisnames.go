@@ -1,0 +1,61 @@
+package wstest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gogf/gf/v2/database/gredis"
+)
+
+// ModulePath is the module path that go.mod declares.
+func ModulePath(t testing.TB) string {
+	t.Helper()
+	goMod, err := os.ReadFile(filepath.Join(RepoRoot(t), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(goMod), "\n")
+	module, ok := strings.CutPrefix(first, "module ")
+	if !ok {
+		t.Fatalf("go.mod starts with %q, not a module line", first)
+	}
+	return module
+}
+
+// ExpectNamesUnder fails the test unless every key in the server, and
+// every channel with a subscriber, starts with one of prefixes and ":",
+// and each prefix starts at least one of them.
+func (r *Redis) ExpectNamesUnder(t testing.TB, prefixes ...string) {
+	t.Helper()
+	ctx := context.Background()
+	client, err := gredis.New(&gredis.Config{Address: r.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close(ctx)
+	var names []string
+	for _, command := range [][]any{{"KEYS", "*"}, {"PUBSUB", "CHANNELS", "*"}} {
+		v, err := client.Do(ctx, command[0].(string), command[1:]...)
+		if err != nil {
+			t.Fatalf("%v: %v", command, err)
+		}
+		names = append(names, v.Strings()...)
+	}
+	used := make(map[string]bool)
+	for _, name := range names {
+		i := slices.IndexFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p+":") })
+		if i < 0 {
+			t.Fatalf("Redis holds %q, outside the prefixes %q (all: %q)", name, prefixes, names)
+		}
+		used[prefixes[i]] = true
+	}
+	for _, p := range prefixes {
+		if !used[p] {
+			t.Fatalf("nothing in Redis starts with %q (all: %q)", p+":", names)
+		}
+	}
+}
