@@ -37,6 +37,9 @@ type App struct {
 // New builds a node from cfg without starting it. Every configuration
 // mistake is reported here, naming its key, before anything listens.
 func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
+	if err := checkConfig(ctx, cfg); err != nil {
+		return nil, err
+	}
 	wsCfg, err := ws.LoadConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
