@@ -59,18 +59,26 @@ func launch(t *testing.T, overrides map[string]any) *server {
 	for k, v := range overrides {
 		settings[k] = v
 	}
+	s := launchWithFile(t, "config.json", wstest.ConfigJSON(t, settings))
+	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	return s
+}
+
+// launchWithFile runs the binary with content as its configuration file,
+// named name in a directory of its own.
+func launchWithFile(t *testing.T, name, content string) *server {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(wstest.ConfigJSON(t, settings)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{
 		cmd:    exec.Command(binary),
 		output: &wstest.SyncBuffer{},
 		exited: make(chan error, 1),
-		base:   fmt.Sprintf("http://127.0.0.1:%d", port),
 	}
 	s.cmd.Dir = dir
-	s.cmd.Env = append(os.Environ(), "GF_GCFG_PATH="+dir, "GF_GCFG_FILE=config.json")
+	s.cmd.Env = append(os.Environ(), "GF_GCFG_PATH="+dir, "GF_GCFG_FILE="+name)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
