@@ -104,7 +104,7 @@ func (c *Conn) teardown() {
 			c.sock.limitWrites(time.Now().Add(condemnedCloseWait))
 		}
 		err := c.sock.write(appendFrame(nil, opClose, false, websocket.FormatCloseMessage(st.code, st.reason)))
-		if err == nil && !st.byPeer {
+		if err == nil && !st.byPeer && !st.drop {
 			wait := time.NewTimer(closeReplyWait)
 			select {
 			case <-c.readerDone:

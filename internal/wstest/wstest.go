@@ -119,7 +119,14 @@ type Client struct {
 // Dial connects to url and fails the test unless the upgrade succeeds.
 func Dial(t testing.TB, url string, header http.Header) *Client {
 	t.Helper()
-	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	return DialWith(t, websocket.DefaultDialer, url, header)
+}
+
+// DialWith is Dial with a dialer of the test's own, such as one that
+// offers compression.
+func DialWith(t testing.TB, dialer *websocket.Dialer, url string, header http.Header) *Client {
+	t.Helper()
+	conn, resp, err := dialer.Dial(url, header)
 	if err != nil {
 		body := ""
 		if resp != nil {
