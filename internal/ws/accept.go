@@ -119,7 +119,7 @@ func (s *Server) refused(r *ghttp.Request, reason, message string) {
 	if s.hooks.OnRefuse != nil {
 		s.hooks.OnRefuse(reason)
 	}
-	glog.Noticef(r.Context(), "ws handshake refused reason=%s remote=%s: %s", reason, s.clientIP(r.Request), message)
+	glog.Noticef(r.Context(), "ws handshake refused reason=%s remote=%q message=%q", reason, s.clientIP(r.Request), message)
 }
 
 func validKey(key string) bool {

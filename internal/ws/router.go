@@ -198,5 +198,5 @@ func (h *handler) call(c *Conn, in reflect.Value) (res any, err error) {
 }
 
 func (c *Conn) logError(what string, err error) {
-	glog.Errorf(c.ctx, "ws conn=%s user=%s %s: %+v", c.id, c.userID, what, err)
+	glog.Errorf(c.ctx, "ws conn=%s user=%q %s: %+v", c.id, c.userID, what, err)
 }

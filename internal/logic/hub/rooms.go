@@ -183,7 +183,7 @@ func (h *sHub) Kick(ctx context.Context, kind broker.Kind, target, reason string
 func (h *sHub) pushToRoom(ctx context.Context, room, event string, data any, except *ws.Conn) {
 	frame, err := ws.EncodePush(event, data)
 	if err != nil {
-		glog.Errorf(ctx, "encode %s: %v", event, err)
+		glog.Errorf(ctx, "encode %q: %v", event, err)
 		return
 	}
 	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame}, except)
