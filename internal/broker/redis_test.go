@@ -167,7 +167,7 @@ func TestDefaultPrefixIsTheModulePath(t *testing.T) {
 }
 
 func TestCheckPrefix(t *testing.T) {
-	for _, good := range []string{"github.com/gfws/template-ws", "app-a", "my_app:v2"} {
+	for _, good := range []string{"github.com/acme/chat", "app-a", "my_app:v2"} {
 		if err := broker.CheckPrefix(good); err != nil {
 			t.Errorf("%q: %v", good, err)
 		}
