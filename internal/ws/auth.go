@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,25 +85,6 @@ func checkUserID(sub string) error {
 		return errors.New("the token's sub contains control characters or invalid UTF-8; a user id must be printable text")
 	}
 	return nil
-}
-
-// originAllowed applies ws.allowedOrigins. With the list empty, a browser
-// origin must be the host that served the request.
-func (s *Server) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	for _, allowed := range s.cfg.AllowedOrigins {
-		if allowed == "*" || strings.EqualFold(allowed, origin) {
-			return true
-		}
-	}
-	if len(s.cfg.AllowedOrigins) > 0 {
-		return false
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // clientIP is the socket peer, unless the peer is a trusted proxy: then the
