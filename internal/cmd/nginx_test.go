@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +22,79 @@ import (
 // with only its ports (and, where a test says so, its timeouts) rewritten.
 
 func nodePort(n *wstest.Node) int { return n.App.HTTP.GetListenedPort() }
+
+// nginxFront is a real nginx started from a shipped file in front of one
+// node.
+type nginxFront struct {
+	port      int
+	base      string // http://127.0.0.1:port, or https:// for the TLS file
+	wsURL     string // ws:// or wss://127.0.0.1:port/ws
+	accessLog string // the file the /ws location logs to
+	client    *http.Client
+	dialer    *websocket.Dialer
+}
+
+// startShippedNginx starts manifest/deploy/nginx/<name> on a free port in
+// front of node, with the file's addresses rewritten and then replacements
+// applied. The FastCGI file needs a node with fastcgi.address set.
+func startShippedNginx(t *testing.T, name string, node *wstest.Node, replacements ...string) *nginxFront {
+	t.Helper()
+	front := &nginxFront{
+		port:      wstest.FreePort(t),
+		accessLog: filepath.Join(t.TempDir(), "access.log"),
+		client:    wstest.HTTP,
+		dialer:    websocket.DefaultDialer,
+	}
+	listen := fmt.Sprintf("listen 127.0.0.1:%d;", front.port)
+	upstream := fmt.Sprintf("127.0.0.1:%d;", nodePort(node))
+	rewrites := []string{"/var/log/nginx/access.log", front.accessLog}
+	scheme := "http"
+	switch name {
+	case "template-ws.conf":
+		rewrites = append(rewrites, "listen 8080;", listen, "server 127.0.0.1:8000;", "server "+upstream)
+	case "template-ws-tls.conf":
+		certFile, keyFile, roots := wstest.SelfSignedCert(t)
+		rewrites = append(rewrites,
+			"listen 8443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", front.port),
+			"server 127.0.0.1:8000;", "server "+upstream,
+			"/etc/ssl/certs/template-ws.crt", certFile,
+			"/etc/ssl/private/template-ws.key", keyFile)
+		scheme = "https"
+		tlsConfig := &tls.Config{RootCAs: roots}
+		front.client = &http.Client{Timeout: wstest.Timeout,
+			Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsConfig}}
+		front.dialer = &websocket.Dialer{HandshakeTimeout: wstest.Timeout, TLSClientConfig: tlsConfig}
+	case "template-ws-fastcgi.conf":
+		rewrites = append(rewrites, "listen 8080;", listen,
+			"proxy_pass http://127.0.0.1:8000;", "proxy_pass http://"+upstream,
+			"fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass "+node.App.FastCGIAddr()+";")
+	default:
+		t.Fatalf("no shipped nginx file %s", name)
+	}
+	wstest.StartNginx(t, wstest.ShippedNginxConf(t, name, append(rewrites, replacements...)...), front.port)
+	front.base = fmt.Sprintf("%s://127.0.0.1:%d", scheme, front.port)
+	front.wsURL = "ws" + strings.TrimPrefix(front.base, "http") + "/ws"
+	return front
+}
+
+// dialWelcome dials /ws with query through nginx and reads the welcome.
+func (f *nginxFront) dialWelcome(t *testing.T, query string, header http.Header) (*wstest.Client, wstest.Msg) {
+	t.Helper()
+	conn, resp, err := f.dialer.Dial(f.wsURL+query, header)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s%s through nginx: status %d, %v", f.wsURL, query, status, err)
+	}
+	c := wstest.Wrap(t, conn)
+	welcome := c.Read()
+	if welcome.Event != "welcome" {
+		t.Fatalf("first message through nginx is %+v, want the welcome", welcome)
+	}
+	return c, welcome
+}
 
 // welcomeNode returns the node name of a welcome message.
 func welcomeNode(t *testing.T, welcome wstest.Msg) string {
@@ -41,12 +115,12 @@ func dialFrom(src, url string) (*websocket.Conn, *http.Response, error) {
 	return dialer.Dial(url, nil)
 }
 
-// refusedUpgrade dials url, which must refuse the upgrade, and returns the
-// refusal's status and GoFrame body.
-func refusedUpgrade(t *testing.T, url string) (int, ghttp.DefaultHandlerResponse) {
+// refusedUpgrade dials url with header, which must refuse the upgrade, and
+// returns the refusal's status and GoFrame body.
+func refusedUpgrade(t *testing.T, url string, header http.Header) (int, ghttp.DefaultHandlerResponse) {
 	t.Helper()
 	var body ghttp.DefaultHandlerResponse
-	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	_, resp, err := websocket.DefaultDialer.Dial(url, header)
 	if err == nil || resp == nil {
 		t.Fatalf("upgrade at %s: want a refusal, got %v", url, err)
 	}
@@ -60,18 +134,14 @@ func refusedUpgrade(t *testing.T, url string) (int, ghttp.DefaultHandlerResponse
 func TestNginxProxiesTheUpgrade(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1})
-	port := wstest.FreePort(t)
-	wstest.StartNginx(t, wstest.ShippedNginxConf(t, "template-ws.conf",
-		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
-		"server 127.0.0.1:8000;", fmt.Sprintf("server 127.0.0.1:%d;", nodePort(node)),
-	), port)
-	url := fmt.Sprintf("ws://127.0.0.1:%d/ws", port)
+	front := startShippedNginx(t, "template-ws.conf", node)
+	url := front.wsURL
 
 	c, _ := wstest.DialWelcome(t, url, nil)
 	if r := c.Call("1", "echo", map[string]int{"through": 1}); r.CodeOf(t) != 0 || string(r.Data) != `{"through":1}` {
 		t.Fatalf("echo through nginx: %+v", r)
 	}
-	if resp, err := wstest.HTTP.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port)); err != nil || resp.StatusCode != 200 {
+	if resp, err := wstest.HTTP.Get(front.base + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz through nginx: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
@@ -104,19 +174,12 @@ func TestNginxProxiesTheUpgrade(t *testing.T) {
 func TestNginxIdleConnectionIsKeptByPings(t *testing.T) {
 	t.Parallel()
 	const readTimeout = 2 * time.Second
-	conf := func(node *wstest.Node, port int) string {
-		return wstest.ShippedNginxConf(t, "template-ws.conf",
-			"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
-			"server 127.0.0.1:8000;", fmt.Sprintf("server 127.0.0.1:%d;", nodePort(node)),
-			"proxy_read_timeout 75s;", "proxy_read_timeout 2s;",
-		)
+	behindNginx := func(node *wstest.Node) string {
+		return startShippedNginx(t, "template-ws.conf", node, "proxy_read_timeout 75s;", "proxy_read_timeout 2s;").wsURL
 	}
 	pinging := wstest.Start(t, map[string]any{"ws.pingInterval": "500ms", "ws.pongTimeout": "1500ms"})
 	// The control: pings far apart, so nothing crosses nginx while idle.
 	silent := wstest.Start(t, map[string]any{"ws.pingInterval": "30s", "ws.pongTimeout": "60s"})
-	pingingPort, silentPort := wstest.FreePort(t), wstest.FreePort(t)
-	wstest.StartNginx(t, conf(pinging, pingingPort), pingingPort)
-	wstest.StartNginx(t, conf(silent, silentPort), silentPort)
 
 	// Read continuously, as a browser does, so pings get their pongs.
 	reader := func(c *wstest.Client) <-chan error {
@@ -132,8 +195,8 @@ func TestNginxIdleConnectionIsKeptByPings(t *testing.T) {
 		}()
 		return done
 	}
-	kept, _ := wstest.DialWelcome(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", pingingPort), nil)
-	dropped, _ := wstest.DialWelcome(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", silentPort), nil)
+	kept, _ := wstest.DialWelcome(t, behindNginx(pinging), nil)
+	dropped, _ := wstest.DialWelcome(t, behindNginx(silent), nil)
 	keptDone, droppedDone := reader(kept), reader(dropped)
 
 	select {
@@ -154,54 +217,56 @@ func TestNginxIdleConnectionIsKeptByPings(t *testing.T) {
 func TestNginxTLS(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, nil)
-	certFile, keyFile, roots := wstest.SelfSignedCert(t)
-	port := wstest.FreePort(t)
-	wstest.StartNginx(t, wstest.ShippedNginxConf(t, "template-ws-tls.conf",
-		"listen 8443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", port),
-		"server 127.0.0.1:8000;", fmt.Sprintf("server 127.0.0.1:%d;", nodePort(node)),
-		"/etc/ssl/certs/template-ws.crt", certFile,
-		"/etc/ssl/private/template-ws.key", keyFile,
-	), port)
-	dialer := *websocket.DefaultDialer
-	dialer.TLSClientConfig = &tls.Config{RootCAs: roots}
-	conn, resp, err := dialer.Dial(fmt.Sprintf("wss://127.0.0.1:%d/ws", port), nil)
-	if err != nil {
-		t.Fatalf("wss through nginx: %v %v", resp, err)
+	front := startShippedNginx(t, "template-ws-tls.conf", node)
+	// As a page served by this nginx over https:// dials.
+	c, _ := front.dialWelcome(t, "", http.Header{"Origin": {front.base}})
+	if r := c.Call(1, "echo", "secure"); r.CodeOf(t) != 0 || string(r.Data) != `"secure"` {
+		t.Fatalf("echo over wss: %+v", r)
 	}
-	c := &wstest.Client{Conn: conn}
-	t.Cleanup(func() { conn.Close() })
-	_ = c.SetReadDeadline(time.Now().Add(wstest.Timeout))
-	_, frame, err := c.ReadMessage()
-	if err != nil || !strings.Contains(string(frame), `"event":"welcome"`) {
-		t.Fatalf("welcome over wss: %s %v", frame, err)
-	}
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"id":1,"event":"echo","data":"secure"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, frame, err = c.ReadMessage(); err != nil || !strings.Contains(string(frame), `"data":"secure"`) {
-		t.Fatalf("echo over wss: %s %v", frame, err)
+}
+
+// A page served through nginx on its own port connects with the default
+// ws.allowedOrigins: nginx passes the Host with its port, and the node
+// compares the Origin's host and port with it.
+func TestNginxSameOriginKeepsThePort(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"fastcgi.address": "127.0.0.1:0"})
+	for _, name := range shippedNginxFiles {
+		t.Run(name, func(t *testing.T) {
+			front := startShippedNginx(t, name, node)
+			c, _ := front.dialWelcome(t, "", http.Header{"Origin": {front.base}})
+			if r := c.Call(1, "echo", "same origin"); r.CodeOf(t) != 0 {
+				t.Fatalf("echo: %+v", r)
+			}
+			// The same host on the scheme's default port is another origin.
+			portless := front.base[:strings.LastIndex(front.base, ":")]
+			conn, resp, err := front.dialer.Dial(front.wsURL, http.Header{"Origin": {portless}})
+			if err == nil {
+				conn.Close()
+				t.Fatalf("origin %s was accepted by the page's port %d", portless, front.port)
+			}
+			var body ghttp.DefaultHandlerResponse
+			if resp == nil || json.NewDecoder(resp.Body).Decode(&body) != nil || resp.StatusCode != http.StatusForbidden || body.Code != 62 {
+				t.Fatalf("origin %s through nginx: %v %+v, want the node's 403 with code 62", portless, resp, body)
+			}
+			resp.Body.Close()
+		})
 	}
 }
 
 func TestNginxFastCGISplit(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"fastcgi.address": "127.0.0.1:0"})
-	fcgiAddr := node.App.FastCGIAddr()
-	port, misroutedPort := wstest.FreePort(t), wstest.FreePort(t)
-	split := wstest.ShippedNginxConf(t, "template-ws-fastcgi.conf",
-		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
-		"proxy_pass http://127.0.0.1:8000;", fmt.Sprintf("proxy_pass http://127.0.0.1:%d;", nodePort(node)),
-		"fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass "+fcgiAddr+";",
-	)
+	split := startShippedNginx(t, "template-ws-fastcgi.conf", node)
 	// The mistake the split prevents: everything, /ws included, to FastCGI.
-	misrouted := fmt.Sprintf(`server {
+	misroutedPort := wstest.FreePort(t)
+	wstest.StartNginx(t, fmt.Sprintf(`server {
     listen 127.0.0.1:%d;
     location / { fastcgi_pass %s; include fastcgi_params; }
 }
-`, misroutedPort, fcgiAddr)
-	wstest.StartNginx(t, split+misrouted, port, misroutedPort)
+`, misroutedPort, node.App.FastCGIAddr()), misroutedPort)
 
-	resp, err := wstest.HTTP.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+	resp, err := wstest.HTTP.Get(split.base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,12 +274,12 @@ func TestNginxFastCGISplit(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz over FastCGI: %d", resp.StatusCode)
 	}
-	c, _ := wstest.DialWelcome(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", port), nil)
+	c, _ := wstest.DialWelcome(t, split.wsURL, nil)
 	if r := c.Call("1", "echo", "split"); r.CodeOf(t) != 0 {
 		t.Fatalf("echo over the HTTP side: %+v", r)
 	}
 
-	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", misroutedPort))
+	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", misroutedPort), nil)
 	if status != 500 || body.Code != 59 || !strings.Contains(body.Message, "template-ws-fastcgi.conf") {
 		t.Fatalf("upgrade over FastCGI: %d %+v", status, body)
 	}
@@ -229,7 +294,7 @@ func TestNginxBareProxyPassGetsTheDiagnosis(t *testing.T) {
     location /ws { proxy_pass http://127.0.0.1:%d; }
 }
 `, port, nodePort(node)), port)
-	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", port))
+	status, body := refusedUpgrade(t, fmt.Sprintf("ws://127.0.0.1:%d/ws", port), nil)
 	for _, want := range []string{"proxy_http_version 1.1", "proxy_set_header Upgrade $http_upgrade", "proxy_set_header Connection $connection_upgrade"} {
 		if status != 426 || body.Code != 66 || !strings.Contains(body.Message, want) {
 			t.Fatalf("bare proxy_pass: %d %+v, want 426 naming %q", status, body, want)
