@@ -57,7 +57,7 @@ func (s *Server) Handle(r *ghttp.Request) {
 	}
 	if v := req.Header.Get("Sec-WebSocket-Version"); v != "13" {
 		refuse(RefusedVersion, http.StatusBadRequest, gcode.CodeInvalidRequest,
-			"unsupported Sec-WebSocket-Version "+strconv.Quote(v)+": this server speaks RFC 6455, version 13",
+			"unsupported Sec-WebSocket-Version "+strconv.Quote(clip(v, maxQuoted))+": this server speaks RFC 6455, version 13",
 			http.Header{"Sec-WebSocket-Version": {"13"}})
 		return
 	}
@@ -70,13 +70,11 @@ func (s *Server) Handle(r *ghttp.Request) {
 		refuse(RefusedNoHijack, http.StatusInternalServerError, gcode.CodeNotSupported,
 			"this connection cannot be upgraded: it arrived over "+describeTransport(req)+
 				", which cannot hand over the socket. The WebSocket route must be reached over plain HTTP/1.1;"+
-				" see "+NginxFastCGIHint+" for routing "+req.URL.Path+" to the HTTP address", nil)
+				" see "+NginxFastCGIHint+" for routing "+clip(req.URL.Path, maxQuoted)+" to the HTTP address", nil)
 		return
 	}
 	if !s.originAllowed(req) {
-		refuse(RefusedOrigin, http.StatusForbidden, gcode.CodeSecurityReason,
-			"origin "+strconv.Quote(req.Header.Get("Origin"))+" is not allowed: add it to ws.allowedOrigins"+
-				" (by default only pages served from the same host may connect)", nil)
+		refuse(RefusedOrigin, http.StatusForbidden, gcode.CodeSecurityReason, s.originRefusal(req), nil)
 		return
 	}
 	who, err := s.authenticate(req)

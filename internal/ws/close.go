@@ -2,7 +2,6 @@ package ws
 
 import (
 	"time"
-	"unicode/utf8"
 
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gorilla/websocket"
@@ -63,7 +62,7 @@ func (c *Conn) condemn() {
 
 func (c *Conn) closeWith(st closeState) {
 	c.closeOnce.Do(func() {
-		st.reason = truncateReason(st.reason)
+		st.reason = clip(st.reason, maxCloseReason)
 		c.close = st
 		if st.drop {
 			c.queueMu.Lock()
@@ -120,19 +119,6 @@ func (c *Conn) teardown() {
 	}
 	c.cancel()
 	c.server.closed(c, st)
-}
-
-// truncateReason cuts a close reason to what a close frame holds, on a
-// character boundary.
-func truncateReason(reason string) string {
-	if len(reason) <= maxCloseReason {
-		return reason
-	}
-	cut := maxCloseReason
-	for cut > 0 && !utf8.RuneStart(reason[cut]) {
-		cut--
-	}
-	return reason[:cut]
 }
 
 // opened registers the connection's hooks and logs it.

@@ -123,7 +123,7 @@ func isJSONNumber(raw json.RawMessage) bool {
 }
 
 func encodeReply(id json.RawMessage, event string, code gcode.Code, message string, data any) ([]byte, error) {
-	return marshal(reply{ID: id, Event: event, Code: code.Code(), Message: truncateMessage(message), Data: data})
+	return marshal(reply{ID: id, Event: event, Code: code.Code(), Message: clip(message, maxReplyMessage), Data: data})
 }
 
 // EncodePush builds the frame of a server push {"event","data"}.
@@ -143,17 +143,18 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// truncateMessage cuts a reply message to maxReplyMessage bytes on a
-// character boundary: messages can quote a client's input.
-func truncateMessage(message string) string {
-	if len(message) <= maxReplyMessage {
-		return message
+// clip cuts s to at most limit bytes on a character boundary, ending
+// with "…" where it cut: messages and close reasons can quote a client's
+// input, and must stay short.
+func clip(s string, limit int) string {
+	if len(s) <= limit {
+		return s
 	}
-	cut := maxReplyMessage - len("…")
-	for cut > 0 && !utf8.RuneStart(message[cut]) {
+	cut := limit - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return message[:cut] + "…"
+	return s[:cut] + "…"
 }
 
 // reply queues a reply on c. A reply that cannot be encoded is a bug in a

@@ -147,9 +147,15 @@ func TestHandshakeRefusals(t *testing.T) {
 		res := wstest.RawRequest(t, addr, upgradeLines("Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: not-base64!")...)
 		checkRefusal(t, res.Status, res.Header, res.Body, refusal{status: 400, code: 66, message: []string{"Sec-WebSocket-Key"}})
 	})
-	t.Run("foreign origin is 403 naming origin and setting", func(t *testing.T) {
+	t.Run("foreign origin is 403 naming origin, host, setting and proxy fix", func(t *testing.T) {
+		host := strings.TrimPrefix(node.HTTPURL, "http://")
 		dialRefused(t, node.WSURL, http.Header{"Origin": {"https://evil.example"}}, refusal{
-			status: 403, code: 62, message: []string{`"https://evil.example"`, "ws.allowedOrigins"},
+			status: 403, code: 62,
+			message: []string{`"https://evil.example"`, `"` + host + `"`, "ws.allowedOrigins", "proxy_set_header Host $http_host"},
+		})
+		long := "https://" + strings.Repeat("a", 4000) + ".example"
+		dialRefused(t, node.WSURL, http.Header{"Origin": {long}}, refusal{
+			status: 403, code: 62, absent: []string{strings.Repeat("a", 200)},
 		})
 	})
 	t.Run("same-host origin and no origin are accepted", func(t *testing.T) {

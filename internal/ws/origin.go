@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -34,6 +35,22 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// originRefusal says why the request's origin was refused and what fixes
+// it.
+func (s *Server) originRefusal(r *http.Request) string {
+	origin := strconv.Quote(clip(r.Header.Get("Origin"), maxQuoted))
+	if len(s.cfg.AllowedOrigins) > 0 {
+		return "origin " + origin + " is not allowed: it is not in ws.allowedOrigins"
+	}
+	hosts := s.addressedHosts(r)
+	for i, h := range hosts {
+		hosts[i] = strconv.Quote(clip(h, maxQuoted))
+	}
+	return "origin " + origin + " is not allowed: with ws.allowedOrigins empty, a page may connect only to the host and port " +
+		"it was served from, here " + strings.Join(hosts, " or ") + "; list other origins in ws.allowedOrigins. " +
+		"Behind a proxy, pass the browser's Host on (nginx: proxy_set_header Host $http_host; see " + NginxConfigHint + ")"
 }
 
 // addressedHosts returns the request's Host and, when the socket peer is a

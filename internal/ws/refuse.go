@@ -24,6 +24,9 @@ const proxyFix = " The request came through a proxy, which most likely dropped t
 	" proxy_set_header Connection $connection_upgrade;" +
 	" (with the map $http_upgrade $connection_upgrade block); see " + NginxConfigHint + "."
 
+// maxQuoted bounds what a refusal quotes of the request.
+const maxQuoted = 128
+
 // writeRefusal answers a handshake that will not be upgraded with a plain
 // HTTP response in GoFrame's {"code","message","data"} shape.
 func writeRefusal(w http.ResponseWriter, status int, code gcode.Code, message string, header http.Header) {
@@ -52,7 +55,7 @@ func missingUpgradeHeaders(r *http.Request) string {
 // upgradeRequiredMessage explains a 426 in words a person can act on.
 func upgradeRequiredMessage(r *http.Request, missing string) string {
 	msg := "This is a WebSocket endpoint and the request lacks the header " + missing +
-		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + r.Host + r.URL.Path +
+		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + clip(r.Host+r.URL.Path, maxQuoted) +
 		"\") in a browser), not a plain HTTP request."
 	if cameThroughProxy(r) {
 		msg += proxyFix
