@@ -202,38 +202,35 @@ func (c *Client) Call(id any, event string, data any) Msg {
 // It returns the close reason.
 func (c *Client) ExpectClose(code int) string {
 	c.t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(Timeout))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		closeErr, ok := err.(*websocket.CloseError)
-		if !ok {
-			c.t.Fatalf("connection ended with %v, want close code %d", err, code)
-		}
-		if closeErr.Code != code {
-			c.t.Fatalf("close code %d (%q), want %d", closeErr.Code, closeErr.Text, code)
-		}
-		return closeErr.Text
+	err := c.readToEnd()
+	closeErr, ok := err.(*websocket.CloseError)
+	if !ok {
+		c.t.Fatalf("connection ended with %v, want close code %d", err, code)
 	}
+	if closeErr.Code != code {
+		c.t.Fatalf("close code %d (%q), want %d", closeErr.Code, closeErr.Text, code)
+	}
+	return closeErr.Text
 }
 
 // ExpectEnd reads until the connection ends, with or without a close
 // frame, and fails the test if it does not end within Timeout.
 func (c *Client) ExpectEnd() {
 	c.t.Helper()
+	var netErr interface{ Timeout() bool }
+	if err := c.readToEnd(); errors.As(err, &netErr) && netErr.Timeout() {
+		c.t.Fatalf("the connection was still open after %s", Timeout)
+	}
+}
+
+// readToEnd discards messages until a read fails, within Timeout, and
+// returns that error.
+func (c *Client) readToEnd() error {
 	_ = c.SetReadDeadline(time.Now().Add(Timeout))
 	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
+		if _, _, err := c.ReadMessage(); err != nil {
+			return err
 		}
-		var netErr interface{ Timeout() bool }
-		if errors.As(err, &netErr) && netErr.Timeout() {
-			c.t.Fatalf("the connection was still open after %s", Timeout)
-		}
-		return
 	}
 }
 
