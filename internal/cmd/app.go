@@ -17,6 +17,7 @@ import (
 	"github.com/gfws/template-ws/internal/controller/admin"
 	"github.com/gfws/template-ws/internal/controller/health"
 	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
+	"github.com/gfws/template-ws/internal/edge"
 	_ "github.com/gfws/template-ws/internal/logic"
 	"github.com/gfws/template-ws/internal/metrics"
 	"github.com/gfws/template-ws/internal/service"
@@ -32,6 +33,8 @@ type App struct {
 	Metrics *metrics.Metrics
 	broker  broker.Broker
 	fastCGI *fastCGI
+	address string // server.address
+	headers *edge.HeaderGuard
 }
 
 // New builds a node from cfg without starting it. Every configuration
@@ -44,14 +47,18 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if wsCfg.JWTSecret == ws.PlaceholderJWTSecret {
-		glog.Warningf(ctx, "ws.auth.jwtSecret is still the shipped placeholder %q: anybody can forge tokens; "+
-			"set a long random secret before exposing this server", ws.PlaceholderJWTSecret)
-	}
-
 	adminToken, err := cfg.Get(ctx, "admin.token", "")
 	if err != nil {
 		return nil, fmt.Errorf("config admin.token: %w", err)
+	}
+	warnPlaceholderSecrets(ctx, wsCfg.JWTSecret, adminToken.String())
+	headerTimeout, err := readHeaderTimeout(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	address, err := cfg.Get(ctx, "server.address", ":8000")
+	if err != nil {
+		return nil, fmt.Errorf("config server.address: %w", err)
 	}
 	fastCGIAddress, err := cfg.Get(ctx, "fastcgi.address", "")
 	if err != nil {
@@ -87,6 +94,16 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := s.SetConfigWithMap(serverSection.Map()); err != nil {
 		return nil, fmt.Errorf("config server: %w", err)
 	}
+	if s.GetGraceful() {
+		return nil, errors.New("config server.graceful: ghttp's reload hands listening sockets to a new process, " +
+			"which can take over neither the WebSocket connections nor this node's listener; leave it false " +
+			"and replace nodes one at a time behind the proxy (each drains on SIGTERM)")
+	}
+	headers := edge.NewHeaderGuard(headerTimeout, trustedPeer(wsCfg.TrustedProxies))
+	s.SetHandler(headers.Handler(s.ServeHTTP))
+	// Outside every group's middleware, so it sees the final status.
+	s.Use(edge.ClientErrors)
+	guardOpsPaths(s, serverSection.Map(), adminToken.String())
 	documentAdminAuth(s.GetOpenApi())
 	probes := &health.Controller{Ready: func() error {
 		switch {
@@ -113,13 +130,14 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		group.Bind(admin.NewV1())
 	})
 	s.Group(wsCfg.Path, func(group *ghttp.RouterGroup) {
-		group.Middleware(ghttp.MiddlewareHandlerResponse)
+		group.Middleware(edge.MaskToken, ghttp.MiddlewareHandlerResponse)
 		// ALL, not GET: other methods get the 405 that explains itself
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
 	return &App{HTTP: s, WS: wsServer, Metrics: stats, broker: cluster,
-		fastCGI: &fastCGI{address: fastCGIAddress.String()}}, nil
+		fastCGI: &fastCGI{address: fastCGIAddress.String()},
+		address: address.String(), headers: headers}, nil
 }
 
 // documentAdminAuth declares the bearer token the admin API's operations
@@ -129,14 +147,21 @@ func documentAdminAuth(oai *goai.OpenApiV3) {
 		"BearerAuth": goai.SecuritySchemeRef{Value: &goai.SecurityScheme{
 			Type:        "http",
 			Scheme:      "bearer",
-			Description: "admin.token from the configuration; with it empty, loopback clients need none",
+			Description: "admin.token from the configuration; with it empty, only direct requests from the node's own machine, which need none",
 		}},
 	}
 }
 
 // Start starts serving HTTP, and FastCGI when fastcgi.address is set.
 func (a *App) Start(ctx context.Context) error {
+	listeners, err := a.listen()
+	if err != nil {
+		return err
+	}
 	if err := a.HTTP.Start(); err != nil {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
 		return err
 	}
 	// ghttp binds its routes in Start, so FastCGI, which serves the same

@@ -52,6 +52,9 @@ func (s *server) admin(t *testing.T, method, path, body string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := wstest.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)

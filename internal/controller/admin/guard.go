@@ -2,45 +2,186 @@ package admin
 
 import (
 	"crypto/subtle"
+	"mime"
 	"net"
 	"net/http"
+	"net/http/fcgi"
+	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gogf/gf/v2/errors/gcode"
 	"github.com/gogf/gf/v2/errors/gerror"
 	"github.com/gogf/gf/v2/net/ghttp"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
-// Guard admits requests with `Authorization: Bearer <token>`. With token
-// empty it admits only requests whose socket peer is loopback, so a fresh
-// install is not open to the network; X-Forwarded-For is not consulted.
+// forwardingHeaders are the headers a reverse proxy adds; any of them, even
+// empty, marks a request as proxied.
+var forwardingHeaders = []string{"X-Forwarded-For", "X-Real-IP", "Forwarded", "Via", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
+// Guard is the admin API's middleware. With token set, a request needs
+// `Authorization: Bearer <token>`, from anywhere. With token empty, only a
+// direct request from this machine passes: its socket peer is loopback,
+// it carries no forwarding header and did not come over FastCGI (behind a
+// proxy on the same machine, every peer is loopback), and it is addressed
+// to localhost or a loopback IP (a web page can point a name of its own at
+// 127.0.0.1). Either way a browser's request from another site is refused,
+// and so is a body that is not JSON: a page can send a text/plain POST to
+// any address without a CORS preflight.
 func Guard(token string) ghttp.HandlerFunc {
 	return func(r *ghttp.Request) {
-		if token == "" {
-			if !loopbackPeer(r.Request) {
-				r.SetError(gerror.NewCode(gcode.CodeNotAuthorized,
-					"the admin API answers only loopback clients while admin.token is empty; set admin.token and send Authorization: Bearer <token>"))
-				return
-			}
-			r.Middleware.Next()
+		req := r.Request
+		if refusal := authorize(req, token); refusal != "" {
+			edge.Refuse(r, http.StatusUnauthorized, gcode.CodeNotAuthorized, refusal)
 			return
 		}
-		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) != 1 {
-			r.SetError(gerror.NewCode(gcode.CodeNotAuthorized, "missing or wrong admin token: send Authorization: Bearer <admin.token>"))
+		if site := crossSite(req); site != "" {
+			edge.Refuse(r, http.StatusForbidden, gcode.CodeSecurityReason,
+				"the admin API refuses requests a browser sends from another site ("+site+
+					"): call it from a server or a command line, not from a web page")
+			return
+		}
+		if contentType, ok := jsonBody(req); !ok {
+			edge.Refuse(r, http.StatusUnsupportedMediaType, gcode.CodeInvalidRequest,
+				"the admin API takes only JSON request bodies: send Content-Type: application/json (got "+
+					quoteOrNone(contentType)+")")
 			return
 		}
 		r.Middleware.Next()
 	}
 }
 
-func loopbackPeer(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
+// OpsGuard is the before-serve hook of /api.json, /swagger and /metrics.
+// They answer direct requests without auth, as a scraper or a developer on
+// the node's address expects; a request that came through a proxy needs the
+// admin token, so the proxy does not publish them.
+func OpsGuard(token string) ghttp.HandlerFunc {
+	return func(r *ghttp.Request) {
+		mark := proxyMark(r.Request)
+		if mark == "" || (token != "" && bearerMatches(r.Request, token)) {
+			return
+		}
+		edge.Refuse(r, http.StatusUnauthorized, gcode.CodeNotAuthorized,
+			"this request came through a proxy ("+mark+"): "+r.URL.Path+
+				" answers proxied requests only with Authorization: Bearer <admin.token>"+setTokenHint(token))
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+}
+
+// authorize returns why r may not use the admin API, or "".
+func authorize(r *http.Request, token string) string {
+	if token != "" {
+		if !bearerMatches(r, token) {
+			return "missing or wrong admin token: send Authorization: Bearer <admin.token>"
+		}
+		return ""
+	}
+	const withoutToken = "while admin.token is empty the admin API answers only direct requests from this machine"
+	const fix = ": set admin.token in the node's configuration and send Authorization: Bearer <admin.token>"
+	if mark := proxyMark(r); mark != "" {
+		return withoutToken + ", and this one came through a proxy (" + mark + ")" + fix
+	}
+	if peer := peerAddr(r); !peer.IsValid() || !peer.IsLoopback() {
+		return withoutToken + ", and this one came from " + r.RemoteAddr + fix
+	}
+	if !loopbackHost(r.Host) {
+		return withoutToken + " addressed to localhost or a loopback IP, not " + quoteOrNone(r.Host) + fix
+	}
+	return ""
+}
+
+// proxyMark names what shows that r came through a proxy or a gateway, or
+// returns "".
+func proxyMark(r *http.Request) string {
+	for _, name := range forwardingHeaders {
+		if len(r.Header.Values(name)) > 0 {
+			return "it carries " + name
+		}
+	}
+	if fcgi.ProcessEnv(r) != nil {
+		return "it arrived over FastCGI"
+	}
+	return ""
+}
+
+// bearerMatches compares the bearer token in constant time.
+func bearerMatches(r *http.Request, token string) bool {
+	scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) == 1
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return peer.Addr().Unmap()
+}
+
+// loopbackHost reports whether the Host header names this machine.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// crossSite names what shows that a browser sent r from a page of another
+// site, or returns "". Same-site is refused too: a page on another port of
+// localhost is the same site. Requests without these headers come from
+// programs, not pages.
+func crossSite(r *http.Request) string {
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "cross-site", "same-site":
+		return "Sec-Fetch-Site: " + site
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return ""
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return ""
+	}
+	return "Origin " + quoteOrNone(origin) + " is not the requested host " + quoteOrNone(r.Host)
+}
+
+// jsonBody reports whether r's body, if it may have one, is declared JSON,
+// and returns the Content-Type it declared. POST, PUT and PATCH count as
+// having a body even when it is empty.
+func jsonBody(r *http.Request) (string, bool) {
+	contentType := r.Header.Get("Content-Type")
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		if r.ContentLength == 0 {
+			return contentType, true
+		}
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return contentType, err == nil && mediaType == "application/json"
+}
+
+func setTokenHint(token string) string {
+	if token == "" {
+		return "; admin.token is empty, so set it in the node's configuration first"
+	}
+	return ""
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return strconv.Quote(s)
 }
 
 // StatusFromCode gives an API error the HTTP status that matches its code,
