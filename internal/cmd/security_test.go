@@ -134,19 +134,34 @@ func TestEdgeConfigMistakesStopTheServer(t *testing.T) {
 	}
 }
 
-// Behind the shipped nginx every request reaches the node from 127.0.0.1:
-// the admin API, the OpenAPI document and /metrics must still be closed to
-// a client without the admin token.
-func TestShippedNginxDoesNotOpenTheAdminAPI(t *testing.T) {
+// Behind nginx every request reaches the node from 127.0.0.1: the admin
+// API, the OpenAPI document and /metrics must still be closed to a client
+// without the admin token, through the shipped file and through the two
+// proxies an operator is likely to write: nginx's defaults (HTTP/1.0, no
+// forwarding header, Host naming the node), and the usual headers.
+func TestNginxDoesNotOpenTheAdminAPI(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, map[string]any{"server.openapiPath": "/api.json", "server.swaggerPath": "/swagger"})
-	port := wstest.FreePort(t)
-	wstest.StartNginx(t, wstest.ShippedNginxConf(t, "template-ws.conf",
-		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
+	shipped, bare, usual := wstest.FreePort(t), wstest.FreePort(t), wstest.FreePort(t)
+	conf := wstest.ShippedNginxConf(t, "template-ws.conf",
+		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", shipped),
 		"server 127.0.0.1:8000;", fmt.Sprintf("server 127.0.0.1:%d;", nodePort(node)),
-	), port)
-	proxied := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	direct := &server{base: node.HTTPURL}
+	) + fmt.Sprintf(`
+server {
+    listen 127.0.0.1:%[1]d;
+    location / { proxy_pass http://127.0.0.1:%[3]d; }
+}
+server {
+    listen 127.0.0.1:%[2]d;
+    location / {
+        proxy_pass http://127.0.0.1:%[3]d;
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+}
+`, bare, usual, nodePort(node))
+	wstest.StartNginx(t, conf, shipped, bare, usual)
 	json := map[string]string{"Content-Type": "application/json"}
 	for _, req := range []struct{ method, path, body string }{
 		{"GET", "/api/v1/connections", ""},
@@ -156,14 +171,21 @@ func TestShippedNginxDoesNotOpenTheAdminAPI(t *testing.T) {
 		{"GET", "/swagger/", ""},
 		{"GET", "/metrics", ""},
 	} {
-		if code := proxied.do(t, req.method, req.path, req.body, json); code != 401 {
-			t.Errorf("%s %s through nginx: %d", req.method, req.path, code)
+		for port, want := range map[int]int{bare: 401, usual: 401, node.App.HTTP.GetListenedPort(): 200} {
+			s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+			if code := s.do(t, req.method, req.path, req.body, json); code != want {
+				t.Errorf("%s %s on port %d: %d, want %d", req.method, req.path, port, code, want)
+			}
 		}
-		if code := direct.do(t, req.method, req.path, req.body, json); code != 200 {
-			t.Errorf("%s %s on the node's own address: %d", req.method, req.path, code)
+		// The shipped file may refuse these itself, before the node does.
+		s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", shipped)}
+		if code := s.do(t, req.method, req.path, req.body, json); code == 200 {
+			t.Errorf("%s %s through the shipped nginx file: 200", req.method, req.path)
 		}
 	}
-	if code := proxied.status("/healthz"); code != 200 {
-		t.Errorf("/healthz through nginx: %d", code)
+	for _, port := range []int{shipped, bare, usual} {
+		if code := (&server{base: fmt.Sprintf("http://127.0.0.1:%d", port)}).status("/healthz"); code != 200 {
+			t.Errorf("/healthz through nginx on %d: %d", port, code)
+		}
 	}
 }

@@ -99,7 +99,8 @@ func connKey(local, remote string) string { return local + " " + remote }
 // admit registers a new connection in its header phase, or returns nil
 // when its address already has MaxHeaderWaitsPerAddress of them.
 func (g *HeaderGuard) admit(raw net.Conn) *guardedConn {
-	c := &guardedConn{Conn: raw, guard: g, key: connKey(raw.LocalAddr().String(), raw.RemoteAddr().String())}
+	c := &guardedConn{Conn: raw, guard: g, key: connKey(raw.LocalAddr().String(), raw.RemoteAddr().String()),
+		headerBy: time.Now().Add(g.timeout)}
 	if peer, err := netip.ParseAddrPort(raw.RemoteAddr().String()); err == nil {
 		c.addr = peer.Addr().Unmap()
 		c.counted = !g.exempt(c.addr)
@@ -114,7 +115,6 @@ func (g *HeaderGuard) admit(raw net.Conn) *guardedConn {
 	}
 	g.conns[c.key] = c
 	g.mu.Unlock()
-	c.headerBy = time.Now().Add(g.timeout)
 	_ = raw.SetReadDeadline(c.headerBy)
 	return c
 }
@@ -290,6 +290,15 @@ func (c *guardedConn) Close() error {
 	c.mu.Unlock()
 	c.guard.forget(c)
 	return c.Conn.Close()
+}
+
+// CloseWrite lets net/http half-close a TCP connection after an error
+// answer, so the client reads the answer before the connection goes.
+func (c *guardedConn) CloseWrite() error {
+	if closer, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return closer.CloseWrite()
+	}
+	return nil
 }
 
 // hijackWatcher tells the guard when the handler takes its connection

@@ -37,27 +37,14 @@ type apiResponse struct {
 // call sends an admin request with the given bearer token ("" for none).
 func call(t *testing.T, method, url, token, body string) apiResponse {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	header := map[string]string{}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		header["Authorization"] = "Bearer " + token
 	}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		header["Content-Type"] = "application/json"
 	}
-	resp, err := wstest.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	res := apiResponse{Status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatalf("%s %s: body %q is not the API's shape: %v", method, url, raw, err)
-	}
-	return res
+	return send(t, method, url, header, body)
 }
 
 func dialAs(t *testing.T, node *wstest.Node, user string) (*wstest.Client, string) {

@@ -24,13 +24,13 @@ var forwardingHeaders = []string{"X-Forwarded-For", "X-Real-IP", "Forwarded", "V
 
 // Guard is the admin API's middleware. With token set, a request needs
 // `Authorization: Bearer <token>`, from anywhere. With token empty, only a
-// direct request from this machine passes: its socket peer is loopback,
-// it carries no forwarding header and did not come over FastCGI (behind a
-// proxy on the same machine, every peer is loopback), and it is addressed
-// to localhost or a loopback IP (a web page can point a name of its own at
-// 127.0.0.1). Either way a browser's request from another site is refused,
-// and so is a body that is not JSON: a page can send a text/plain POST to
-// any address without a CORS preflight.
+// direct request from this machine passes: its socket peer is loopback, it
+// shows no mark of a proxy (see proxyMark; behind a proxy on the same
+// machine every peer is loopback), and it is addressed to localhost or a
+// loopback IP (a web page can point a name of its own at 127.0.0.1). Either
+// way a browser's request from another site is refused, and so is a body
+// that is not JSON: a page can send a text/plain POST to any address
+// without a CORS preflight.
 func Guard(token string) ghttp.HandlerFunc {
 	return func(r *ghttp.Request) {
 		req := r.Request
@@ -102,6 +102,11 @@ func proxyMark(r *http.Request) string {
 	}
 	if fcgi.ProcessEnv(r) != nil {
 		return "it arrived over FastCGI"
+	}
+	// nginx speaks HTTP/1.0 to upstreams unless told otherwise, and then
+	// adds no header of its own; clients today speak 1.1.
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		return "it speaks HTTP/1.0, as nginx does to upstreams by default"
 	}
 	return ""
 }

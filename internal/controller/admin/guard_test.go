@@ -10,30 +10,14 @@ import (
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// send makes one request with the given headers and decodes the API's
-// answer.
-func send(t *testing.T, method, url string, header map[string]string, body string) apiResponse {
+// do makes one request with the given headers and returns the response's
+// status and body.
+func do(t *testing.T, method, url string, header map[string]string, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	setHeader(req, header)
-	resp, err := wstest.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	res := apiResponse{Status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatalf("%s %s: body %q is not the API's shape: %v", method, url, raw, err)
-	}
-	return res
-}
-
-// setHeader sets the request's headers; a "Host" entry sets its Host.
-func setHeader(req *http.Request, header map[string]string) {
 	for name, value := range header {
 		if name == "Host" {
 			req.Host = value
@@ -41,6 +25,31 @@ func setHeader(req *http.Request, header map[string]string) {
 		}
 		req.Header.Set(name, value)
 	}
+	resp, err := wstest.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// send makes one request and decodes the API's answer.
+func send(t *testing.T, method, url string, header map[string]string, body string) apiResponse {
+	t.Helper()
+	status, raw := do(t, method, url, header, body)
+	res := apiResponse{Status: status}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("%s %s: body %q is not the API's shape: %v", method, url, raw, err)
+	}
+	return res
+}
+
+// status answers a GET's status code.
+func status(t *testing.T, url string, header map[string]string) int {
+	t.Helper()
+	code, _ := do(t, "GET", url, header, "")
+	return code
 }
 
 // forwardingHeaders are the marks of a proxy, each of which must close the
@@ -62,6 +71,12 @@ func TestEmptyAdminTokenRefusesProxiedRequests(t *testing.T) {
 			!strings.Contains(res.Message, name) {
 			t.Errorf("with %s: %+v", name, res)
 		}
+	}
+	// nginx's own default towards upstreams: HTTP/1.0 and no header added.
+	addr := strings.TrimPrefix(node.HTTPURL, "http://")
+	raw := wstest.RawRequest(t, addr, "GET /api/v1/connections HTTP/1.0", "Host: "+addr)
+	if raw.Status != 401 || !strings.Contains(raw.Body, "HTTP/1.0") {
+		t.Errorf("HTTP/1.0: %d %s", raw.Status, raw.Body)
 	}
 	// A page can point a name of its own at 127.0.0.1 and call the API as
 	// its own origin.
@@ -124,21 +139,6 @@ func TestFastCGIRequestsCountAsProxied(t *testing.T) {
 			t.Errorf("%s over FastCGI: %s", path, res.Body)
 		}
 	}
-}
-
-func status(t *testing.T, url string, header map[string]string) int {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setHeader(req, header)
-	resp, err := wstest.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 func TestAdminRefusesCrossSiteRequests(t *testing.T) {
