@@ -35,7 +35,6 @@ var knownConfigKeys = []string{
 	"ws.maxConnections",
 	"ws.maxConnectionsPerUser",
 	"ws.maxConnectionsPerIP",
-	"ws.maxHandshakesPerIP",
 	"ws.rateLimit.rate",
 	"ws.rateLimit.burst",
 	"ws.auth.required",
