@@ -97,23 +97,33 @@ func (c *Conn) writeBatch(batch []outbound) (int, error) {
 		*pooled = buf[:0]
 		c.server.batchBuffers.Put(pooled)
 	}()
-	var header [maxFrameHeader]byte
 	size, sent := 0, uint64(0)
 	for _, m := range batch {
 		size += m.size()
-		head, payload := c.encode(m, header[:0])
-		if len(buf) > 0 && len(buf)+len(head)+len(payload) > maxBatch {
+		frame, payload, compressed := c.encode(m)
+		n := len(frame) + len(payload)
+		if frame == nil {
+			n += maxFrameHeader
+		}
+		if len(buf) > 0 && len(buf)+n > maxBatch {
 			if err := c.sock.write(buf); err != nil {
 				return size, err
 			}
 			buf = buf[:0]
 		}
-		if len(head)+len(payload) > maxBatch {
-			if err := c.sock.writev(head, payload); err != nil {
-				return size, err
-			}
-		} else {
-			buf = append(append(buf, head...), payload...)
+		var err error
+		switch {
+		case n <= maxBatch && frame != nil:
+			buf = append(buf, frame...)
+		case n <= maxBatch:
+			buf = append(appendHeader(buf, m.op, compressed, len(payload)), payload...)
+		case frame != nil:
+			err = c.sock.write(frame)
+		default:
+			err = c.sock.writev(appendHeader(nil, m.op, compressed, len(payload)), payload)
+		}
+		if err != nil {
+			return size, err
 		}
 		if m.op == opText || m.op == opBinary {
 			sent++
@@ -128,16 +138,15 @@ func (c *Conn) writeBatch(batch []outbound) (int, error) {
 	return size, nil
 }
 
-// encode returns m as a frame header and payload; a shared Frame comes
-// whole, as head. header is scratch space for the header.
-func (c *Conn) encode(m outbound, header []byte) (head, payload []byte) {
+// encode returns a shared Frame's encoded bytes as frame, or the payload
+// of any other message, compressed when the connection negotiated it and
+// the message is data.
+func (c *Conn) encode(m outbound) (frame, payload []byte, compressed bool) {
 	if m.frame != nil {
-		return m.frame.bytes(c.compress), nil
+		return m.frame.bytes(c.compress), nil, false
 	}
-	compressed := c.compress && (m.op == opText || m.op == opBinary)
-	payload = m.data
-	if compressed {
-		payload = deflate(payload)
+	if c.compress && (m.op == opText || m.op == opBinary) {
+		return nil, deflate(m.data), true
 	}
-	return appendHeader(header, m.op, compressed, len(payload)), payload
+	return nil, m.data, false
 }
