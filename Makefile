@@ -1,8 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # gf CLI targets (ctrl, service, build, run-dev, ...) live in hack/hack.mk.
 
-GO       ?= go
-ROOT_DIR := $(CURDIR)
+GO ?= go
 
 .DEFAULT_GOAL := run
 
@@ -12,13 +11,17 @@ ROOT_DIR := $(CURDIR)
 run:
 	$(GO) run .
 
+# What `make test` runs: every package, with the race detector. Narrow it
+# with e.g. PKGS=./internal/ws/ TESTFLAGS="-count=1 -run TestEcho".
+PKGS      ?= ./...
+TESTFLAGS ?= -race -count=1
+
 # Check formatting and vet, install what the tests start (nginx, Redis,
-# Chromium) when
-# missing, then run every test with the race detector. Tests start real
-# servers on loopback ports.
+# Chromium) when missing, then run the tests. Tests start real servers on
+# loopback ports.
 .PHONY: test
 test: lint test-deps
-	$(GO) test -race -count=1 ./...
+	$(GO) test $(TESTFLAGS) $(PKGS)
 
 .PHONY: test-deps
 test-deps:

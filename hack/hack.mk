@@ -3,21 +3,21 @@
 
 # Regenerate api/*/*.go interfaces and controller stubs from api/.
 .PHONY: ctrl
-ctrl: cli.install
+ctrl:
 	@$(GF) gen ctrl
 
 # Regenerate internal/service interfaces from internal/logic.
 .PHONY: service
-service: cli.install
+service:
 	@$(GF) gen service
 
-# Run with gf run: rebuilds and restarts on changes under the watch paths
-# of hack/config.yaml. Clients reconnect after each restart.
+# Run with gf run: rebuilds and restarts on every change to a Go file of
+# the module (hack/config.yaml). Clients reconnect after each restart.
 .PHONY: run-dev
-run-dev: cli.install
-	@$(GF) run main.go
+run-dev:
+	@$(gf_run) run main.go
 
 # Build the binary with the settings of hack/config.yaml.
 .PHONY: build
-build: cli.install
+build:
 	@$(GF) build -ew
