@@ -22,36 +22,55 @@ import (
 
 // The template as a team uses it: `gf init -r` from a module proxy, the
 // generators on a clean tree, the README's walkthrough, `gf run`, and the
-// new app's own test suite. The repository is packed into a file://
-// GOPROXY, so nothing is published.
+// new app's own `make test`. hack/tools/modproxy writes the working tree
+// into a file:// GOPROXY, so nothing is published.
+
+// templateModule is the module path the template is published under. An
+// app made from it with `gf init -r` has its own, and skips the tests in
+// templateOnlyTests: they test the template, and the README lists them
+// among the files a new app deletes.
+const templateModule = "github.com/gfws/template-ws"
+
+var templateOnlyTests = []string{"scaffold_test.go", "scaffold_names_test.go", "scaffold_walkthrough_test.go"}
+
+// templateRoot returns the template's root, or skips the test in an app
+// made from the template.
+func templateRoot(t *testing.T) string {
+	t.Helper()
+	if module := wstest.ModulePath(t); module != templateModule {
+		t.Skipf("%s is an app made from the template %s, so the template's self-tests do not apply: "+
+			"delete %s (README: Starting your own app)", module, templateModule, strings.Join(templateOnlyTests, ", "))
+	}
+	return wstest.RepoRoot(t)
+}
 
 // scaffoldVersion is new each run: the module cache keeps every version it
 // has seen, and a reused one would serve an old copy of the template.
 var scaffoldVersion = fmt.Sprintf("v0.0.1-t%d", time.Now().UnixNano())
 
 func TestScaffoldFromTheTemplate(t *testing.T) {
+	root := templateRoot(t)
 	if testing.Short() {
 		t.Skip("builds the gf CLI and a new app")
 	}
-	root := wstest.RepoRoot(t)
-	modulePath := moduleOf(t, root)
-	if first, _, _ := strings.Cut(modulePath, "/"); !strings.Contains(first, ".") {
-		t.Skipf("module %s has no domain, so no module proxy can serve it as a template", modulePath)
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is missing: the new app's own `make test` needs it")
 	}
-	gf := buildGfCLI(t, root)
-	proxy := packModule(t, root, modulePath)
-	t.Cleanup(func() { forgetVersion(t, root, modulePath) })
-	work := t.TempDir()
-	goProxy := strings.TrimSpace(run(t, root, nil, "go", "env", "GOPROXY"))
+	gf := strings.TrimSpace(run(t, root, nil, "go", "run", "./hack/tools/gfcli", "-patched"))
+	proxy := t.TempDir()
+	run(t, root, nil, "go", "run", "./hack/tools/modproxy", "-o", proxy, "-version", scaffoldVersion)
+	t.Cleanup(func() { forgetVersion(t, root) })
+	// -trimpath keeps the build cache's entries of the app independent of
+	// its temporary directory, so each run reuses the previous one's.
 	env := []string{
-		"GOPROXY=file://" + proxy + "," + goProxy,
-		"GONOSUMDB=" + modulePath,
-		"GOFLAGS=-mod=mod",
+		"GOPROXY=file://" + proxy + "," + goEnv(t, root, "GOPROXY"),
+		"GONOSUMDB=" + templateModule,
+		"GOFLAGS=" + goEnv(t, root, "GOFLAGS") + " -mod=mod -trimpath",
 	}
 
 	t.Run("make ctrl service on a clean checkout changes nothing", func(t *testing.T) {
 		checkout := t.TempDir()
-		unpack(t, filepath.Join(proxy, modulePath, "@v", scaffoldVersion+".zip"), modulePath, checkout)
+		unpack(t, filepath.Join(proxy, templateModule, "@v", scaffoldVersion+".zip"), checkout)
 		before := snapshot(t, checkout)
 		run(t, checkout, nil, gf, "gen", "ctrl")
 		run(t, checkout, nil, gf, "gen", "service")
@@ -60,142 +79,84 @@ func TestScaffoldFromTheTemplate(t *testing.T) {
 		}
 	})
 
-	run(t, work, env, gf, "init", "-r", modulePath, "myapp")
+	work := t.TempDir()
+	run(t, work, env, gf, "init", "-r", templateModule, "myapp")
 	app := filepath.Join(work, "myapp")
-	checkRenamed(t, app, modulePath)
-	run(t, app, env, "go", "build", "./...")
+	checkRenamed(t, app)
+	// Compiled once here, the packages are in the build cache for both
+	// subtests below.
 	run(t, app, env, "go", "vet", "./...")
+	// The walkthrough edits its own copy, never the tree under test.
+	served := filepath.Join(t.TempDir(), "myapp")
+	copyTree(t, app, served)
 
-	t.Run("the README walkthrough adds a WebSocket event and an admin endpoint", func(t *testing.T) {
-		addEventAndEndpoint(t, app, env, gf)
-	})
-
-	t.Run("gf run restarts the server on a change", func(t *testing.T) {
-		gfRunRestarts(t, app, env, gf)
-	})
-
-	t.Run("the new app passes its own tests", func(t *testing.T) {
-		run(t, app, env, "go", "test", "-count=1", "./...")
+	t.Run("the new app", func(t *testing.T) {
+		t.Run("follows the README walkthrough and restarts under gf run", func(t *testing.T) {
+			t.Parallel()
+			addEventAndEndpoint(t, served, env, gf)
+			gfRunRestarts(t, served, env, gf)
+		})
+		t.Run("passes its own make test", func(t *testing.T) {
+			t.Parallel()
+			appMakeTest(t, app, env)
+		})
 	})
 }
 
-// buildGfCLI builds the pinned gf CLI once per version into the user cache.
-func buildGfCLI(t *testing.T, root string) string {
-	t.Helper()
-	sum := sha256.New()
-	for _, name := range []string{"gf.mod", "gf.sum"} {
-		data, err := os.ReadFile(filepath.Join(root, "hack", "tools", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum.Write(data)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	bin := filepath.Join(cache, "template-ws", "gf-"+hex.EncodeToString(sum.Sum(nil))[:12], "gf")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	run(t, root, nil, "go", "build", "-modfile=hack/tools/gf.mod", "-o", bin, "github.com/gogf/gf/cmd/gf/v2")
-	return bin
-}
-
-func moduleOf(t *testing.T, root string) string {
-	t.Helper()
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := strings.Cut(string(gomod), "\n")
-	return strings.TrimSpace(strings.TrimPrefix(first, "module"))
-}
-
-// packModule writes the repository's files as version v0.0.1 of the module
-// into a directory laid out as a GOPROXY.
-func packModule(t *testing.T, root, modulePath string) string {
-	t.Helper()
-	files := strings.Split(strings.TrimRight(run(t, root, nil, "git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"), "\x00"), "\x00")
-	proxy := t.TempDir()
-	dir := filepath.Join(proxy, modulePath, "@v")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	archive := zip.NewWriter(&buf)
-	for _, name := range files {
-		data, err := os.ReadFile(filepath.Join(root, name))
-		if err != nil {
-			continue // deleted in the working tree
-		}
-		w, err := archive.Create(modulePath + "@" + scaffoldVersion + "/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := archive.Close(); err != nil {
-		t.Fatal(err)
-	}
-	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{
-		"list":                    []byte(scaffoldVersion + "\n"),
-		scaffoldVersion + ".info": []byte(fmt.Sprintf(`{"Version":%q,"Time":%q}`, scaffoldVersion, time.Now().UTC().Format(time.RFC3339))),
-		scaffoldVersion + ".mod":  gomod,
-		scaffoldVersion + ".zip":  buf.Bytes(),
+// appMakeTest runs the new app's `make test` on the packages whose tests
+// read the app's own files, module path and binary; the others run the
+// same code as the template's and are compiled by make test's go vet. The
+// template's self-tests must skip, and the Redis prefix must default to
+// the app's module path, not the template's.
+func appMakeTest(t *testing.T, app string, env []string) {
+	run(t, app, env, "make", "test", "PKGS=./internal/broker/ ./internal/cmd/", "TESTFLAGS=-count=1")
+	out := run(t, app, env, "go", "test", "-count=1", "-v",
+		"-run", "^(TestScaffoldFromTheTemplate|TestTemplateHygiene|TestDefaultPrefixIsTheModulePath)$", ".", "./internal/broker/")
+	for _, want := range []string{
+		"--- SKIP: TestScaffoldFromTheTemplate",
+		"--- SKIP: TestTemplateHygiene",
+		"myapp is an app made from the template " + templateModule,
+		"--- PASS: TestDefaultPrefixIsTheModulePath",
 	} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
+		if !strings.Contains(out, want) {
+			t.Errorf("the app's tests do not say %q:\n%s", want, out)
 		}
 	}
-	return proxy
+}
+
+func goEnv(t *testing.T, dir, name string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, dir, nil, "go", "env", name))
 }
 
 // forgetVersion removes this run's version of the template from the module
 // cache, whose files are read-only.
-func forgetVersion(t *testing.T, root, modulePath string) {
-	cache := strings.TrimSpace(run(t, root, nil, "go", "env", "GOMODCACHE"))
-	for _, path := range []string{
-		filepath.Join(cache, modulePath+"@"+scaffoldVersion),
-		filepath.Join(cache, "cache", "download", modulePath, "@v"),
-	} {
-		_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		if strings.HasSuffix(path, "@v") {
-			matches, _ := filepath.Glob(filepath.Join(path, scaffoldVersion+".*"))
-			for _, m := range matches {
-				_ = os.Remove(m)
-			}
-			continue
+func forgetVersion(t *testing.T, root string) {
+	cache := goEnv(t, root, "GOMODCACHE")
+	extracted := filepath.Join(cache, templateModule+"@"+scaffoldVersion)
+	_ = filepath.WalkDir(extracted, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o755)
 		}
-		_ = os.RemoveAll(path)
+		return nil
+	})
+	_ = os.RemoveAll(extracted)
+	downloads, _ := filepath.Glob(filepath.Join(cache, "cache", "download", templateModule, "@v", scaffoldVersion+".*"))
+	for _, name := range downloads {
+		_ = os.Remove(name)
 	}
 }
 
 // unpack extracts a module zip into dir, as a clean checkout.
-func unpack(t *testing.T, zipFile, modulePath, dir string) {
+func unpack(t *testing.T, zipFile, dir string) {
 	t.Helper()
 	archive, err := zip.OpenReader(zipFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer archive.Close()
-	prefix := modulePath + "@" + scaffoldVersion + "/"
+	prefix := templateModule + "@" + scaffoldVersion + "/"
 	for _, f := range archive.File {
-		path := filepath.Join(dir, strings.TrimPrefix(f.Name, prefix))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		r, err := f.Open()
 		if err != nil {
 			t.Fatal(err)
@@ -205,32 +166,35 @@ func unpack(t *testing.T, zipFile, modulePath, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, strings.TrimPrefix(f.Name, prefix)), data)
 	}
 }
 
-// checkRenamed fails if anything of the template's module path is left in
-// what builds, configures or deploys the app. Markdown is left out: the
-// README tells where the app came from.
-func checkRenamed(t *testing.T, app, modulePath string) {
+// copyTree copies the regular files under src to dst.
+func copyTree(t *testing.T, src, dst string) {
 	t.Helper()
-	gomod, err := os.ReadFile(filepath.Join(app, "go.mod"))
-	if err != nil || !strings.HasPrefix(string(gomod), "module myapp\n") {
-		t.Fatalf("go.mod of the new app: %s %v", gomod, err)
-	}
-	err = filepath.WalkDir(app, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, ".md") {
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		data, err := os.ReadFile(path)
-		if err == nil && bytes.Contains(data, []byte(modulePath)) {
-			t.Errorf("%s still names %s", strings.TrimPrefix(path, app+"/"), modulePath)
+		if err != nil {
+			return err
 		}
+		writeFile(t, filepath.Join(dst, strings.TrimPrefix(path, src)), data)
 		return nil
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -282,16 +246,17 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, out)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s in %s: %v\n%s", name, strings.Join(args, " "), dir, err, out.String())
 	}
-	return string(out)
+	return out.String()
 }
 
 // A template is copied as it is: it must not teach what it warns against.
 func TestTemplateHygiene(t *testing.T) {
-	root := wstest.RepoRoot(t)
+	root := templateRoot(t)
 	gitignore, err := os.ReadFile(filepath.Join(root, ".gitignore"))
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +264,7 @@ func TestTemplateHygiene(t *testing.T) {
 	if strings.Contains(string(gitignore), "config.yaml") {
 		t.Error(".gitignore ignores config.yaml, which the template ships")
 	}
-	for _, name := range []string{"LICENSE", "CHANGELOG.md", "manifest/config/config.yaml"} {
+	for _, name := range []string{"LICENSE", "CHANGELOG.md", "manifest/config/config.yaml", "docs/protocol.md"} {
 		if _, err := os.Stat(filepath.Join(root, name)); err != nil {
 			t.Errorf("missing %s", name)
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -98,16 +100,16 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	writeFiles(t, app, filled)
 	run(t, app, env, "go", "build", "-o", "bin/myapp", ".")
 
-	base, stop := startApp(t, app, filepath.Join(app, "bin", "myapp"))
-	defer stop()
-	c, _ := wstest.DialWelcome(t, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	served := startApp(t, app, env, filepath.Join(app, "bin", "myapp"))
+	defer served.stop()
+	c, _ := wstest.DialWelcome(t, "ws"+strings.TrimPrefix(served.base, "http")+"/ws", nil)
 	if r := c.Call("1", "greet", map[string]string{"name": "ann"}); r.CodeOf(t) != 0 || string(r.Data) != `{"text":"hello ann, 1 online"}` {
 		t.Fatalf("greet: %+v %s", r, r.Data)
 	}
 	if r := c.Call("2", "greet", map[string]string{}); r.CodeOf(t) != 51 {
 		t.Fatalf("greet without a name: %+v", r)
 	}
-	resp, err := wstest.HTTP.Get(base + "/api/v1/online")
+	resp, err := wstest.HTTP.Get(served.base + "/api/v1/online")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,19 +120,29 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	}
 }
 
-// startApp runs cmd (with args) in app on a free port and returns its base
-// URL once it answers, and a function that stops it with its children.
-func startApp(t *testing.T, app string, cmd ...string) (string, func()) {
+// startedApp is a command serving the app on a free port.
+type startedApp struct {
+	base   string // http://127.0.0.1:port
+	pid    int
+	output *wstest.SyncBuffer
+	stop   func() // kills it with its children
+}
+
+// startApp runs cmd (with args) in app with extra environment, on a free
+// port, and returns once it answers /healthz. The port goes into the app's
+// own manifest/config/config.yaml: GF_GCFG_FILE would also redirect the gf
+// CLI, a GoFrame program, away from hack/config.yaml.
+func startApp(t *testing.T, app string, env []string, cmd ...string) startedApp {
 	t.Helper()
 	port := wstest.FreePort(t)
-	cfgDir := t.TempDir()
+	// JSON is YAML too.
 	cfg := wstest.ConfigJSON(t, map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)})
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(app, "manifest", "config", "config.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	proc := exec.Command(cmd[0], cmd[1:]...)
 	proc.Dir = app
-	proc.Env = append(os.Environ(), "GF_GCFG_PATH="+cfgDir, "GF_GCFG_FILE=config.json")
+	proc.Env = append(os.Environ(), env...)
 	proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	output := &wstest.SyncBuffer{}
 	proc.Stdout, proc.Stderr = output, output
@@ -139,31 +151,32 @@ func startApp(t *testing.T, app string, cmd ...string) (string, func()) {
 	}
 	exited := make(chan struct{})
 	go func() { _ = proc.Wait(); close(exited) }()
-	stop := func() {
+	started := startedApp{base: fmt.Sprintf("http://127.0.0.1:%d", port), pid: proc.Process.Pid, output: output}
+	started.stop = func() {
 		_ = syscall.Kill(-proc.Process.Pid, syscall.SIGKILL)
 		<-exited
 		if t.Failed() {
 			t.Logf("output of %s:\n%s", cmd[0], output)
 		}
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	wstest.WaitWithin(t, 3*time.Minute, "the app to answer /healthz", func() bool {
-		resp, err := wstest.HTTP.Get(base + "/healthz")
+		resp, err := wstest.HTTP.Get(started.base + "/healthz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	return base, stop
+	return started
 }
 
 // gfRunRestarts starts the app with `gf run main.go`, changes a source
-// file, and waits for a new process to serve.
+// file, and waits for a new process to serve. gf run must report no error
+// and leave no zombie of the server it replaced.
 func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
-	base, stop := startApp(t, app, gf, "run", "main.go")
-	defer stop()
-	url := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	gfRun := startApp(t, app, env, gf, "run", "main.go")
+	defer gfRun.stop()
+	url := "ws" + strings.TrimPrefix(gfRun.base, "http") + "/ws"
 	nodeOf := func() string {
 		conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 		if err != nil {
@@ -198,4 +211,44 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 		node := nodeOf()
 		return node != "" && node != first
 	})
+	for line := range strings.SplitSeq(gfRun.output.String(), "\n") {
+		if !serverLogLine.MatchString(line) && strings.Contains(strings.ToLower(line), "error") {
+			t.Errorf("gf run reported: %s", line)
+		}
+	}
+	if zombies := zombiesOf(t, gfRun.pid); len(zombies) > 0 {
+		t.Errorf("gf run left the servers it replaced unreaped: %s", strings.Join(zombies, ", "))
+	}
+}
+
+// serverLogLine matches the server's own log lines, which gf run passes
+// through; gf run's lines have no timestamp.
+var serverLogLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)
+
+// zombiesOf lists the children of pid that have exited without being
+// reaped, from /proc. Without /proc it skips the check.
+func zombiesOf(t *testing.T, pid int) []string {
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		t.Log("no /proc: cannot look for zombies")
+		return nil
+	}
+	var zombies []string
+	for _, file := range stats {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		stat := string(data)
+		end := strings.LastIndexByte(stat, ')')
+		if end < 0 {
+			continue
+		}
+		fields := strings.Fields(stat[end+1:])
+		if len(fields) >= 2 && fields[0] == "Z" && fields[1] == strconv.Itoa(pid) {
+			zombies = append(zombies, stat[:end+1])
+		}
+	}
+	return zombies
 }
