@@ -18,7 +18,7 @@ import (
 	"github.com/gfws/template-ws/internal/controller/health"
 	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
 	"github.com/gfws/template-ws/internal/edge"
-	_ "github.com/gfws/template-ws/internal/logic"
+	"github.com/gfws/template-ws/internal/logic/hub"
 	"github.com/gfws/template-ws/internal/metrics"
 	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
@@ -69,16 +69,18 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
-	hub := service.Hub()
-	node, cluster, err := joinCluster(ctx, cfg, hub)
+	node, cluster, err := newBroker(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	// One process is one node: its services are the process's.
+	hubOfNode := hub.New(node, cluster)
+	service.RegisterHub(hubOfNode)
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
-		OnOpen: hub.Register,
+		OnOpen: func(c *ws.Conn) { hubOfNode.Register(c) },
 		OnClose: func(c *ws.Conn, code int, _ string) {
-			hub.Unregister(c)
+			hubOfNode.Unregister(c)
 			stats.Closed(code)
 		},
 		OnRefuse: stats.Refused,

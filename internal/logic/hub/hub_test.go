@@ -285,7 +285,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	wstest.WaitFor(t, "the registry to empty", func() bool {
 		return service.Hub().Counts() == model.HubCounts{} && node.App.WS.Len() == 0
 	})
-	users, err := service.Hub().Broker().Members(t.Context(), "churn")
+	users, err := service.Hub().RoomMembers(t.Context(), "churn")
 	if err != nil || len(users) != 0 {
 		t.Fatalf("presence after churn: %v %v", users, err)
 	}
