@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,31 +144,26 @@ func (s *Server) Draining() bool {
 	return s.draining
 }
 
-// capacityRefusal is why reserve refused a slot.
-type capacityRefusal struct {
-	status  int
-	message string
-}
-
 // reserve takes a slot for c under the connection caps, so that the check
 // and the count are one step and concurrent upgrades cannot overshoot a
-// cap.
-func (s *Server) reserve(c *Conn) *capacityRefusal {
+// cap. A drain refuses too, in the same step.
+func (s *Server) reserve(c *Conn) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	retry := http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}}
 	switch {
 	case s.draining:
-		return &capacityRefusal{http.StatusServiceUnavailable,
-			"this node is shutting down; reconnect, and the proxy sends you to another node"}
+		return &refusal{RefusedDraining, http.StatusServiceUnavailable, gcode.CodeServerBusy,
+			"this node is shutting down; reconnect, and the proxy sends you to another node", retry}
 	case s.cfg.MaxConnections > 0 && s.slots >= s.cfg.MaxConnections:
-		return &capacityRefusal{http.StatusServiceUnavailable,
-			"this node is at its connection limit (ws.maxConnections); retry later"}
+		return &refusal{RefusedCapacity, http.StatusServiceUnavailable, gcode.CodeServerBusy,
+			"this node is at its connection limit (ws.maxConnections); retry later", retry}
 	case s.cfg.MaxConnectionsPerUser > 0 && s.perUser[c.userID] >= s.cfg.MaxConnectionsPerUser:
-		return &capacityRefusal{http.StatusTooManyRequests,
-			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first"}
+		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
+			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first", nil}
 	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[c.clientIP] >= s.cfg.MaxConnectionsPerIP:
-		return &capacityRefusal{http.StatusTooManyRequests,
-			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first"}
+		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
+			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first", nil}
 	}
 	s.slots++
 	s.perUser[c.userID]++
