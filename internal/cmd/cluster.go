@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/gogf/gf/v2/os/gcfg"
 
 	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/ws"
 )
 
 // defaultPresenceTTL is how long a node's presence outlives its last
@@ -103,7 +102,5 @@ func uniqueNodeID() string {
 	if err != nil {
 		host = "node"
 	}
-	var raw [3]byte
-	_, _ = rand.Read(raw[:])
-	return host + "-" + hex.EncodeToString(raw[:])
+	return host + "-" + ws.RandomID(3)
 }

@@ -63,6 +63,11 @@ type Server struct {
 	// into one write: ws.writeBufferSize at first, at most maxBatch.
 	batchBuffers sync.Pool
 
+	// Connection ids are this Server's random prefix and a counter: unique
+	// across nodes without a random read per handshake.
+	idPrefix string
+	lastID   atomic.Uint64
+
 	received atomic.Uint64
 	sent     atomic.Uint64
 }
@@ -90,6 +95,9 @@ func NewServer(cfg Config, node string, handler Handler, hooks Hooks) *Server {
 		conns:   make(map[string]*Conn),
 		perUser: make(map[string]int),
 		perIP:   make(map[string]int),
+		// 48 random bits: two of a thousand nodes share a prefix with
+		// odds of about one in 500 million.
+		idPrefix: RandomID(6),
 	}
 	s.batchBuffers.New = func() any {
 		b := make([]byte, 0, cfg.WriteBufferSize)
@@ -117,6 +125,10 @@ func (s *Server) Config() Config { return s.cfg }
 
 // Node returns the node name sent in the welcome message.
 func (s *Server) Node() string { return s.node }
+
+func (s *Server) nextConnID() string {
+	return s.idPrefix + strconv.FormatUint(s.lastID.Add(1), 36)
+}
 
 // Conns returns a snapshot of the live connections.
 func (s *Server) Conns() []*Conn {

@@ -50,13 +50,7 @@ func call(t *testing.T, method, url, token, body string) apiResponse {
 
 func dialAs(t *testing.T, node *wstest.Node, user string) (*wstest.Client, string) {
 	t.Helper()
-	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, secret, user, time.Time{})}}
-	c, welcome := wstest.DialWelcome(t, node.WSURL, header)
-	var data struct{ ConnID string }
-	if err := json.Unmarshal(welcome.Data, &data); err != nil {
-		t.Fatal(err)
-	}
-	return c, data.ConnID
+	return wstest.DialAs(t, node.WSURL, secret, user)
 }
 
 func startNode(t *testing.T) *wstest.Node {

@@ -3,7 +3,6 @@ package hub_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,17 +29,12 @@ func TestMain(m *testing.M) {
 
 func startNode(t *testing.T, overrides map[string]any) *wstest.Node {
 	t.Helper()
-	settings := map[string]any{"ws.auth.jwtSecret": secret}
-	for k, v := range overrides {
-		settings[k] = v
-	}
-	return wstest.Start(t, settings)
+	return wstest.Start(t, wstest.Merge(map[string]any{"ws.auth.jwtSecret": secret}, overrides))
 }
 
 func dialAs(t *testing.T, node *wstest.Node, user string) *wstest.Client {
 	t.Helper()
-	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, secret, user, time.Time{})}}
-	c, _ := wstest.DialWelcome(t, node.WSURL, header)
+	c, _ := wstest.DialAs(t, node.WSURL, secret, user)
 	return c
 }
 
