@@ -30,7 +30,6 @@ import (
 type App struct {
 	HTTP    *ghttp.Server
 	WS      *ws.Server
-	Metrics *metrics.Metrics
 	broker  broker.Broker
 	fastCGI *fastCGI
 	address string // server.address
@@ -137,7 +136,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
-	return &App{HTTP: s, WS: wsServer, Metrics: stats, broker: cluster,
+	return &App{HTTP: s, WS: wsServer, broker: cluster,
 		fastCGI: &fastCGI{address: fastCGIAddress.String()},
 		address: address.String(), headers: headers}, nil
 }
@@ -193,11 +192,6 @@ func (a *App) Shutdown() {
 	a.fastCGI.stop()
 	_ = a.HTTP.Shutdown()
 	_ = a.broker.Close()
-}
-
-// FastCGIAddr returns the address FastCGI listens on, or "".
-func (a *App) FastCGIAddr() string {
-	return a.fastCGI.addr()
 }
 
 // Drain turns the node not-ready, closes every connection with 1001 and

@@ -120,12 +120,6 @@ func NewServer(cfg Config, node string, handler Handler, hooks Hooks) *Server {
 	return s
 }
 
-// Config returns the configuration the Server runs with.
-func (s *Server) Config() Config { return s.cfg }
-
-// Node returns the node name sent in the welcome message.
-func (s *Server) Node() string { return s.node }
-
 func (s *Server) nextConnID() string {
 	return s.idPrefix + strconv.FormatUint(s.lastID.Add(1), 36)
 }
