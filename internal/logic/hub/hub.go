@@ -27,9 +27,7 @@ type sHub struct {
 	users map[string]map[*member]struct{}
 	rooms map[string]map[*member]struct{}
 
-	// presenceMu orders presence updates to the broker, which may do I/O,
-	// without holding mu during it.
-	presenceMu sync.Mutex
+	presence presence
 }
 
 // member is a registered connection and the rooms it has joined.
@@ -88,13 +86,11 @@ func (h *sHub) Unregister(p model.Peer) {
 			gone = append(gone, room)
 		}
 	}
-	h.presenceMu.Lock()
+	for _, room := range gone {
+		h.record(presenceChange{room: room, user: p.UserID()})
+	}
 	h.mu.Unlock()
 	ctx := context.Background()
-	for _, room := range gone {
-		h.leavePresence(ctx, room, p.UserID())
-	}
-	h.presenceMu.Unlock()
 	for _, room := range gone {
 		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
 	}

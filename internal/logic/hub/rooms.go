@@ -49,12 +49,11 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err erro
 	if !firstOfUser {
 		h.mu.Unlock()
 	} else {
-		h.presenceMu.Lock()
+		// The count below must include this user: wait for the change.
+		recorded := make(chan struct{})
+		h.record(presenceChange{join: true, room: room, user: p.UserID(), done: recorded})
 		h.mu.Unlock()
-		// A broker that lost its peers logs that itself and re-records
-		// presence when they return.
-		_ = h.broker.Join(ctx, room, p.UserID())
-		h.presenceMu.Unlock()
+		<-recorded
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
 	}
 	users, err := h.RoomMembers(ctx, room)
@@ -84,20 +83,10 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 		h.mu.Unlock()
 		return nil
 	}
-	h.presenceMu.Lock()
+	h.record(presenceChange{room: room, user: p.UserID()})
 	h.mu.Unlock()
-	h.leavePresence(ctx, room, p.UserID())
-	h.presenceMu.Unlock()
 	h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
 	return nil
-}
-
-// leavePresence records that user has no connection left in room on this
-// node. Called with presenceMu held, so presence updates reach the broker
-// in the order the registry changed; pushes go out after it is released,
-// since delivering takes mu.
-func (h *sHub) leavePresence(ctx context.Context, room, user string) {
-	_ = h.broker.Leave(ctx, room, user) // on failure the entry expires
 }
 
 // userInRoomLocked reports whether any connection of user is in room.
