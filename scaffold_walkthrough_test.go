@@ -223,7 +223,7 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 	if first == "" {
 		t.Fatal("no welcome from the app under gf run")
 	}
-	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_greet.go")
+	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_chat_typing.go")
 	// gf run sets its watches up in the background; like a person saving
 	// again, touch the file until the restart shows.
 	lastTouch := time.Time{}
