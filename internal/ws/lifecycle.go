@@ -47,11 +47,6 @@ func (c *Conn) start() {
 
 // opened tells the layers above and logs the connection.
 func (s *Server) opened(c *Conn) {
-	if !c.expires.IsZero() {
-		c.expiry = time.AfterFunc(time.Until(c.expires), func() {
-			c.Close(CloseTokenExpired, "token expired")
-		})
-	}
 	if s.hooks.OnOpen != nil {
 		s.hooks.OnOpen(c)
 	}
