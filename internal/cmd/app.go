@@ -73,7 +73,11 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		return nil, err
 	}
 	// One process is one node: its services are the process's.
-	hubOfNode := hub.New(node, cluster)
+	hubCfg, err := loadHubConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	hubOfNode := hub.New(node, cluster, hubCfg)
 	service.RegisterHub(hubOfNode)
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/gogf/gf/v2/database/gredis"
 	"github.com/gogf/gf/v2/os/gcfg"
 
 	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/logic/hub"
 	"github.com/gfws/template-ws/internal/ws"
 )
 
@@ -103,4 +105,21 @@ func uniqueNodeID() string {
 		host = "node"
 	}
 	return host + "-" + ws.RandomID(3)
+}
+
+// loadHubConfig reads the rooms section over hub.DefaultConfig.
+func loadHubConfig(ctx context.Context, cfg *gcfg.Config) (hub.Config, error) {
+	c := hub.DefaultConfig()
+	v, err := cfg.Get(ctx, "rooms.maxPerConnection")
+	if err != nil {
+		return c, fmt.Errorf("config rooms.maxPerConnection: %w", err)
+	}
+	if v != nil && !v.IsNil() {
+		n, err := strconv.Atoi(v.String())
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("config rooms.maxPerConnection: want a whole number, 0 for no limit, got %q", v.String())
+		}
+		c.MaxRoomsPerConnection = n
+	}
+	return c, nil
 }

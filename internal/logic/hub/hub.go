@@ -13,9 +13,22 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 )
 
+// Config is what a hub reads from the configuration's rooms section.
+type Config struct {
+	// MaxRoomsPerConnection is how many rooms one connection may be in
+	// (rooms.maxPerConnection); 0 means no limit. Default 128.
+	MaxRoomsPerConnection int
+}
+
+// DefaultConfig returns the defaults of manifest/config/config.yaml.
+func DefaultConfig() Config {
+	return Config{MaxRoomsPerConnection: 128}
+}
+
 type sHub struct {
 	node   string
 	broker broker.Broker
+	cfg    Config
 	// callerOf returns the connection a WebSocket handler runs for.
 	callerOf func(ctx context.Context) model.Peer
 
@@ -38,10 +51,11 @@ type member struct {
 
 // New returns the hub of node, which reaches the other nodes through b
 // and receives their deliveries from it.
-func New(node string, b broker.Broker) *sHub {
+func New(node string, b broker.Broker, cfg Config) *sHub {
 	h := &sHub{
 		node:     node,
 		broker:   b,
+		cfg:      cfg,
 		callerOf: wsCaller,
 		conns:    make(map[string]*member),
 		users:    make(map[string]map[*member]struct{}),

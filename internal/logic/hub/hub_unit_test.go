@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ type peerKey struct{}
 // is the peer in ctx, and registered peers.
 func newTestHub(t *testing.T, peers ...*fakePeer) *sHub {
 	t.Helper()
-	h := New("test-node", broker.NewMemory())
+	h := New("test-node", broker.NewMemory(), Config{MaxRoomsPerConnection: 3})
 	h.callerOf = func(ctx context.Context) model.Peer {
 		p, _ := ctx.Value(peerKey{}).(*fakePeer)
 		if p == nil {
@@ -188,5 +189,26 @@ func TestPushesAndKicksByTarget(t *testing.T) {
 	}
 	if n, err := h.KickUser(ctx, "ann", "kicked"); err != nil || n != 2 || ann.closed != ws.CloseKicked || annPhone.closed != ws.CloseKicked {
 		t.Fatalf("kick ann: %d %v", n, err)
+	}
+}
+
+func TestRoomsPerConnectionAreCapped(t *testing.T) {
+	t.Parallel()
+	ann := &fakePeer{id: "1", user: "ann"}
+	h := newTestHub(t, ann)
+	for _, room := range []string{"a", "b", "c", "c"} {
+		if _, err := h.JoinRoom(as(ann), room); err != nil {
+			t.Fatalf("join %s: %v", room, err)
+		}
+	}
+	_, err := h.JoinRoom(as(ann), "d")
+	if gerror.Code(err) != gcode.CodeServerBusy || !strings.Contains(err.Error(), "rooms.maxPerConnection") {
+		t.Fatalf("a fourth room: %v", err)
+	}
+	if err := h.LeaveRoom(as(ann), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.JoinRoom(as(ann), "d"); err != nil {
+		t.Fatalf("a room after leaving one: %v", err)
 	}
 }

@@ -43,6 +43,11 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err erro
 		return 0, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
 	_, already := m.rooms[room]
+	if limit := h.cfg.MaxRoomsPerConnection; !already && limit > 0 && len(m.rooms) >= limit {
+		h.mu.Unlock()
+		return 0, gerror.NewCodef(gcode.CodeServerBusy,
+			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
+	}
 	firstOfUser := !already && !h.userInRoomLocked(p.UserID(), room)
 	m.rooms[room] = struct{}{}
 	addTo(h.rooms, room, m)
