@@ -264,9 +264,7 @@ func (r *Redis) setSub(conn gredis.Conn) {
 }
 
 func (r *Redis) setReady(ready bool, outage *error, cause error) {
-	if r.ready.Swap(ready) == ready {
-		return
-	}
+	was := r.ready.Swap(ready)
 	if ready {
 		if *outage != nil {
 			glog.Infof(r.ctx, "redis broker: Redis is back; node %s is serving the cluster again", r.node)
@@ -274,8 +272,15 @@ func (r *Redis) setReady(ready bool, outage *error, cause error) {
 		*outage = nil
 		return
 	}
+	if *outage != nil {
+		return // told once already
+	}
 	*outage = cause
-	glog.Warningf(r.ctx, "redis broker: lost Redis (%v); node %s serves only its own connections and reports not ready until it returns", cause, r.node)
+	what := "lost Redis"
+	if !was {
+		what = "cannot reach Redis at start"
+	}
+	glog.Warningf(r.ctx, "redis broker: %s (%v); node %s serves only its own connections and reports not ready until it returns", what, cause, r.node)
 }
 
 // heartbeatLoop renews this node's presence three times per TTL.

@@ -48,3 +48,11 @@ type RoomEventInput struct {
 	// typing indicator leaves it out, a chat message keeps it.
 	IncludeSender bool
 }
+
+// RoomJoinOutput is the room a connection joined, as counted after it.
+type RoomJoinOutput struct {
+	Members int // users in the room, on every node
+	// Local is true when Members counts only this node's users: the other
+	// nodes are out of reach, and the join worked here all the same.
+	Local bool
+}

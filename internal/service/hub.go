@@ -40,10 +40,11 @@ type (
 		// KickUser closes every connection of user with 4403 and reason, on every
 		// node, and returns how many of this node's connections it closed.
 		KickUser(ctx context.Context, user string, reason string) (closed int, err error)
-		// JoinRoom adds the calling connection to room and returns how many users
-		// the room has on every node. The room's other members hear room.joined
-		// when this is the user's first connection in it.
-		JoinRoom(ctx context.Context, room string) (members int, err error)
+		// JoinRoom adds the calling connection to room and counts the room's
+		// users on every node, or on this one while the others are out of reach.
+		// The room's other members hear room.joined when this is the user's first
+		// connection in it.
+		JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error)
 		// LeaveRoom takes the calling connection out of room. Leaving a room one
 		// is not in succeeds and changes nothing.
 		LeaveRoom(ctx context.Context, room string) error

@@ -16,6 +16,7 @@ type RoomJoinReq struct {
 type RoomJoinRes struct {
 	Room    string `json:"room"`
 	Members int    `json:"members" dc:"users in the room, on every node"`
+	Local   bool   `json:"local,omitempty" dc:"true when members counts only this node's users: the other nodes are out of reach"`
 }
 
 // RoomLeaveReq takes the connection out of a room.

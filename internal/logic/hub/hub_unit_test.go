@@ -74,7 +74,12 @@ type peerKey struct{}
 // is the peer in ctx, and registered peers.
 func newTestHub(t *testing.T, peers ...*fakePeer) *sHub {
 	t.Helper()
-	h := New("test-node", broker.NewMemory(), Config{MaxRoomsPerConnection: 3})
+	return newTestHubOn(t, broker.NewMemory(), peers...)
+}
+
+func newTestHubOn(t *testing.T, b broker.Broker, peers ...*fakePeer) *sHub {
+	t.Helper()
+	h := New("test-node", b, Config{MaxRoomsPerConnection: 3})
 	h.callerOf = func(ctx context.Context) model.Peer {
 		p, _ := ctx.Value(peerKey{}).(*fakePeer)
 		if p == nil {
@@ -94,11 +99,11 @@ func TestJoinTellsTheOthersAndCountsUsers(t *testing.T) {
 	t.Parallel()
 	ann, annPhone, bob := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "ann"}, &fakePeer{id: "3", user: "bob"}
 	h := newTestHub(t, ann, annPhone, bob)
-	if n, err := h.JoinRoom(as(ann), "lobby"); err != nil || n != 1 {
-		t.Fatalf("first join: %d %v", n, err)
+	if n, err := h.JoinRoom(as(ann), "lobby"); err != nil || n.Members != 1 {
+		t.Fatalf("first join: %+v %v", n, err)
 	}
-	if n, err := h.JoinRoom(as(bob), "lobby"); err != nil || n != 2 {
-		t.Fatalf("second join: %d %v", n, err)
+	if n, err := h.JoinRoom(as(bob), "lobby"); err != nil || n.Members != 2 {
+		t.Fatalf("second join: %+v %v", n, err)
 	}
 	if got := ann.events(); !slices.Equal(got, []string{EventRoomJoined}) {
 		t.Fatalf("ann heard %v", got)
@@ -107,8 +112,8 @@ func TestJoinTellsTheOthersAndCountsUsers(t *testing.T) {
 		t.Fatalf("the joining connection heard %v", got)
 	}
 	// A second device of a user already in the room changes no presence.
-	if n, err := h.JoinRoom(as(annPhone), "lobby"); err != nil || n != 2 {
-		t.Fatalf("second device: %d %v", n, err)
+	if n, err := h.JoinRoom(as(annPhone), "lobby"); err != nil || n.Members != 2 {
+		t.Fatalf("second device: %+v %v", n, err)
 	}
 	if got := bob.events(); len(got) != 0 {
 		t.Fatalf("a second device was announced: %v", got)
@@ -210,5 +215,28 @@ func TestRoomsPerConnectionAreCapped(t *testing.T) {
 	}
 	if _, err := h.JoinRoom(as(ann), "d"); err != nil {
 		t.Fatalf("a room after leaving one: %v", err)
+	}
+}
+
+// cutOff is a broker whose other nodes are out of reach.
+type cutOff struct{ *broker.Memory }
+
+func (cutOff) Members(context.Context, string) ([]string, error) { return nil, broker.ErrUnavailable }
+
+// A join during a broker outage works on this node and says its count is
+// this node's only.
+func TestJoinDuringAnOutageCountsLocally(t *testing.T) {
+	t.Parallel()
+	ann, bob := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "bob"}
+	h := newTestHubOn(t, cutOff{broker.NewMemory()}, ann, bob)
+	if _, err := h.JoinRoom(as(ann), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.JoinRoom(as(bob), "lobby")
+	if err != nil || out != (model.RoomJoinOutput{Members: 2, Local: true}) {
+		t.Fatalf("join during an outage: %+v %v", out, err)
+	}
+	if err := h.SendToRoom(as(bob), "lobby", "still here"); err != nil {
+		t.Fatalf("send after joining during an outage: %v", err)
 	}
 }

@@ -28,24 +28,25 @@ func (h *sHub) caller(ctx context.Context) (model.Peer, error) {
 	return p, nil
 }
 
-// JoinRoom adds the calling connection to room and returns how many users
-// the room has on every node. The room's other members hear room.joined
-// when this is the user's first connection in it.
-func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err error) {
+// JoinRoom adds the calling connection to room and counts the room's
+// users on every node, or on this one while the others are out of reach.
+// The room's other members hear room.joined when this is the user's first
+// connection in it.
+func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error) {
 	p, err := h.caller(ctx)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	h.mu.Lock()
 	m := h.conns[p.ID()]
 	if m == nil {
 		h.mu.Unlock()
-		return 0, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
+		return out, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
 	_, already := m.rooms[room]
 	if limit := h.cfg.MaxRoomsPerConnection; !already && limit > 0 && len(m.rooms) >= limit {
 		h.mu.Unlock()
-		return 0, gerror.NewCodef(gcode.CodeServerBusy,
+		return out, gerror.NewCodef(gcode.CodeServerBusy,
 			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
 	}
 	firstOfUser := !already && !h.userInRoomLocked(p.UserID(), room)
@@ -61,8 +62,22 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err erro
 		<-recorded
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
 	}
-	users, err := h.RoomMembers(ctx, room)
-	return len(users), err
+	if users, err := h.RoomMembers(ctx, room); err == nil {
+		return model.RoomJoinOutput{Members: len(users)}, nil
+	}
+	// The broker logs its outage; the join worked here.
+	return model.RoomJoinOutput{Members: h.localUsers(room), Local: true}, nil
+}
+
+// localUsers counts the users of room on this node.
+func (h *sHub) localUsers(room string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	users := make(map[string]struct{}, len(h.rooms[room]))
+	for m := range h.rooms[room] {
+		users[m.peer.UserID()] = struct{}{}
+	}
+	return len(users)
 }
 
 // LeaveRoom takes the calling connection out of room. Leaving a room one
