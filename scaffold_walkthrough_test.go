@@ -21,18 +21,16 @@ import (
 // The files of the README's "Adding an event" walkthrough, as a team
 // writes them in its new app.
 var walkthrough = map[string]string{
-	"api/ws/v1/greet.go": `package v1
+	"api/ws/v1/chat.go": `package v1
 
 import "github.com/gogf/gf/v2/frame/g"
 
-type GreetReq struct {
-	g.Meta ` + "`" + `event:"greet"` + "`" + `
-	Name   string ` + "`" + `json:"name" v:"required|length:1,32"` + "`" + `
+type ChatTypingReq struct {
+	g.Meta ` + "`" + `event:"chat.typing" summary:"Tell the room's other members you are typing"` + "`" + `
+	Room   string ` + "`" + `json:"room" v:"required|length:1,64"` + "`" + `
 }
 
-type GreetRes struct {
-	Text string ` + "`" + `json:"text"` + "`" + `
-}
+type ChatTypingRes struct{}
 `,
 	"api/admin/v1/online.go": `package v1
 
@@ -50,19 +48,62 @@ type OnlineRes struct {
 
 // The method bodies filled into the stubs that gf gen ctrl writes.
 var filled = map[string]string{
-	"internal/controller/ws/ws_v1_greet.go": `package ws
+	"internal/controller/ws/ws_v1_chat_typing.go": `package ws
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/gogf/gf/v2/frame/g"
 
 	"myapp/api/ws/v1"
+	"myapp/internal/model"
 	"myapp/internal/service"
+	"myapp/internal/ws"
 )
 
-func (c *ControllerV1) Greet(ctx context.Context, req *v1.GreetReq) (res *v1.GreetRes, err error) {
-	online := service.Hub().Counts().Connections
-	return &v1.GreetRes{Text: fmt.Sprintf("hello %s, %d online", req.Name, online)}, nil
+func (c *ControllerV1) ChatTyping(ctx context.Context, req *v1.ChatTypingReq) (res *v1.ChatTypingRes, err error) {
+	err = service.Hub().PublishToRoom(ctx, model.RoomEventInput{
+		Room:  req.Room,
+		Event: "chat.typing",
+		Data:  g.Map{"room": req.Room, "userId": ws.FromContext(ctx).UserID()},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v1.ChatTypingRes{}, nil
+}
+`,
+	"internal/controller/ws/ws_v1_chat_typing_test.go": `package ws_test
+
+import (
+	"strings"
+	"testing"
+
+	"myapp/internal/wstest"
+)
+
+func TestChatTypingReachesTheOtherMembers(t *testing.T) {
+	node := wstest.Start(t, nil)
+	ann, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	bob, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	eve, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	for _, c := range []*wstest.Client{ann, bob} {
+		if r := c.Call(1, "room.join", map[string]string{"room": "team"}); r.CodeOf(t) != 0 {
+			t.Fatalf("join: %+v", r)
+		}
+	}
+	if m := ann.Read(); m.Event != "room.joined" {
+		t.Fatalf("ann got %+v, want bob's room.joined", m)
+	}
+	if r := ann.Call(2, "chat.typing", map[string]string{"room": "team"}); r.CodeOf(t) != 0 {
+		t.Fatalf("chat.typing: %+v", r)
+	}
+	if m := bob.Read(); m.Event != "chat.typing" || !strings.Contains(string(m.Data), ` + "`" + `"room":"team"` + "`" + `) {
+		t.Fatalf("bob got %+v", m)
+	}
+	if r := eve.Call(1, "chat.typing", map[string]string{"room": "team"}); r.CodeOf(t) != 61 {
+		t.Fatalf("a non-member's chat.typing: %+v", r)
+	}
 }
 `,
 	"internal/controller/admin/admin_v1_online.go": `package admin
@@ -93,6 +134,9 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	writeFiles(t, app, walkthrough)
 	run(t, app, env, gf, "gen", "ctrl")
 	for name := range filled {
+		if strings.HasSuffix(name, "_test.go") {
+			continue // the team's own test, not a stub
+		}
 		if _, err := os.Stat(filepath.Join(app, name)); err != nil {
 			t.Fatalf("gf gen ctrl did not write the stub %s: %v", name, err)
 		}
@@ -102,12 +146,10 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 
 	served := startApp(t, app, env, filepath.Join(app, "bin", "myapp"))
 	defer served.stop()
+	run(t, app, env, "go", "test", "-count=1", "-run", "TestChatTypingReachesTheOtherMembers", "./internal/controller/ws/")
 	c, _ := wstest.DialWelcome(t, "ws"+strings.TrimPrefix(served.base, "http")+"/ws", nil)
-	if r := c.Call("1", "greet", map[string]string{"name": "ann"}); r.CodeOf(t) != 0 || string(r.Data) != `{"text":"hello ann, 1 online"}` {
-		t.Fatalf("greet: %+v %s", r, r.Data)
-	}
-	if r := c.Call("2", "greet", map[string]string{}); r.CodeOf(t) != 51 {
-		t.Fatalf("greet without a name: %+v", r)
+	if r := c.Call("2", "chat.typing", map[string]string{}); r.CodeOf(t) != 51 {
+		t.Fatalf("chat.typing without a room: %+v", r)
 	}
 	resp, err := wstest.HTTP.Get(served.base + "/api/v1/online")
 	if err != nil {
@@ -194,7 +236,7 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 	if first == "" {
 		t.Fatal("no welcome from the app under gf run")
 	}
-	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_greet.go")
+	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_chat_typing.go")
 	// gf run sets its watches up in the background; like a person saving
 	// again, touch the file until the restart shows.
 	lastTouch := time.Time{}

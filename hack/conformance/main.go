@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -41,7 +40,7 @@ func serve(addr string, compression bool) (*echoServer, error) {
 	// only a client that stops reading should overflow.
 	cfg.SendQueueSize = 1 << 20
 	cfg.SendQueueBytes = 256 << 20
-	transport := ws.NewServer(cfg, "conformance", echo{}, ws.Hooks{})
+	transport := ws.NewServer(cfg, "conformance", ws.Echo{}, ws.Hooks{})
 	s := ghttp.GetServer("conformance")
 	if err := s.SetConfigWithMap(map[string]any{"address": addr, "dumpRouterMap": false}); err != nil {
 		return nil, err
@@ -57,18 +56,4 @@ func serve(addr string, compression bool) (*echoServer, error) {
 type echoServer struct {
 	*ghttp.Server
 	transport *ws.Server
-}
-
-// echo is a ws.Handler that sends every message back as it came and
-// sends no welcome.
-type echo struct{}
-
-func (echo) Open(*ws.Conn) {}
-
-func (echo) HandleMessage(c *ws.Conn, binary bool, data []byte) {
-	if binary {
-		c.SendBinary(bytes.Clone(data))
-		return
-	}
-	c.Send(bytes.Clone(data))
 }

@@ -44,8 +44,8 @@ type Broker interface {
 	// Publish hands m to every other node. Messages published by one
 	// goroutine arrive at each node in that order.
 	Publish(ctx context.Context, m Message) error
-	// Subscribe sets the handler for other nodes' messages. It is called
-	// once, before the first Publish.
+	// Subscribe sets the handler for other nodes' messages and starts
+	// receiving them. It is called once, before the first Publish.
 	Subscribe(h Handler)
 	// Join records that user is in room on this node.
 	Join(ctx context.Context, room, user string) error
@@ -55,6 +55,9 @@ type Broker interface {
 	Members(ctx context.Context, room string) ([]string, error)
 	// Ready reports whether the broker can reach the other nodes.
 	Ready() bool
+	// Clustered reports whether other nodes may exist: false for a single
+	// process, where what this node does not hold exists nowhere.
+	Clustered() bool
 	// Close releases the broker's connections and goroutines.
 	Close() error
 }

@@ -65,5 +65,8 @@ func (m *Memory) Members(_ context.Context, room string) ([]string, error) {
 // Ready is always true.
 func (m *Memory) Ready() bool { return true }
 
+// Clustered is false: the process is the whole cluster.
+func (m *Memory) Clustered() bool { return false }
+
 // Close does nothing.
 func (m *Memory) Close() error { return nil }

@@ -100,11 +100,7 @@ func NewRedis(cfg *gredis.Config, prefix, node string, presenceTTL time.Duration
 		return nil, fmt.Errorf("redis %s: %w", cfg.Address, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Redis{client: client, names: names{prefix}, node: node, ttl: presenceTTL, local: NewMemory(), ctx: ctx, cancel: cancel}
-	r.done.Add(2)
-	go r.subscribeLoop()
-	go r.heartbeatLoop()
-	return r, nil
+	return &Redis{client: client, names: names{prefix}, node: node, ttl: presenceTTL, local: NewMemory(), ctx: ctx, cancel: cancel}, nil
 }
 
 // Publish sends m to the other nodes. While Redis is down it fails at once
@@ -117,8 +113,18 @@ func (r *Redis) Publish(ctx context.Context, m Message) error {
 	return err
 }
 
-// Subscribe sets the handler of other nodes' messages.
-func (r *Redis) Subscribe(h Handler) { r.handler.Store(&h) }
+// Subscribe sets the handler of other nodes' messages, then starts the
+// subscription and the presence heartbeat: nothing is received before
+// there is somebody to hand it to.
+func (r *Redis) Subscribe(h Handler) {
+	r.handler.Store(&h)
+	r.done.Add(2)
+	go r.subscribeLoop()
+	go r.heartbeatLoop()
+}
+
+// Clustered is true: other nodes share the Redis.
+func (r *Redis) Clustered() bool { return true }
 
 // Join records user in room, on this node and in Redis.
 func (r *Redis) Join(ctx context.Context, room, user string) error {
@@ -258,9 +264,7 @@ func (r *Redis) setSub(conn gredis.Conn) {
 }
 
 func (r *Redis) setReady(ready bool, outage *error, cause error) {
-	if r.ready.Swap(ready) == ready {
-		return
-	}
+	was := r.ready.Swap(ready)
 	if ready {
 		if *outage != nil {
 			glog.Infof(r.ctx, "redis broker: Redis is back; node %s is serving the cluster again", r.node)
@@ -268,8 +272,15 @@ func (r *Redis) setReady(ready bool, outage *error, cause error) {
 		*outage = nil
 		return
 	}
+	if *outage != nil {
+		return // told once already
+	}
 	*outage = cause
-	glog.Warningf(r.ctx, "redis broker: lost Redis (%v); node %s serves only its own connections and reports not ready until it returns", cause, r.node)
+	what := "lost Redis"
+	if !was {
+		what = "cannot reach Redis at start"
+	}
+	glog.Warningf(r.ctx, "redis broker: %s (%v); node %s serves only its own connections and reports not ready until it returns", what, cause, r.node)
 }
 
 // heartbeatLoop renews this node's presence three times per TTL.

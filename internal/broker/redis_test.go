@@ -23,23 +23,36 @@ func TestMain(m *testing.M) {
 // testPrefix is the prefix of the application most tests run as.
 const testPrefix = "test-app"
 
-func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string) *broker.Redis {
+// newRedisBroker returns a subscribed broker that hands other nodes'
+// messages to handle (nil: drops them).
+func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string, handle broker.Handler) *broker.Redis {
 	tb.Helper()
 	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, prefix, node, 2*time.Second)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = b.Close() })
+	if handle == nil {
+		handle = func(broker.Message) {}
+	}
+	b.Subscribe(handle)
 	wstest.WaitFor(tb, node+" to subscribe", b.Ready)
 	return b
 }
 
+// collect returns a handler that sends messages to a channel, and the
+// channel.
+func collect() (broker.Handler, chan broker.Message) {
+	got := make(chan broker.Message, 10)
+	return func(m broker.Message) { got <- m }, got
+}
+
 func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a, b := newRedisBroker(t, redis, testPrefix, "a"), newRedisBroker(t, redis, testPrefix, "b")
-	gotA, gotB := make(chan broker.Message, 10), make(chan broker.Message, 10)
-	a.Subscribe(func(m broker.Message) { gotA <- m })
-	b.Subscribe(func(m broker.Message) { gotB <- m })
+	handleA, gotA := collect()
+	handleB, gotB := collect()
+	a := newRedisBroker(t, redis, testPrefix, "a", handleA)
+	newRedisBroker(t, redis, testPrefix, "b", handleB)
 
 	// Values with every byte, so that no separator can break the framing.
 	want := broker.Message{Kind: broker.ToRoom, Target: "room\x00:1", Frame: []byte("{\"x\":\"\x00\xff\"}"), Origin: "a"}
@@ -63,7 +76,7 @@ func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 
 func TestRedisPresenceIsClusterWide(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a, b := newRedisBroker(t, redis, testPrefix, "a"), newRedisBroker(t, redis, testPrefix, "b")
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
 	ctx := context.Background()
 	for _, step := range []error{a.Join(ctx, "r", "ann"), b.Join(ctx, "r", "bob"), b.Join(ctx, "r", "ann")} {
 		if step != nil {
@@ -84,11 +97,10 @@ func TestRedisPresenceIsClusterWide(t *testing.T) {
 
 func TestRedisPrefixSeparatesApplications(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a1, a2 := newRedisBroker(t, redis, "app-a", "a1"), newRedisBroker(t, redis, "app-a", "a2")
-	b1, b2 := newRedisBroker(t, redis, "app-b", "b1"), newRedisBroker(t, redis, "app-b", "b2")
-	gotA2, gotB1 := make(chan broker.Message, 10), make(chan broker.Message, 10)
-	a2.Subscribe(func(m broker.Message) { gotA2 <- m })
-	b1.Subscribe(func(m broker.Message) { gotB1 <- m })
+	handleA2, gotA2 := collect()
+	handleB1, gotB1 := collect()
+	a1, a2 := newRedisBroker(t, redis, "app-a", "a1", nil), newRedisBroker(t, redis, "app-a", "a2", handleA2)
+	b1, b2 := newRedisBroker(t, redis, "app-b", "b1", handleB1), newRedisBroker(t, redis, "app-b", "b2", nil)
 	ctx := context.Background()
 
 	// Presence: the same room in both applications, one user in each.
@@ -183,11 +195,11 @@ func TestCheckPrefix(t *testing.T) {
 // node b receives, through a real redis-server.
 func BenchmarkRedisFanout(b *testing.B) {
 	redis := wstest.StartRedis(b)
-	pub, sub := newRedisBroker(b, redis, testPrefix, "pub"), newRedisBroker(b, redis, testPrefix, "sub")
 	var received atomic.Int64
 	done := make(chan struct{})
 	var want int64
-	sub.Subscribe(func(broker.Message) {
+	pub := newRedisBroker(b, redis, testPrefix, "pub", nil)
+	newRedisBroker(b, redis, testPrefix, "sub", func(broker.Message) {
 		if received.Add(1) == atomic.LoadInt64(&want) {
 			close(done)
 		}

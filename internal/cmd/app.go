@@ -18,7 +18,7 @@ import (
 	"github.com/gfws/template-ws/internal/controller/health"
 	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
 	"github.com/gfws/template-ws/internal/edge"
-	_ "github.com/gfws/template-ws/internal/logic"
+	"github.com/gfws/template-ws/internal/logic/hub"
 	"github.com/gfws/template-ws/internal/metrics"
 	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
@@ -30,7 +30,6 @@ import (
 type App struct {
 	HTTP    *ghttp.Server
 	WS      *ws.Server
-	Metrics *metrics.Metrics
 	broker  broker.Broker
 	fastCGI *fastCGI
 	address string // server.address
@@ -69,16 +68,22 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
-	hub := service.Hub()
-	node, cluster, err := joinCluster(ctx, cfg, hub)
+	node, cluster, err := newBroker(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	// One process is one node: its services are the process's.
+	hubCfg, err := loadHubConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	hubOfNode := hub.New(node, cluster, hubCfg)
+	service.RegisterHub(hubOfNode)
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
-		OnOpen: hub.Register,
+		OnOpen: func(c *ws.Conn) { hubOfNode.Register(c) },
 		OnClose: func(c *ws.Conn, code int, _ string) {
-			hub.Unregister(c)
+			hubOfNode.Unregister(c)
 			stats.Closed(code)
 		},
 		OnRefuse: stats.Refused,
@@ -135,7 +140,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		// instead of a bare 404.
 		group.ALL("/", wsServer.Handle)
 	})
-	return &App{HTTP: s, WS: wsServer, Metrics: stats, broker: cluster,
+	return &App{HTTP: s, WS: wsServer, broker: cluster,
 		fastCGI: &fastCGI{address: fastCGIAddress.String()},
 		address: address.String(), headers: headers}, nil
 }
@@ -191,11 +196,6 @@ func (a *App) Shutdown() {
 	a.fastCGI.stop()
 	_ = a.HTTP.Shutdown()
 	_ = a.broker.Close()
-}
-
-// FastCGIAddr returns the address FastCGI listens on, or "".
-func (a *App) FastCGIAddr() string {
-	return a.fastCGI.addr()
 }
 
 // Drain turns the node not-ready, closes every connection with 1001 and

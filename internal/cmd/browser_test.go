@@ -21,8 +21,11 @@ import (
 // restarts on the same port, and the page comes back by itself.
 // DEMO_SCREENSHOTS=docs go test -run DemoPage ./internal/cmd/ refreshes the
 // screenshots the README shows.
+//
+// Not parallel, like every test whose node serves rooms: the hub is the
+// process's service, and a node another test starts meanwhile would
+// register its own.
 func TestDemoPageInARealBrowser(t *testing.T) {
-	t.Parallel()
 	b := startBrowser(t)
 	port := wstest.FreePort(t)
 	overrides := map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}
@@ -61,8 +64,8 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 // The demo page served through the shipped nginx, on nginx's port, with
 // the default ws.allowedOrigins: its origin carries that port, and it must
 // connect and chat with a client dialling through the same nginx.
+// Not parallel: see TestDemoPageInARealBrowser.
 func TestDemoPageThroughNginx(t *testing.T) {
-	t.Parallel()
 	b := startBrowser(t)
 	front := startShippedNginx(t, "template-ws.conf", wstest.Start(t, nil))
 	room := fmt.Sprintf("nginx-%d", time.Now().UnixNano()%1e6)

@@ -2,45 +2,25 @@ package cmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/gogf/gf/v2/database/gredis"
 	"github.com/gogf/gf/v2/os/gcfg"
 
 	"github.com/gfws/template-ws/internal/broker"
-	"github.com/gfws/template-ws/internal/service"
+	"github.com/gfws/template-ws/internal/logic/hub"
+	"github.com/gfws/template-ws/internal/ws"
 )
 
 // defaultPresenceTTL is how long a node's presence outlives its last
 // heartbeat: the longest a dead node's users stay listed.
 const defaultPresenceTTL = 15 * time.Second
 
-// joinCluster connects hub to the broker named by broker.type and returns
-// this node's id (broker.nodeId, or one unique per process) and the
-// broker. With "memory" the process is the whole cluster: the hub keeps its
-// own in-memory broker, so every node started in one process (as tests do)
-// shares its presence.
-func joinCluster(ctx context.Context, cfg *gcfg.Config, hub service.IHub) (string, broker.Broker, error) {
-	node, b, err := newBroker(ctx, cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	if b == nil {
-		if current, single := hub.Broker().(*broker.Memory); single {
-			return node, current, nil
-		}
-		b = broker.NewMemory()
-	}
-	hub.Start(node, b)
-	return node, b, nil
-}
-
 // newBroker builds the broker named by broker.type, and returns it with
-// this node's id. For "memory" it returns a nil broker: see joinCluster.
+// this node's id (broker.nodeId, or one unique per process).
 func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, error) {
 	node, err := cfg.Get(ctx, "broker.nodeId", "")
 	if err != nil {
@@ -56,7 +36,7 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 	}
 	switch kind.String() {
 	case "memory":
-		return nodeID, nil, nil
+		return nodeID, broker.NewMemory(), nil
 	case "redis":
 	default:
 		return "", nil, fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", kind.String())
@@ -124,7 +104,22 @@ func uniqueNodeID() string {
 	if err != nil {
 		host = "node"
 	}
-	var raw [3]byte
-	_, _ = rand.Read(raw[:])
-	return host + "-" + hex.EncodeToString(raw[:])
+	return host + "-" + ws.RandomID(3)
+}
+
+// loadHubConfig reads the rooms section over hub.DefaultConfig.
+func loadHubConfig(ctx context.Context, cfg *gcfg.Config) (hub.Config, error) {
+	c := hub.DefaultConfig()
+	v, err := cfg.Get(ctx, "rooms.maxPerConnection")
+	if err != nil {
+		return c, fmt.Errorf("config rooms.maxPerConnection: %w", err)
+	}
+	if v != nil && !v.IsNil() {
+		n, err := strconv.Atoi(v.String())
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("config rooms.maxPerConnection: want a whole number, 0 for no limit, got %q", v.String())
+		}
+		c.MaxRoomsPerConnection = n
+	}
+	return c, nil
 }

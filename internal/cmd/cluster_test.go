@@ -21,27 +21,29 @@ const clusterSecret = "cluster-secret"
 
 func launchClusterNode(t *testing.T, redis *wstest.Redis, extra map[string]any) *server {
 	t.Helper()
-	settings := map[string]any{
+	s := launchUnready(t, redis, extra)
+	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
+	return s
+}
+
+// launchUnready starts a cluster node without waiting for it to reach
+// Redis.
+func launchUnready(t *testing.T, redis *wstest.Redis, extra map[string]any) *server {
+	t.Helper()
+	return launch(t, wstest.Merge(map[string]any{
 		"broker.type":           "redis",
 		"broker.presenceTTL":    "2s",
 		"redis.default.address": redis.Addr(),
 		"ws.auth.jwtSecret":     clusterSecret,
 		"ws.rateLimit.rate":     0,
-	}
-	for k, v := range extra {
-		settings[k] = v
-	}
-	s := launch(t, settings)
-	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
-	return s
+	}, extra))
 }
 
 func (s *server) wsURL() string { return "ws" + strings.TrimPrefix(s.base, "http") + "/ws" }
 
 func (s *server) dialAs(t *testing.T, user string) *wstest.Client {
 	t.Helper()
-	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, clusterSecret, user, time.Time{})}}
-	c, _ := wstest.DialWelcome(t, s.wsURL(), header)
+	c, _ := wstest.DialAs(t, s.wsURL(), clusterSecret, user)
 	return c
 }
 
@@ -200,6 +202,11 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 	}
 	onA.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "o", "text": "local only"}})
 	expectEvent(t, onA, "room.message", `"text":"local only"`)
+	// A join works here too, counting this node's users and saying so.
+	if r := onA.Call("j", "room.join", map[string]string{"room": "outage"}); r.CodeOf(t) != 0 ||
+		string(r.Data) != `{"room":"outage","members":1,"local":true}` {
+		t.Fatalf("join during the outage: %+v %s", r, r.Data)
+	}
 	// A long outage costs nothing that grows: the node retries with a
 	// capped backoff and logs the outage once.
 	during := goroutines()
@@ -223,6 +230,28 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 	r := onB.Call("m", "room.members", map[string]string{"room": "o"})
 	if err := json.Unmarshal(r.Data, &got); err != nil || strings.Join(got.Users, ",") != "ada,ben" {
 		t.Fatalf("members after recovery: %s", r.Data)
+	}
+}
+
+// A node that starts while Redis is down serves its own connections and
+// says so once.
+func TestClusterNodeStartsWithRedisDown(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	redis.Kill()
+	a := launchUnready(t, redis, nil)
+	wstest.WaitFor(t, "the node to log that Redis is out of reach", func() bool {
+		return strings.Contains(a.output.String(), "cannot reach Redis at start")
+	})
+	if code := a.status("/readyz"); code != 503 {
+		t.Fatalf("/readyz with Redis down: %d", code)
+	}
+	ann := a.dialAs(t, "ann")
+	if r := ann.Call("j", "room.join", map[string]string{"room": "r"}); string(r.Data) != `{"room":"r","members":1,"local":true}` {
+		t.Fatalf("join with Redis down: %+v %s", r, r.Data)
+	}
+	if n := strings.Count(a.output.String(), "cannot reach Redis"); n != 1 || strings.Contains(a.output.String(), "lost Redis") {
+		t.Fatalf("Redis's absence was logged %d times:\n%s", n, a.output)
 	}
 }
 

@@ -52,12 +52,3 @@ func (f *fastCGI) stop() {
 		f.listener = nil
 	}
 }
-
-func (f *fastCGI) addr() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.listener == nil {
-		return ""
-	}
-	return f.listener.Addr().String()
-}

@@ -17,8 +17,10 @@ var shippedNginxFiles = []string{"template-ws.conf", "template-ws-tls.conf", "te
 
 // The admin API, its documents and the metrics are served by every node,
 // but no shipped nginx file passes them on: nginx answers 404 itself.
+// Not parallel: its control calls the admin API, which uses the hub, the
+// process's service; a node another test starts meanwhile would register
+// its own.
 func TestNginxAnswersTheOperatorRoutesItself(t *testing.T) {
-	t.Parallel()
 	node := wstest.Start(t, map[string]any{
 		"server.openapiPath": "/api.json", "server.swaggerPath": "/swagger", "fastcgi.address": "127.0.0.1:0",
 	})

@@ -68,7 +68,7 @@ func startShippedNginx(t *testing.T, name string, node *wstest.Node, replacement
 	case "template-ws-fastcgi.conf":
 		rewrites = append(rewrites, "listen 8080;", listen,
 			"proxy_pass http://127.0.0.1:8000;", "proxy_pass http://"+upstream,
-			"fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass "+node.App.FastCGIAddr()+";")
+			"fastcgi_pass 127.0.0.1:9000;", "fastcgi_pass "+node.FastCGIAddr+";")
 	default:
 		t.Fatalf("no shipped nginx file %s", name)
 	}
@@ -259,7 +259,7 @@ func TestNginxFastCGISplit(t *testing.T) {
     listen 127.0.0.1:%d;
     location / { fastcgi_pass %s; include fastcgi_params; }
 }
-`, misroutedPort, node.App.FastCGIAddr()), misroutedPort)
+`, misroutedPort, node.FastCGIAddr), misroutedPort)
 
 	resp, err := wstest.HTTP.Get(split.base + "/healthz")
 	if err != nil {

@@ -55,10 +55,7 @@ type server struct {
 func launch(t *testing.T, overrides map[string]any) *server {
 	t.Helper()
 	port := wstest.FreePort(t)
-	settings := map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}
-	for k, v := range overrides {
-		settings[k] = v
-	}
+	settings := wstest.Merge(map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}, overrides)
 	s := launchWithFile(t, "config.json", wstest.ConfigJSON(t, settings))
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	return s

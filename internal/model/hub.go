@@ -2,7 +2,25 @@
 // layer and its callers.
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// Peer is a connection as the hub sees it: *ws.Conn is the real one, and a
+// test can bring its own.
+type Peer interface {
+	ID() string
+	UserID() string
+	RemoteAddr() string
+	Since() time.Time
+	// SendFrame queues a frame without blocking; false means the peer is
+	// closing or was just closed as a slow consumer.
+	SendFrame(f *ws.Frame) bool
+	// Close closes the peer with code and reason after what is queued.
+	Close(code int, reason string)
+}
 
 // Connection describes one live connection of this node.
 type Connection struct {
@@ -18,4 +36,23 @@ type HubCounts struct {
 	Connections int
 	Users       int
 	Rooms       int
+}
+
+// RoomEventInput is an event a connection publishes to a room it has
+// joined.
+type RoomEventInput struct {
+	Room  string // the room, which the calling connection must be in
+	Event string // the push's event name
+	Data  any    // the push's data, encoded as JSON
+	// IncludeSender delivers the push to the publishing connection too; a
+	// typing indicator leaves it out, a chat message keeps it.
+	IncludeSender bool
+}
+
+// RoomJoinOutput is the room a connection joined, as counted after it.
+type RoomJoinOutput struct {
+	Members int // users in the room, on every node
+	// Local is true when Members counts only this node's users: the other
+	// nodes are out of reach, and the join worked here all the same.
+	Local bool
 }

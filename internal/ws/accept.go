@@ -34,73 +34,81 @@ func RefusalReasons() []string {
 		RefusedOrigin, RefusedAuth, RefusedCapacity, RefusedDraining, RefusedHandshake}
 }
 
+// refusal is a handshake answered with a plain HTTP error instead of an
+// upgrade: what the client is told, and the reason metrics count.
+type refusal struct {
+	reason  string // one of the Refused* reasons
+	status  int
+	code    gcode.Code
+	message string
+	header  http.Header
+}
+
 // Handle is the ghttp handler of the WebSocket route. It checks everything
 // that can be checked before the upgrade, so that each refusal is a plain
 // HTTP answer saying what to change, then upgrades through
 // r.Response.Writer: that writer records the hijack, so ghttp writes nothing
 // to the socket afterwards.
 func (s *Server) Handle(r *ghttp.Request) {
-	req := r.Request
-	refuse := func(reason string, status int, code gcode.Code, message string, header http.Header) {
-		s.refused(r, reason, message)
-		writeRefusal(r.Response.BufferWriter, status, code, message, header)
-	}
-	if req.Method != http.MethodGet {
-		refuse(RefusedMethod, http.StatusMethodNotAllowed, gcode.CodeInvalidRequest,
-			"the WebSocket endpoint accepts only GET; got "+req.Method, http.Header{"Allow": {"GET"}})
+	_, hijackable := r.Response.Writer.ResponseWriter.(http.Hijacker)
+	who, refused := s.check(r.Request, hijackable)
+	if refused == nil {
+		s.upgrade(r, who)
 		return
+	}
+	s.refuse(r, refused)
+}
+
+// check runs the handshake's checks in order, without side effects, and
+// returns who the request authenticates as, or the first refusal.
+func (s *Server) check(req *http.Request, hijackable bool) (identity, *refusal) {
+	if req.Method != http.MethodGet {
+		return identity{}, &refusal{RefusedMethod, http.StatusMethodNotAllowed, gcode.CodeInvalidRequest,
+			"the WebSocket endpoint accepts only GET; got " + clip(req.Method, maxQuoted), http.Header{"Allow": {"GET"}}}
 	}
 	if missing := missingUpgradeHeaders(req); missing != "" {
-		refuse(RefusedNoUpgrade, http.StatusUpgradeRequired, gcode.CodeInvalidRequest,
-			upgradeRequiredMessage(req, missing), http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}})
-		return
+		return identity{}, &refusal{RefusedNoUpgrade, http.StatusUpgradeRequired, gcode.CodeInvalidRequest,
+			upgradeRequiredMessage(req, missing), http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}}
 	}
 	if v := req.Header.Get("Sec-WebSocket-Version"); v != "13" {
-		refuse(RefusedVersion, http.StatusBadRequest, gcode.CodeInvalidRequest,
-			"unsupported Sec-WebSocket-Version "+strconv.Quote(clip(v, maxQuoted))+": this server speaks RFC 6455, version 13",
-			http.Header{"Sec-WebSocket-Version": {"13"}})
-		return
+		return identity{}, &refusal{RefusedVersion, http.StatusBadRequest, gcode.CodeInvalidRequest,
+			"unsupported Sec-WebSocket-Version " + strconv.Quote(clip(v, maxQuoted)) + ": this server speaks RFC 6455, version 13",
+			http.Header{"Sec-WebSocket-Version": {"13"}}}
 	}
 	if !validKey(req.Header.Get("Sec-WebSocket-Key")) {
-		refuse(RefusedKey, http.StatusBadRequest, gcode.CodeInvalidRequest,
-			"missing or malformed Sec-WebSocket-Key: it must be 16 random bytes in base64", nil)
-		return
+		return identity{}, &refusal{RefusedKey, http.StatusBadRequest, gcode.CodeInvalidRequest,
+			"missing or malformed Sec-WebSocket-Key: it must be 16 random bytes in base64", nil}
 	}
-	if _, ok := r.Response.Writer.ResponseWriter.(http.Hijacker); !ok || req.ProtoMajor != 1 {
-		refuse(RefusedNoHijack, http.StatusInternalServerError, gcode.CodeNotSupported,
-			"this connection cannot be upgraded: it arrived over "+describeTransport(req)+
-				", which cannot hand over the socket. The WebSocket route must be reached over plain HTTP/1.1;"+
-				" see "+NginxFastCGIHint+" for routing "+clip(req.URL.Path, maxQuoted)+" to the HTTP address", nil)
-		return
+	if !hijackable || req.ProtoMajor != 1 {
+		return identity{}, &refusal{RefusedNoHijack, http.StatusInternalServerError, gcode.CodeNotSupported,
+			"this connection cannot be upgraded: it arrived over " + describeTransport(req) +
+				", which cannot hand over the socket. The WebSocket route must be reached over plain HTTP/1.1;" +
+				" see " + NginxFastCGIHint + " for routing " + clip(req.URL.Path, maxQuoted) + " to the HTTP address", nil}
 	}
 	if !s.originAllowed(req) {
-		refuse(RefusedOrigin, http.StatusForbidden, gcode.CodeSecurityReason, s.originRefusal(req), nil)
-		return
+		return identity{}, &refusal{RefusedOrigin, http.StatusForbidden, gcode.CodeSecurityReason, s.originRefusal(req), nil}
 	}
 	who, err := s.authenticate(req)
 	if err != nil {
-		refuse(RefusedAuth, http.StatusUnauthorized, gcode.CodeNotAuthorized, err.Error(), nil)
-		return
+		return identity{}, &refusal{RefusedAuth, http.StatusUnauthorized, gcode.CodeNotAuthorized, err.Error(), nil}
 	}
+	return who, nil
+}
 
+// upgrade takes a slot under the connection caps, upgrades, and starts
+// the connection.
+func (s *Server) upgrade(r *ghttp.Request, who identity) {
 	c := newConn(s, r, who)
 	if full := s.reserve(c); full != nil {
-		reason, header := RefusedCapacity, http.Header(nil)
-		if full.status == http.StatusServiceUnavailable {
-			header = http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}}
-			if s.Draining() {
-				reason = RefusedDraining
-			}
-		}
-		refuse(reason, full.status, gcode.CodeServerBusy, full.message, header)
+		s.refuse(r, full)
 		return
 	}
 	hijacker := &socketHijacker{ResponseWriter: r.Response.Writer, hijacker: r.Response.Writer, writeTimeout: s.cfg.WriteTimeout}
-	reader, err := s.upgrader.Upgrade(hijacker, req, nil)
+	reader, err := s.upgrader.Upgrade(hijacker, r.Request, nil)
 	if err != nil {
 		// gorilla has already answered through upgrader.Error.
 		s.release(c)
-		s.refused(r, RefusedHandshake, err.Error())
+		s.logRefusal(r, RefusedHandshake, err.Error())
 		return
 	}
 	c.attach(reader, hijacker.sock)
@@ -111,9 +119,16 @@ func (s *Server) Handle(r *ghttp.Request) {
 	}
 }
 
-// refused logs a refusal at notice level: refusals are the first thing to
-// look for when clients cannot connect, but they are not server faults.
-func (s *Server) refused(r *ghttp.Request, reason, message string) {
+// refuse answers the handshake with refused.
+func (s *Server) refuse(r *ghttp.Request, refused *refusal) {
+	s.logRefusal(r, refused.reason, refused.message)
+	writeRefusal(r.Response.BufferWriter, refused.status, refused.code, refused.message, refused.header)
+}
+
+// logRefusal counts and logs a refusal at notice level: refusals are the
+// first thing to look for when clients cannot connect, but they are not
+// server faults.
+func (s *Server) logRefusal(r *ghttp.Request, reason, message string) {
 	if s.hooks.OnRefuse != nil {
 		s.hooks.OnRefuse(reason)
 	}

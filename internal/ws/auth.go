@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // AnonymousPrefix starts the user id of a connection without a token, and
@@ -30,10 +32,8 @@ type identity struct {
 // `token` query parameter, which browsers must use since they cannot set
 // headers on a WebSocket handshake.
 func bearerToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if scheme, token, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(token)
-		}
+	if token := edge.BearerToken(r); token != "" {
+		return token
 	}
 	return r.URL.Query().Get("token")
 }
@@ -92,11 +92,10 @@ func checkUserID(sub string) error {
 // or X-Real-IP. Taking the right-most untrusted entry means a client cannot
 // spoof its address by sending its own X-Forwarded-For.
 func (s *Server) clientIP(r *http.Request) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	addr := edge.PeerAddr(r)
+	if !addr.IsValid() {
 		return r.RemoteAddr
 	}
-	addr := peer.Addr().Unmap()
 	if !s.trusted(addr) {
 		return addr.String()
 	}

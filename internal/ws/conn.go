@@ -76,12 +76,18 @@ func FromContext(ctx context.Context) *Conn {
 	return c
 }
 
+// RandomID returns n random bytes in hex: the part of an id that keeps
+// two nodes or processes from ever choosing the same one.
+func RandomID(n int) string {
+	raw := make([]byte, n)
+	_, _ = rand.Read(raw)
+	return hex.EncodeToString(raw)
+}
+
 func newConn(s *Server, r *ghttp.Request, who identity) *Conn {
-	var raw [8]byte
-	_, _ = rand.Read(raw[:])
 	c := &Conn{
 		server:     s,
-		id:         hex.EncodeToString(raw[:]),
+		id:         s.nextConnID(),
 		userID:     who.userID,
 		clientIP:   s.clientIP(r.Request),
 		since:      time.Now(),

@@ -7,6 +7,10 @@
 // frame follow everything queued before it, even when gorilla is the one
 // that found the protocol error.
 //
+// accept.go checks a handshake (check) and upgrades it; lifecycle.go holds
+// a connection's life in order, from attach to closed; read.go and write.go
+// are its two goroutines.
+//
 // Concurrency rules, which every change to this package keeps:
 //
 //   - Each Conn has one reader goroutine for its whole life, and a writer

@@ -14,20 +14,6 @@ import (
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// echoHandler sends every message back as it came, the way the conformance
-// server does, and sends no welcome.
-type echoHandler struct{}
-
-func (echoHandler) Open(*ws.Conn) {}
-
-func (echoHandler) HandleMessage(c *ws.Conn, binary bool, data []byte) {
-	if binary {
-		c.SendBinary(bytes.Clone(data))
-		return
-	}
-	c.Send(bytes.Clone(data))
-}
-
 // serveTransport runs the bare transport with handler and returns its URL
 // and the server-side connections as they open.
 func serveTransport(t *testing.T, cfg ws.Config, handler ws.Handler) (string, *ws.Server, <-chan *ws.Conn) {
@@ -73,7 +59,7 @@ func numbered(i int) string { return fmt.Sprintf("message %d", i) }
 // frame, whoever closes: a kick, a drain, a token expiry.
 func TestServerCloseFlushesWhatWasQueued(t *testing.T) {
 	t.Parallel()
-	url, srv, opened := serveTransport(t, ws.DefaultConfig(), echoHandler{})
+	url, srv, opened := serveTransport(t, ws.DefaultConfig(), ws.Echo{})
 	for _, tc := range []struct {
 		name  string
 		close func(c *ws.Conn)
@@ -153,7 +139,7 @@ func TestPeerCloseIsAnsweredAfterTheQueue(t *testing.T) {
 	t.Parallel()
 	cfg := ws.DefaultConfig()
 	cfg.MaxMessageSize = 16 << 20
-	url, _, _ := serveTransport(t, cfg, echoHandler{})
+	url, _, _ := serveTransport(t, cfg, ws.Echo{})
 	c := wstest.Dial(t, url, nil)
 	big := strings.Repeat("é", 128<<10) // 256 KB
 	c.SendRaw(websocket.TextMessage, []byte(big))
@@ -172,7 +158,7 @@ func TestSlowConsumerIsDroppedAtOnce(t *testing.T) {
 	cfg := ws.DefaultConfig()
 	cfg.WriteTimeout = time.Minute
 	cfg.SendQueueBytes = 256 << 10
-	url, srv, opened := serveTransport(t, cfg, echoHandler{})
+	url, srv, opened := serveTransport(t, cfg, ws.Echo{})
 	client := wstest.Dial(t, url, nil)
 	conn := accepted(t, opened)
 	chunk := bytes.Repeat([]byte("x"), 32<<10)

@@ -62,6 +62,9 @@ func NewFrame(text []byte) *Frame {
 	}
 }
 
+// Text returns the message. It must not be changed.
+func (f *Frame) Text() []byte { return f.payload }
+
 // Len returns the size of the message, which is what it counts for in a
 // connection's send queue.
 func (f *Frame) Len() int { return len(f.payload) }

@@ -2,10 +2,11 @@ package ws
 
 import (
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // originAllowed applies ws.allowedOrigins. With the list empty, a browser
@@ -60,8 +61,7 @@ func (s *Server) originRefusal(r *http.Request) string {
 // right-most entry counts, the one the nearest proxy added.
 func (s *Server) addressedHosts(r *http.Request) []string {
 	hosts := []string{r.Host}
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !s.trusted(peer.Addr().Unmap()) {
+	if peer := edge.PeerAddr(r); !peer.IsValid() || !s.trusted(peer) {
 		return hosts
 	}
 	if forwarded := rightMost(r.Header.Values("X-Forwarded-Host")); forwarded != "" {

@@ -23,39 +23,6 @@ const (
 	rateAbuseGap    = time.Second
 )
 
-// attach gives the connection its socket after a successful upgrade. From
-// here on Close is safe: a teardown has the socket it needs.
-func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
-	c.reader, c.sock, c.compress = reader, sock, sock.deflate
-	sock.attached.Store(true)
-	// gorilla leaves the HTTP server's read deadline in place; replace it
-	// with ours at once. No read limit is set on gorilla, whose limit counts
-	// compressed bytes: readLoop bounds messages itself.
-	c.extendReadDeadline()
-	reader.SetPongHandler(func(string) error {
-		c.extendReadDeadline()
-		return nil
-	})
-	reader.SetPingHandler(c.onPing)
-	// The answer to the peer's close goes out after the queue, from the
-	// teardown.
-	reader.SetCloseHandler(func(int, string) error { return nil })
-	if !c.expires.IsZero() {
-		c.expiry = time.AfterFunc(time.Until(c.expires), func() {
-			c.Close(CloseTokenExpired, "token expired")
-		})
-	}
-}
-
-// start registers the connection with the layers above, lets the handler
-// queue its first message and starts the reader: a client holding its
-// welcome can already be reached by room and user deliveries.
-func (c *Conn) start() {
-	c.server.opened(c)
-	c.server.handler.Open(c)
-	go c.readLoop()
-}
-
 func (c *Conn) extendReadDeadline() {
 	_ = c.sock.SetReadDeadline(time.Now().Add(c.server.cfg.PongTimeout))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gogf/gf/v2/errors/gcode"
 	"github.com/gogf/gf/v2/errors/gerror"
 	"github.com/gogf/gf/v2/os/glog"
+	"github.com/gogf/gf/v2/util/gconv"
 	"github.com/gogf/gf/v2/util/gmeta"
 	"github.com/gogf/gf/v2/util/gvalid"
 )
@@ -36,8 +37,9 @@ type handler struct {
 	event    string
 	name     string // Controller.Method, for logs
 	method   reflect.Value
-	reqType  reflect.Type // the struct the request pointer points to
-	validate bool         // the request struct has v: tags
+	reqType  reflect.Type   // the struct the request pointer points to
+	validate bool           // the request struct has v: tags
+	defaults map[string]any // d: tag values by JSON field name, applied before data
 }
 
 // NewRouter returns an empty Router.
@@ -92,7 +94,34 @@ func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler
 		method:   fn,
 		reqType:  reqType,
 		validate: hasValidationTags(reqType),
+		defaults: defaultValues(reqType),
 	}, nil
+}
+
+// defaultValues returns the values of the request struct's d: (or
+// default:) tags by JSON field name: ghttp applies them to a missing
+// parameter, and so does the router to a missing field of data.
+func defaultValues(t reflect.Type) map[string]any {
+	var values map[string]any
+	for i := range t.NumField() {
+		f := t.Field(i)
+		value, ok := f.Tag.Lookup("d")
+		if !ok {
+			value, ok = f.Tag.Lookup("default")
+		}
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if values == nil {
+			values = make(map[string]any)
+		}
+		values[name] = value
+	}
+	return values
 }
 
 // hasValidationTags reports whether gvalid has anything to check in t, so
@@ -154,14 +183,20 @@ func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
 		return
 	}
 	in := reflect.New(h.reqType)
+	if h.defaults != nil {
+		if err := gconv.Struct(h.defaults, in.Interface()); err != nil {
+			c.logError(h.name+" default values", err)
+		}
+	}
 	if !isNull(req.Data) {
 		if err := json.Unmarshal(req.Data, in.Interface()); err != nil {
 			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, "data does not fit event "+req.Event+": "+err.Error(), nil)
 			return
 		}
 	}
+	// Bail: the first failed rule is the answer, as ghttp gives it.
 	if h.validate {
-		if err := gvalid.New().Data(in.Interface()).Run(c.ctx); err != nil {
+		if err := gvalid.New().Bail().Data(in.Interface()).Run(c.ctx); err != nil {
 			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, err.Error(), nil)
 			return
 		}

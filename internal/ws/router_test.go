@@ -19,6 +19,7 @@ import (
 type GreetReq struct {
 	g.Meta `event:"greet"`
 	Name   string `json:"name" v:"required|length:1,10#name is required|name must be 1 to 10 characters"`
+	Times  int    `json:"times" d:"1" v:"between:1,3#times must be 1 to 3"`
 }
 
 type GreetRes struct {
@@ -43,7 +44,7 @@ func (greeter) Greet(ctx context.Context, req *GreetReq) (*GreetRes, error) {
 	case "oops":
 		return nil, errors.New("database password is hunter2")
 	}
-	return &GreetRes{Text: "hello " + req.Name, User: ws.FromContext(ctx).UserID()}, nil
+	return &GreetRes{Text: strings.Repeat("hello ", req.Times) + req.Name, User: ws.FromContext(ctx).UserID()}, nil
 }
 
 // serveRouter runs the transport with router on a bare ghttp server.
@@ -74,6 +75,13 @@ func TestBoundControllerIsServedWithValidation(t *testing.T) {
 		!strings.Contains(string(ok.Data), `"user":"anon-`) {
 		t.Fatalf("greet: %+v data %s", ok, ok.Data)
 	}
+	// A field left out takes its d: default; one given overrides it.
+	if r := c.Call("d", "greet", map[string]any{"name": "bo", "times": 2}); !strings.Contains(string(r.Data), `"hello hello bo"`) {
+		t.Fatalf("greet twice: %+v %s", r, r.Data)
+	}
+	if two := c.Call("b", "greet", map[string]any{"name": "abcdefghijk", "times": 9}); strings.Contains(two.Message, "1 to 3") {
+		t.Fatalf("validation went on after the first failed rule: %q", two.Message)
+	}
 	for _, tc := range []struct {
 		name    string
 		data    any
@@ -82,6 +90,8 @@ func TestBoundControllerIsServedWithValidation(t *testing.T) {
 	}{
 		{"missing field", map[string]any{}, 51, "name is required"},
 		{"too long", map[string]any{"name": "abcdefghijk"}, 51, "1 to 10 characters"},
+		// Bail: the first failed rule answers, not every one.
+		{"two bad fields", map[string]any{"name": "abcdefghijk", "times": 9}, 51, "1 to 10 characters"},
 		{"wrong shape", []int{1}, 51, "data does not fit event greet"},
 		{"business error", map[string]any{"name": "taken"}, 301, "already in use"},
 		{"not authorized", map[string]any{"name": "stranger"}, 61, "strangers"},

@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,11 @@ type Server struct {
 	// into one write: ws.writeBufferSize at first, at most maxBatch.
 	batchBuffers sync.Pool
 
+	// Connection ids are this Server's random prefix and a counter: unique
+	// across nodes without a random read per handshake.
+	idPrefix string
+	lastID   atomic.Uint64
+
 	received atomic.Uint64
 	sent     atomic.Uint64
 }
@@ -89,6 +95,9 @@ func NewServer(cfg Config, node string, handler Handler, hooks Hooks) *Server {
 		conns:   make(map[string]*Conn),
 		perUser: make(map[string]int),
 		perIP:   make(map[string]int),
+		// 48 random bits: two of a thousand nodes share a prefix with
+		// odds of about one in 500 million.
+		idPrefix: RandomID(6),
 	}
 	s.batchBuffers.New = func() any {
 		b := make([]byte, 0, cfg.WriteBufferSize)
@@ -111,11 +120,9 @@ func NewServer(cfg Config, node string, handler Handler, hooks Hooks) *Server {
 	return s
 }
 
-// Config returns the configuration the Server runs with.
-func (s *Server) Config() Config { return s.cfg }
-
-// Node returns the node name sent in the welcome message.
-func (s *Server) Node() string { return s.node }
+func (s *Server) nextConnID() string {
+	return s.idPrefix + strconv.FormatUint(s.lastID.Add(1), 36)
+}
 
 // Conns returns a snapshot of the live connections.
 func (s *Server) Conns() []*Conn {
@@ -143,31 +150,26 @@ func (s *Server) Draining() bool {
 	return s.draining
 }
 
-// capacityRefusal is why reserve refused a slot.
-type capacityRefusal struct {
-	status  int
-	message string
-}
-
 // reserve takes a slot for c under the connection caps, so that the check
 // and the count are one step and concurrent upgrades cannot overshoot a
-// cap.
-func (s *Server) reserve(c *Conn) *capacityRefusal {
+// cap. A drain refuses too, in the same step.
+func (s *Server) reserve(c *Conn) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	retry := http.Header{"Retry-After": {strconv.Itoa(retryAfterSeconds)}}
 	switch {
 	case s.draining:
-		return &capacityRefusal{http.StatusServiceUnavailable,
-			"this node is shutting down; reconnect, and the proxy sends you to another node"}
+		return &refusal{RefusedDraining, http.StatusServiceUnavailable, gcode.CodeServerBusy,
+			"this node is shutting down; reconnect, and the proxy sends you to another node", retry}
 	case s.cfg.MaxConnections > 0 && s.slots >= s.cfg.MaxConnections:
-		return &capacityRefusal{http.StatusServiceUnavailable,
-			"this node is at its connection limit (ws.maxConnections); retry later"}
+		return &refusal{RefusedCapacity, http.StatusServiceUnavailable, gcode.CodeServerBusy,
+			"this node is at its connection limit (ws.maxConnections); retry later", retry}
 	case s.cfg.MaxConnectionsPerUser > 0 && s.perUser[c.userID] >= s.cfg.MaxConnectionsPerUser:
-		return &capacityRefusal{http.StatusTooManyRequests,
-			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first"}
+		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
+			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first", nil}
 	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[c.clientIP] >= s.cfg.MaxConnectionsPerIP:
-		return &capacityRefusal{http.StatusTooManyRequests,
-			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first"}
+		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
+			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first", nil}
 	}
 	s.slots++
 	s.perUser[c.userID]++

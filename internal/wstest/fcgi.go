@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
-	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // FastCGI record types used by a responder request.
@@ -29,12 +27,8 @@ const (
 // response.
 func FastCGIGet(t testing.TB, addr, uri string, header map[string]string) RawResponse {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialRaw(t, addr)
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(Timeout))
 
 	params := map[string]string{
 		"REQUEST_METHOD":  "GET",

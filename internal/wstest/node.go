@@ -19,9 +19,10 @@ var lifecycle sync.Mutex
 
 // Node is a running template-ws node on a free loopback port.
 type Node struct {
-	App     *cmd.App
-	HTTPURL string // http://127.0.0.1:port
-	WSURL   string // ws://127.0.0.1:port/ws
+	App         *cmd.App
+	HTTPURL     string // http://127.0.0.1:port
+	WSURL       string // ws://127.0.0.1:port/ws
+	FastCGIAddr string // where FastCGI listens, "" when off
 
 	stopOnce sync.Once
 }
@@ -30,6 +31,17 @@ type Node struct {
 // when the test ends.
 func Start(t testing.TB, overrides map[string]any) *Node {
 	t.Helper()
+	// A FastCGI listener on a port of the node's own choice would be
+	// unknown to the test: choose it here.
+	fastCGI, _ := overrides["fastcgi.address"].(string)
+	if fastCGI == "127.0.0.1:0" {
+		fastCGI = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		overrides = Merge(overrides, map[string]any{"fastcgi.address": fastCGI})
+	}
+	path, _ := overrides["ws.path"].(string)
+	if path == "" {
+		path = "/ws"
+	}
 	cfg := Config(t, overrides)
 	lifecycle.Lock()
 	defer lifecycle.Unlock()
@@ -41,7 +53,7 @@ func Start(t testing.TB, overrides map[string]any) *Node {
 		t.Fatalf("start node: %v", err)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", app.HTTP.GetListenedPort())
-	n := &Node{App: app, HTTPURL: base, WSURL: "ws" + base[len("http"):] + app.WS.Config().Path}
+	n := &Node{App: app, HTTPURL: base, WSURL: "ws" + base[len("http"):] + path, FastCGIAddr: fastCGI}
 	t.Cleanup(func() { n.Stop(t) })
 	return n
 }

@@ -22,12 +22,8 @@ type RawResponse struct {
 // with WebSocket headers. Lines are joined with CRLF.
 func RawRequest(t testing.TB, addr string, lines ...string) RawResponse {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialRaw(t, addr)
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(Timeout))
 	if _, err := io.WriteString(conn, strings.Join(lines, "\r\n")+"\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +37,18 @@ func RawRequest(t testing.TB, addr string, lines ...string) RawResponse {
 		t.Fatal(err)
 	}
 	return RawResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+}
+
+// dialRaw opens a TCP connection to addr whose reads and writes end within
+// Timeout.
+func dialRaw(t testing.TB, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(Timeout))
+	return conn
 }
 
 // HTTP is the client tests use for plain requests. It keeps no idle

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -52,17 +53,14 @@ func ConfigJSON(t testing.TB, overrides map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings := map[string]any{
+	settings := Merge(map[string]any{
 		"server.address":         "127.0.0.1:0",
 		"server.dumpRouterMap":   false,
 		"server.openapiPath":     "",
 		"server.swaggerPath":     "",
 		"server.graceful":        false,
 		"server.gracefulTimeout": 2,
-	}
-	for k, v := range overrides {
-		settings[k] = v
-	}
+	}, overrides)
 	for k, v := range settings {
 		if err := j.Set(k, v); err != nil {
 			t.Fatalf("config override %s: %v", k, err)
@@ -148,6 +146,29 @@ func DialWelcome(t testing.TB, url string, header http.Header) (*Client, Msg) {
 		t.Fatalf("first message is %+v, want the welcome push", welcome)
 	}
 	return c, welcome
+}
+
+// DialAs connects as user, with a token signed by secret in the
+// Authorization header, reads the welcome and returns the client and its
+// connection id.
+func DialAs(t testing.TB, url, secret, user string) (*Client, string) {
+	t.Helper()
+	header := http.Header{"Authorization": {"Bearer " + Token(t, secret, user, time.Time{})}}
+	c, welcome := DialWelcome(t, url, header)
+	var data struct{ ConnID string }
+	if err := json.Unmarshal(welcome.Data, &data); err != nil || data.ConnID == "" {
+		t.Fatalf("welcome %s has no connId: %v", welcome.Data, err)
+	}
+	return c, data.ConnID
+}
+
+// Merge returns the settings of every map, later ones over earlier ones.
+func Merge(settings ...map[string]any) map[string]any {
+	merged := map[string]any{}
+	for _, m := range settings {
+		maps.Copy(merged, m)
+	}
+	return merged
 }
 
 // Send writes one JSON text frame.

@@ -1,11 +1,15 @@
 package v1
 
-import "github.com/gogf/gf/v2/frame/g"
+import (
+	"github.com/gogf/gf/v2/frame/g"
+
+	_ "github.com/gfws/template-ws/internal/rules" // the room rule
+)
 
 // RoomReq asks who is in a room.
 type RoomReq struct {
 	g.Meta `path:"/rooms/{room}" method:"get" tags:"Admin" summary:"List a room's users on every node" security:"BearerAuth"`
-	Room   string `json:"room" in:"path" v:"required|regex:^[A-Za-z0-9._:\\-]{1,64}$#room is required|room must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"`
+	Room   string `json:"room" in:"path" v:"required|room#room is required"`
 }
 
 // RoomRes lists the room's users.

@@ -1,23 +1,28 @@
 package v1
 
-import "github.com/gogf/gf/v2/frame/g"
+import (
+	"github.com/gogf/gf/v2/frame/g"
+
+	_ "github.com/gfws/template-ws/internal/rules" // the room rule
+)
 
 // RoomJoinReq joins the connection to a room.
 type RoomJoinReq struct {
 	g.Meta `event:"room.join" summary:"Join a room"`
-	Room   string `json:"room" v:"required|regex:^[A-Za-z0-9._:\\-]{1,64}$#room is required|room must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"`
+	Room   string `json:"room" v:"required|room#room is required"`
 }
 
 // RoomJoinRes reports the room's size after joining.
 type RoomJoinRes struct {
 	Room    string `json:"room"`
 	Members int    `json:"members" dc:"users in the room, on every node"`
+	Local   bool   `json:"local,omitempty" dc:"true when members counts only this node's users: the other nodes are out of reach"`
 }
 
 // RoomLeaveReq takes the connection out of a room.
 type RoomLeaveReq struct {
 	g.Meta `event:"room.leave" summary:"Leave a room"`
-	Room   string `json:"room" v:"required|regex:^[A-Za-z0-9._:\\-]{1,64}$#room is required|room must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"`
+	Room   string `json:"room" v:"required|room#room is required"`
 }
 
 // RoomLeaveRes names the room left.
@@ -28,7 +33,7 @@ type RoomLeaveRes struct {
 // RoomSendReq sends text to every connection in a room the sender is in.
 type RoomSendReq struct {
 	g.Meta `event:"room.send" summary:"Send a message to a room"`
-	Room   string `json:"room" v:"required|regex:^[A-Za-z0-9._:\\-]{1,64}$#room is required|room must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"`
+	Room   string `json:"room" v:"required|room#room is required"`
 	Text   string `json:"text" v:"required|length:1,4096#text is required|text must be 1 to 4096 characters"`
 }
 
@@ -40,7 +45,7 @@ type RoomSendRes struct {
 // RoomMembersReq asks who is in a room.
 type RoomMembersReq struct {
 	g.Meta `event:"room.members" summary:"List a room's users"`
-	Room   string `json:"room" v:"required|regex:^[A-Za-z0-9._:\\-]{1,64}$#room is required|room must be 1 to 64 characters of A-Z a-z 0-9 . _ : -"`
+	Room   string `json:"room" v:"required|room#room is required"`
 }
 
 // RoomMembersRes lists the room's users on every node.

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -49,13 +50,7 @@ func call(t *testing.T, method, url, token, body string) apiResponse {
 
 func dialAs(t *testing.T, node *wstest.Node, user string) (*wstest.Client, string) {
 	t.Helper()
-	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, secret, user, time.Time{})}}
-	c, welcome := wstest.DialWelcome(t, node.WSURL, header)
-	var data struct{ ConnID string }
-	if err := json.Unmarshal(welcome.Data, &data); err != nil {
-		t.Fatal(err)
-	}
-	return c, data.ConnID
+	return wstest.DialAs(t, node.WSURL, secret, user)
 }
 
 func startNode(t *testing.T) *wstest.Node {
@@ -256,5 +251,31 @@ func TestMetricsMove(t *testing.T) {
 	}()
 	if strings.Contains(body, `route="/ws"`) || !strings.Contains(body, `route="/metrics"`) {
 		t.Fatalf("HTTP latency series wrong:\n%s", body)
+	}
+}
+
+// A push followed at once by a kick of the same user reaches every device
+// before the 4403: the close waits for what was queued before it.
+func TestPushThenKickDeliversThePushFirst(t *testing.T) {
+	node := startNode(t)
+	api := node.HTTPURL + "/api/v1"
+	phone, _ := dialAs(t, node, "dana")
+	laptop, _ := dialAs(t, node, "dana")
+	const pushes = 50
+	for i := range pushes {
+		if res := call(t, "POST", api+"/push", adminToken, fmt.Sprintf(`{"user":"dana","event":"notice","data":%d}`, i)); res.Code != 0 {
+			t.Fatalf("push %d: %+v", i, res)
+		}
+	}
+	if res := call(t, "DELETE", api+"/users/dana/connections", adminToken, ""); res.Code != 0 {
+		t.Fatalf("kick: %+v", res)
+	}
+	for _, c := range []*wstest.Client{phone, laptop} {
+		for i := range pushes {
+			if m := c.Read(); m.Event != "notice" || string(m.Data) != fmt.Sprint(i) {
+				t.Fatalf("message %d before the kick: %+v", i, m)
+			}
+		}
+		c.ExpectClose(ws.CloseKicked)
 	}
 }

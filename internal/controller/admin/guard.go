@@ -83,7 +83,7 @@ func authorize(r *http.Request, token string) string {
 	if mark := proxyMark(r); mark != "" {
 		return withoutToken + ", and this one came through a proxy (" + mark + ")" + fix
 	}
-	if peer := peerAddr(r); !peer.IsValid() || !peer.IsLoopback() {
+	if peer := edge.PeerAddr(r); !peer.IsValid() || !peer.IsLoopback() {
 		return withoutToken + ", and this one came from " + r.RemoteAddr + fix
 	}
 	if !loopbackHost(r.Host) {
@@ -113,17 +113,7 @@ func proxyMark(r *http.Request) string {
 
 // bearerMatches compares the bearer token in constant time.
 func bearerMatches(r *http.Request, token string) bool {
-	scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return strings.EqualFold(scheme, "Bearer") &&
-		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(given)), []byte(token)) == 1
-}
-
-func peerAddr(r *http.Request) netip.Addr {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return peer.Addr().Unmap()
+	return subtle.ConstantTimeCompare([]byte(edge.BearerToken(r)), []byte(token)) == 1
 }
 
 // loopbackHost reports whether the Host header names this machine.

@@ -131,7 +131,7 @@ func TestProxiedRequestsNeedTheAdminToken(t *testing.T) {
 func TestFastCGIRequestsCountAsProxied(t *testing.T) {
 	node := wstest.Start(t, map[string]any{"fastcgi.address": "127.0.0.1:0"})
 	for path, want := range map[string]int{"/api/v1/connections": 401, "/metrics": 401, "/healthz": 200} {
-		res := wstest.FastCGIGet(t, node.App.FastCGIAddr(), path, nil)
+		res := wstest.FastCGIGet(t, node.FastCGIAddr, path, nil)
 		if res.Status != want {
 			t.Errorf("%s over FastCGI: %d %s", path, res.Status, res.Body)
 		}

@@ -8,9 +8,9 @@ import (
 )
 
 func (c *ControllerV1) RoomJoin(ctx context.Context, req *v1.RoomJoinReq) (res *v1.RoomJoinRes, err error) {
-	members, err := service.Hub().JoinRoom(ctx, req.Room)
+	joined, err := service.Hub().JoinRoom(ctx, req.Room)
 	if err != nil {
 		return nil, err
 	}
-	return &v1.RoomJoinRes{Room: req.Room, Members: members}, nil
+	return &v1.RoomJoinRes{Room: req.Room, Members: joined.Members, Local: joined.Local}, nil
 }

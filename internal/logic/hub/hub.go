@@ -1,20 +1,37 @@
 // Package hub implements service.IHub: the registry of this node's
 // connections by id, by user and by room, and every delivery between them.
+// cmd builds one hub per node with New and registers it.
 package hub
 
 import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
-	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
 )
 
+// Config is what a hub reads from the configuration's rooms section.
+type Config struct {
+	// MaxRoomsPerConnection is how many rooms one connection may be in
+	// (rooms.maxPerConnection); 0 means no limit. Default 128.
+	MaxRoomsPerConnection int
+}
+
+// DefaultConfig returns the defaults of manifest/config/config.yaml.
+func DefaultConfig() Config {
+	return Config{MaxRoomsPerConnection: 128}
+}
+
 type sHub struct {
+	node   string
+	broker broker.Broker
+	cfg    Config
+	// callerOf returns the connection a WebSocket handler runs for.
+	callerOf func(ctx context.Context) model.Peer
+
 	// mu guards the maps and every member's rooms. Deliveries hold it for
 	// reading while they enqueue, which never blocks; no socket is ever
 	// written under it.
@@ -23,94 +40,73 @@ type sHub struct {
 	users map[string]map[*member]struct{}
 	rooms map[string]map[*member]struct{}
 
-	// presenceMu orders presence updates to the broker, which may do I/O,
-	// without holding mu during it.
-	presenceMu sync.Mutex
-
-	// cluster is read without mu, so the broker can be reached while
-	// presenceMu is held.
-	cluster atomic.Pointer[cluster]
-}
-
-// cluster is this node's name and the broker to the other nodes.
-type cluster struct {
-	node   string
-	broker broker.Broker
+	presence presence
 }
 
 // member is a registered connection and the rooms it has joined.
 type member struct {
-	conn  *ws.Conn
+	peer  model.Peer
 	rooms map[string]struct{}
 }
 
-func init() {
-	service.RegisterHub(New())
-}
-
-// New returns an empty hub on the in-memory broker.
-func New() *sHub {
+// New returns the hub of node, which reaches the other nodes through b
+// and receives their deliveries from it.
+func New(node string, b broker.Broker, cfg Config) *sHub {
 	h := &sHub{
-		conns: make(map[string]*member),
-		users: make(map[string]map[*member]struct{}),
-		rooms: make(map[string]map[*member]struct{}),
+		node:     node,
+		broker:   b,
+		cfg:      cfg,
+		callerOf: wsCaller,
+		conns:    make(map[string]*member),
+		users:    make(map[string]map[*member]struct{}),
+		rooms:    make(map[string]map[*member]struct{}),
 	}
-	h.cluster.Store(&cluster{broker: broker.NewMemory()})
+	b.Subscribe(func(m broker.Message) { h.deliver(m, nil) })
 	return h
 }
 
-// Start connects the hub to the cluster as node through b. Until it is
-// called the hub runs alone on an in-memory broker.
-func (h *sHub) Start(node string, b broker.Broker) {
-	h.cluster.Store(&cluster{node: node, broker: b})
-	b.Subscribe(func(m broker.Message) {
-		if m.Origin != node {
-			h.deliver(m, nil)
-		}
-	})
-}
-
-// Broker returns the broker the hub publishes through.
-func (h *sHub) Broker() broker.Broker {
-	return h.cluster.Load().broker
+// wsCaller returns the WebSocket connection of a handler's ctx.
+func wsCaller(ctx context.Context) model.Peer {
+	if c := ws.FromContext(ctx); c != nil {
+		return c
+	}
+	return nil
 }
 
 // Register adds a new connection.
-func (h *sHub) Register(c *ws.Conn) {
-	m := &member{conn: c, rooms: make(map[string]struct{})}
+func (h *sHub) Register(p model.Peer) {
+	m := &member{peer: p, rooms: make(map[string]struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.conns[c.ID()] = m
-	addTo(h.users, c.UserID(), m)
+	h.conns[p.ID()] = m
+	addTo(h.users, p.UserID(), m)
 }
 
 // Unregister removes a closed connection from its user and its rooms; the
 // rooms it was the user's last connection in hear room.left.
-func (h *sHub) Unregister(c *ws.Conn) {
+func (h *sHub) Unregister(p model.Peer) {
 	h.mu.Lock()
-	m := h.conns[c.ID()]
+	m := h.conns[p.ID()]
 	if m == nil {
 		h.mu.Unlock()
 		return
 	}
-	delete(h.conns, c.ID())
-	removeFrom(h.users, c.UserID(), m)
+	delete(h.conns, p.ID())
+	removeFrom(h.users, p.UserID(), m)
 	var gone []string
 	for room := range m.rooms {
 		removeFrom(h.rooms, room, m)
-		if !h.userInRoomLocked(c.UserID(), room) {
+		if !h.userInRoomLocked(p.UserID(), room) {
 			gone = append(gone, room)
 		}
 	}
-	h.presenceMu.Lock()
-	h.mu.Unlock()
-	ctx := context.WithoutCancel(c.Context())
 	for _, room := range gone {
-		h.leavePresence(ctx, room, c.UserID())
+		h.record(presenceChange{room: room, user: p.UserID()})
 	}
-	h.presenceMu.Unlock()
+	h.mu.Unlock()
+	ctx := context.Background()
 	for _, room := range gone {
-		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": c.UserID()}, nil)
+		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
 	}
 }
 
@@ -129,7 +125,7 @@ func (h *sHub) Connections(user string) []model.Connection {
 	if user != "" {
 		members = make(map[string]*member, len(h.users[user]))
 		for m := range h.users[user] {
-			members[m.conn.ID()] = m
+			members[m.peer.ID()] = m
 		}
 	}
 	list := make([]model.Connection, 0, len(members))
@@ -140,10 +136,10 @@ func (h *sHub) Connections(user string) []model.Connection {
 		}
 		slices.Sort(rooms)
 		list = append(list, model.Connection{
-			ConnID:     m.conn.ID(),
-			UserID:     m.conn.UserID(),
-			RemoteAddr: m.conn.RemoteAddr(),
-			Since:      m.conn.Since(),
+			ConnID:     m.peer.ID(),
+			UserID:     m.peer.UserID(),
+			RemoteAddr: m.peer.RemoteAddr(),
+			Since:      m.peer.Since(),
 			Rooms:      rooms,
 		})
 	}
@@ -152,8 +148,8 @@ func (h *sHub) Connections(user string) []model.Connection {
 }
 
 // deliver hands m to this node's connections, skipping except, and
-// returns how many took it. Frames are prepared once for all receivers.
-func (h *sHub) deliver(m broker.Message, except *ws.Conn) int {
+// returns how many took it. A frame is encoded once for all receivers.
+func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 	if m.Kind == broker.KickUser || m.Kind == broker.KickConn {
 		return h.kick(m.Kind, m.Target, string(m.Frame))
 	}
@@ -161,23 +157,23 @@ func (h *sHub) deliver(m broker.Message, except *ws.Conn) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	delivered := 0
-	send := func(c *ws.Conn) {
-		if c != except && c.SendFrame(frame) {
+	send := func(p model.Peer) {
+		if p != except && p.SendFrame(frame) {
 			delivered++
 		}
 	}
 	switch m.Kind {
 	case broker.ToRoom:
 		for mem := range h.rooms[m.Target] {
-			send(mem.conn)
+			send(mem.peer)
 		}
 	case broker.ToUser:
 		for mem := range h.users[m.Target] {
-			send(mem.conn)
+			send(mem.peer)
 		}
 	case broker.ToAll:
 		for _, mem := range h.conns {
-			send(mem.conn)
+			send(mem.peer)
 		}
 	}
 	return delivered
@@ -186,20 +182,20 @@ func (h *sHub) deliver(m broker.Message, except *ws.Conn) int {
 // kick closes the connections a kick names with 4403 and reason, after
 // what was queued for them.
 func (h *sHub) kick(kind broker.Kind, target, reason string) int {
-	var victims []*ws.Conn
+	var victims []model.Peer
 	h.mu.RLock()
 	if kind == broker.KickConn {
 		if m := h.conns[target]; m != nil {
-			victims = append(victims, m.conn)
+			victims = append(victims, m.peer)
 		}
 	} else {
 		for m := range h.users[target] {
-			victims = append(victims, m.conn)
+			victims = append(victims, m.peer)
 		}
 	}
 	h.mu.RUnlock()
-	for _, c := range victims {
-		c.Close(ws.CloseKicked, reason)
+	for _, p := range victims {
+		p.Close(ws.CloseKicked, reason)
 	}
 	return len(victims)
 }
@@ -207,11 +203,10 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 // publish delivers m on this node, then hands it to the other nodes. A
 // broker failure does not undo the local delivery; it is returned, and the
 // broker logs the outage once.
-func (h *sHub) publish(ctx context.Context, m broker.Message, except *ws.Conn) (int, error) {
+func (h *sHub) publish(ctx context.Context, m broker.Message, except model.Peer) (int, error) {
 	delivered := h.deliver(m, except)
-	cl := h.cluster.Load()
-	m.Origin = cl.node
-	return delivered, cl.broker.Publish(ctx, m)
+	m.Origin = h.node
+	return delivered, h.broker.Publish(ctx, m)
 }
 
 func addTo(index map[string]map[*member]struct{}, key string, m *member) {

@@ -3,7 +3,6 @@ package hub_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,17 +29,12 @@ func TestMain(m *testing.M) {
 
 func startNode(t *testing.T, overrides map[string]any) *wstest.Node {
 	t.Helper()
-	settings := map[string]any{"ws.auth.jwtSecret": secret}
-	for k, v := range overrides {
-		settings[k] = v
-	}
-	return wstest.Start(t, settings)
+	return wstest.Start(t, wstest.Merge(map[string]any{"ws.auth.jwtSecret": secret}, overrides))
 }
 
 func dialAs(t *testing.T, node *wstest.Node, user string) *wstest.Client {
 	t.Helper()
-	header := http.Header{"Authorization": {"Bearer " + wstest.Token(t, secret, user, time.Time{})}}
-	c, _ := wstest.DialWelcome(t, node.WSURL, header)
+	c, _ := wstest.DialAs(t, node.WSURL, secret, user)
 	return c
 }
 
@@ -285,10 +279,11 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	wstest.WaitFor(t, "the registry to empty", func() bool {
 		return service.Hub().Counts() == model.HubCounts{} && node.App.WS.Len() == 0
 	})
-	users, err := service.Hub().Broker().Members(t.Context(), "churn")
-	if err != nil || len(users) != 0 {
-		t.Fatalf("presence after churn: %v %v", users, err)
-	}
+	// Presence reaches the broker after the registry, in order.
+	wstest.WaitFor(t, "the room's presence to empty", func() bool {
+		users, err := service.Hub().RoomMembers(t.Context(), "churn")
+		return err == nil && len(users) == 0
+	})
 	if n := wstest.Metric(t, node.HTTPURL, "ws_connections"); n != 0 {
 		t.Fatalf("ws_connections = %v after churn", n)
 	}

@@ -6,10 +6,9 @@ import (
 
 	"github.com/gogf/gf/v2/errors/gcode"
 	"github.com/gogf/gf/v2/errors/gerror"
-	"github.com/gogf/gf/v2/os/glog"
 
 	"github.com/gfws/template-ws/internal/broker"
-	"github.com/gfws/template-ws/internal/ws"
+	"github.com/gfws/template-ws/internal/model"
 )
 
 // Pushes the hub sends.
@@ -21,56 +20,75 @@ const (
 )
 
 // caller returns the connection a WebSocket handler runs for.
-func caller(ctx context.Context) (*ws.Conn, error) {
-	c := ws.FromContext(ctx)
-	if c == nil {
+func (h *sHub) caller(ctx context.Context) (model.Peer, error) {
+	p := h.callerOf(ctx)
+	if p == nil {
 		return nil, gerror.NewCode(gcode.CodeInvalidOperation, "not called from a WebSocket connection")
 	}
-	return c, nil
+	return p, nil
 }
 
-// JoinRoom adds the calling connection to room and returns how many users
-// the room has on every node. The room's other members hear room.joined
-// when this is the user's first connection in it.
-func (h *sHub) JoinRoom(ctx context.Context, room string) (members int, err error) {
-	c, err := caller(ctx)
+// JoinRoom adds the calling connection to room and counts the room's
+// users on every node, or on this one while the others are out of reach.
+// The room's other members hear room.joined when this is the user's first
+// connection in it.
+func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error) {
+	p, err := h.caller(ctx)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	h.mu.Lock()
-	m := h.conns[c.ID()]
+	m := h.conns[p.ID()]
 	if m == nil {
 		h.mu.Unlock()
-		return 0, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
+		return out, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
 	_, already := m.rooms[room]
-	firstOfUser := !already && !h.userInRoomLocked(c.UserID(), room)
+	if limit := h.cfg.MaxRoomsPerConnection; !already && limit > 0 && len(m.rooms) >= limit {
+		h.mu.Unlock()
+		return out, gerror.NewCodef(gcode.CodeServerBusy,
+			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
+	}
+	firstOfUser := !already && !h.userInRoomLocked(p.UserID(), room)
 	m.rooms[room] = struct{}{}
 	addTo(h.rooms, room, m)
 	if !firstOfUser {
 		h.mu.Unlock()
 	} else {
-		h.presenceMu.Lock()
+		// The count below must include this user: wait for the change.
+		recorded := make(chan struct{})
+		h.record(presenceChange{join: true, room: room, user: p.UserID(), done: recorded})
 		h.mu.Unlock()
-		// A broker that lost its peers logs that itself and re-records
-		// presence when they return.
-		_ = h.Broker().Join(ctx, room, c.UserID())
-		h.presenceMu.Unlock()
-		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": c.UserID()}, c)
+		<-recorded
+		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
 	}
-	users, err := h.RoomMembers(ctx, room)
-	return len(users), err
+	if users, err := h.RoomMembers(ctx, room); err == nil {
+		return model.RoomJoinOutput{Members: len(users)}, nil
+	}
+	// The broker logs its outage; the join worked here.
+	return model.RoomJoinOutput{Members: h.localUsers(room), Local: true}, nil
+}
+
+// localUsers counts the users of room on this node.
+func (h *sHub) localUsers(room string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	users := make(map[string]struct{}, len(h.rooms[room]))
+	for m := range h.rooms[room] {
+		users[m.peer.UserID()] = struct{}{}
+	}
+	return len(users)
 }
 
 // LeaveRoom takes the calling connection out of room. Leaving a room one
 // is not in succeeds and changes nothing.
 func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
-	c, err := caller(ctx)
+	p, err := h.caller(ctx)
 	if err != nil {
 		return err
 	}
 	h.mu.Lock()
-	m := h.conns[c.ID()]
+	m := h.conns[p.ID()]
 	if m == nil {
 		h.mu.Unlock()
 		return nil
@@ -81,25 +99,14 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 	}
 	delete(m.rooms, room)
 	removeFrom(h.rooms, room, m)
-	lastOfUser := !h.userInRoomLocked(c.UserID(), room)
-	if !lastOfUser {
+	if h.userInRoomLocked(p.UserID(), room) {
 		h.mu.Unlock()
 		return nil
 	}
-	h.presenceMu.Lock()
+	h.record(presenceChange{room: room, user: p.UserID()})
 	h.mu.Unlock()
-	h.leavePresence(ctx, room, c.UserID())
-	h.presenceMu.Unlock()
-	h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": c.UserID()}, nil)
+	h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
 	return nil
-}
-
-// leavePresence records that user has no connection left in room on this
-// node. Called with presenceMu held, so presence updates reach the broker
-// in the order the registry changed; pushes go out after it is released,
-// since delivering takes mu.
-func (h *sHub) leavePresence(ctx context.Context, room, user string) {
-	_ = h.Broker().Leave(ctx, room, user) // on failure the entry expires
 }
 
 // userInRoomLocked reports whether any connection of user is in room.
@@ -113,77 +120,67 @@ func (h *sHub) userInRoomLocked(user, room string) bool {
 	return false
 }
 
-// SendToRoom sends text to every connection in room on every node, the
-// sender's included. Only a member may send.
+// SendToRoom sends text as room.message to every connection in room on
+// every node, the sender's included. Only a member may send.
 func (h *sHub) SendToRoom(ctx context.Context, room, text string) error {
-	c, err := caller(ctx)
+	p, err := h.caller(ctx)
+	if err != nil {
+		return err
+	}
+	return h.PublishToRoom(ctx, model.RoomEventInput{
+		Room:  room,
+		Event: EventRoomMessage,
+		Data: map[string]any{
+			"room": room, "from": p.UserID(), "text": text, "ts": time.Now().UnixMilli(),
+		},
+		IncludeSender: true,
+	})
+}
+
+// PublishToRoom pushes an event to every connection in a room on every
+// node, as the calling connection, which must have joined the room. It is
+// how a new room event (a typing indicator, a reaction) reaches a room
+// without a change to the hub.
+func (h *sHub) PublishToRoom(ctx context.Context, in model.RoomEventInput) error {
+	p, err := h.caller(ctx)
 	if err != nil {
 		return err
 	}
 	h.mu.RLock()
-	m := h.conns[c.ID()]
+	m := h.conns[p.ID()]
 	member := m != nil
 	if member {
-		_, member = m.rooms[room]
+		_, member = m.rooms[in.Room]
 	}
 	h.mu.RUnlock()
 	if !member {
-		return gerror.NewCodef(gcode.CodeNotAuthorized, "you are not a member of room %q: join it first", room)
+		return gerror.NewCodef(gcode.CodeNotAuthorized, "you are not a member of room %q: join it first", in.Room)
 	}
-	h.pushToRoom(ctx, room, EventRoomMessage, map[string]any{
-		"room": room, "from": c.UserID(), "text": text, "ts": time.Now().UnixMilli(),
-	}, nil)
+	var except model.Peer
+	if !in.IncludeSender {
+		except = p
+	}
+	frame, err := encodePush(in.Event, in.Data)
+	if err != nil {
+		return err
+	}
+	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: in.Room, Frame: frame}, except)
 	return nil
 }
 
 // RoomMembers returns the users in room on every node.
 func (h *sHub) RoomMembers(ctx context.Context, room string) ([]string, error) {
-	users, err := h.Broker().Members(ctx, room)
+	users, err := h.broker.Members(ctx, room)
 	if err != nil {
 		return nil, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
 	}
 	return users, nil
 }
 
-// SendToUser sends text to every connection of user to, on every node.
-func (h *sHub) SendToUser(ctx context.Context, to, text string) error {
-	c, err := caller(ctx)
+// pushToRoom publishes a push of the hub's own to room, skipping except.
+func (h *sHub) pushToRoom(ctx context.Context, room, event string, data any, except model.Peer) {
+	frame, err := encodePush(event, data)
 	if err != nil {
-		return err
-	}
-	frame, err := ws.EncodePush(EventUserMessage, map[string]any{
-		"from": c.UserID(), "text": text, "ts": time.Now().UnixMilli(),
-	})
-	if err != nil {
-		return err
-	}
-	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToUser, Target: to, Frame: frame}, nil)
-	return nil
-}
-
-// Push sends event with data to a user, a room or everyone (kind
-// ToUser, ToRoom or ToAll) on every node, and returns how many of this
-// node's connections took it.
-func (h *sHub) Push(ctx context.Context, kind broker.Kind, target, event string, data any) (delivered int, err error) {
-	frame, err := ws.EncodePush(event, data)
-	if err != nil {
-		return 0, gerror.WrapCode(gcode.CodeInvalidParameter, err, "data cannot be encoded as JSON")
-	}
-	return h.publish(ctx, broker.Message{Kind: kind, Target: target, Frame: frame}, nil)
-}
-
-// Kick closes a connection (KickConn) or every connection of a user
-// (KickUser) with 4403 and reason, on every node. It returns how many of
-// this node's connections it closed.
-func (h *sHub) Kick(ctx context.Context, kind broker.Kind, target, reason string) (int, error) {
-	return h.publish(ctx, broker.Message{Kind: kind, Target: target, Frame: []byte(reason)}, nil)
-}
-
-// pushToRoom publishes one push to room, skipping except.
-func (h *sHub) pushToRoom(ctx context.Context, room, event string, data any, except *ws.Conn) {
-	frame, err := ws.EncodePush(event, data)
-	if err != nil {
-		glog.Errorf(ctx, "encode %q: %v", event, err)
 		return
 	}
 	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame}, except)

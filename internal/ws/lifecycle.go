@@ -1,0 +1,139 @@
+package ws
+
+import (
+	"time"
+
+	"github.com/gogf/gf/v2/os/glog"
+	"github.com/gorilla/websocket"
+)
+
+// A connection's life, in order: attach (the socket is ours), register
+// (server.go), start and opened (the layers above know it, the handler
+// queues its first message, the reader runs), then Close or a failure,
+// teardown, closed and release (server.go).
+
+// attach gives the connection its socket after a successful upgrade. From
+// here on Close is safe: a teardown has the socket it needs.
+func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
+	c.reader, c.sock, c.compress = reader, sock, sock.deflate
+	sock.attached.Store(true)
+	// gorilla leaves the HTTP server's read deadline in place; replace it
+	// with ours at once. No read limit is set on gorilla, whose limit counts
+	// compressed bytes: readLoop bounds messages itself.
+	c.extendReadDeadline()
+	reader.SetPongHandler(func(string) error {
+		c.extendReadDeadline()
+		return nil
+	})
+	reader.SetPingHandler(c.onPing)
+	// The answer to the peer's close goes out after the queue, from the
+	// teardown.
+	reader.SetCloseHandler(func(int, string) error { return nil })
+	if !c.expires.IsZero() {
+		c.expiry = time.AfterFunc(time.Until(c.expires), func() {
+			c.Close(CloseTokenExpired, "token expired")
+		})
+	}
+}
+
+// start registers the connection with the layers above, lets the handler
+// queue its first message and starts the reader: a client holding its
+// welcome can already be reached by room and user deliveries.
+func (c *Conn) start() {
+	c.server.opened(c)
+	c.server.handler.Open(c)
+	go c.readLoop()
+}
+
+// opened tells the layers above and logs the connection.
+func (s *Server) opened(c *Conn) {
+	if s.hooks.OnOpen != nil {
+		s.hooks.OnOpen(c)
+	}
+	glog.Infof(c.ctx, "ws open conn=%s user=%q remote=%q", c.id, c.userID, c.clientIP)
+}
+
+// closed removes the connection and logs how it ended.
+func (s *Server) closed(c *Conn, st closeState) {
+	s.release(c)
+	if s.hooks.OnClose != nil {
+		s.hooks.OnClose(c, st.code, st.reason)
+	}
+	glog.Infof(c.ctx, "ws close conn=%s user=%q remote=%q code=%d reason=%q duration=%s",
+		c.id, c.userID, c.clientIP, st.code, st.reason, time.Since(c.since).Round(time.Millisecond))
+}
+
+// Close starts the close handshake with code and reason and returns at
+// once. What was queued before it is still written, within
+// ws.writeTimeout, then the close frame; Send refuses anything after. Only
+// the first call of Close or of a failure counts.
+func (c *Conn) Close(code int, reason string) {
+	c.closeWith(closeState{code: code, reason: reason, frame: true})
+}
+
+// condemn closes a slow consumer: its queue is what is wrong, so the queue
+// is dropped and a write stuck on its full socket is aborted at once.
+func (c *Conn) condemn() {
+	c.closeWith(closeState{code: CloseSlowConsumer, reason: "slow consumer", frame: true, drop: true})
+}
+
+func (c *Conn) closeWith(st closeState) {
+	c.closeOnce.Do(func() {
+		st.reason = clip(st.reason, maxCloseReason)
+		c.close = st
+		if st.drop {
+			c.queueMu.Lock()
+			c.dropQueueLocked()
+			c.queueMu.Unlock()
+			c.sock.limitWrites(time.Now())
+		} else {
+			c.sock.limitWrites(time.Now().Add(c.server.cfg.WriteTimeout))
+		}
+		close(c.closing)
+		go c.teardown()
+	})
+}
+
+func (c *Conn) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// teardown runs once per connection, on its own goroutine, when it starts
+// to close: it waits for the writer to flush or give up, sends the close
+// frame when one is owed and the stream is intact, waits briefly for the
+// peer's answer, closes the socket, waits for the reader and unregisters.
+func (c *Conn) teardown() {
+	st := c.close
+	c.queueMu.Lock()
+	for c.writing {
+		c.writerIdle.Wait()
+	}
+	c.dropQueueLocked()
+	c.queueMu.Unlock()
+	if st.frame && !c.broken.Load() {
+		if st.drop {
+			c.sock.limitWrites(time.Now().Add(condemnedCloseWait))
+		}
+		err := c.sock.write(appendFrame(nil, opClose, false, websocket.FormatCloseMessage(st.code, st.reason)))
+		if err == nil && !st.byPeer && !st.drop {
+			wait := time.NewTimer(closeReplyWait)
+			select {
+			case <-c.readerDone:
+			case <-wait.C:
+			}
+			wait.Stop()
+		}
+	}
+	_ = c.sock.Close()
+	<-c.readerDone
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.cancel()
+	c.server.closed(c, st)
+}
