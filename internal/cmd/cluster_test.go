@@ -243,7 +243,10 @@ func TestClusterNodeStartsWithRedisDown(t *testing.T) {
 	wstest.WaitFor(t, "the node to log that Redis is out of reach", func() bool {
 		return strings.Contains(a.output.String(), "cannot reach Redis at start")
 	})
-	if code := a.status("/readyz"); code != 503 {
+	// The broker logs before the HTTP server listens.
+	code := 0
+	wstest.WaitFor(t, "the node to answer /readyz", func() bool { code = a.status("/readyz"); return code != 0 })
+	if code != 503 {
 		t.Fatalf("/readyz with Redis down: %d", code)
 	}
 	ann := a.dialAs(t, "ann")
