@@ -3,6 +3,7 @@ package cmd_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +59,24 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 	}
 	first.say("still here after the restart")
 	second.waitFor("a message after the restart", inLog("still here after the restart"))
+
+	// A kick (4403) closes the page for good: it says so and does not
+	// reconnect, as the close code tells it.
+	var status string
+	if err := chromedp.Run(first.ctx, chromedp.Text("#status", &status, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	user := strings.Fields(strings.TrimPrefix(status, "connected as "))[0]
+	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("http://127.0.0.1:%d/api/v1/users/%s/connections", port, user), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := wstest.HTTP.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("kick %s: %v %v", user, resp, err)
+	}
+	resp.Body.Close()
+	first.waitFor("the kicked page to stop", `document.querySelector("#status").textContent.startsWith("closed by the server (4403")`)
 	b.checkPageErrors()
 }
 

@@ -6,14 +6,17 @@
 //   const client = new WsClient("ws://localhost:8000/ws", {
 //     token: "<jwt>",                  // optional, sent as ?token= (browsers cannot set headers)
 //     onState: (s) => console.log(s),  // {state: "connecting"|"connected"|"reconnecting"|"closed", ...}
+//     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired)
 //   });
 //   client.on("room.message", (data) => ...);
 //   const reply = await client.request("room.join", { room: "lobby" }, { timeout: 5000 });
 //
-// The client reconnects by itself after any close it did not ask for, with
-// exponential backoff and jitter (capped), and sends an application-level
-// ping when the connection has been silent, for proxies that only count
-// data frames.
+// After a close it did not ask for, the client does what the close code
+// says (see stopCodes): it reconnects by itself with exponential backoff
+// and jitter (capped), asks getToken for a new token after 4401, and stops
+// for good after a kick (4403) or a close that a retry cannot mend. It sends
+// an application-level ping when the connection has been silent, for
+// proxies that only count data frames.
 (function (global) {
   "use strict";
 
@@ -26,12 +29,18 @@
     }
   }
 
+  // stopCodes are the close codes after which reconnecting cannot help:
+  // a normal close, a bug on one side (1002, 1007, 1009), a kick (4403).
+  const stopCodes = new Set([1000, 1002, 1007, 1009, 4403]);
+  const tokenExpired = 4401;
+
   class WsClient {
     constructor(url, options) {
       const o = options || {};
       this.url = url;
       this.token = o.token || "";
       this.onState = o.onState || function () {};
+      this.getToken = o.getToken || null;
       this.minDelay = o.minDelay || 500;
       this.maxDelay = o.maxDelay || 15000;
       this.pingAfter = o.pingAfter || 20000;
@@ -114,8 +123,32 @@
         this.socket = null;
         this.stopPinger();
         this.failPending("connection closed (" + e.code + (e.reason ? " " + e.reason : "") + ")");
-        if (!this.stopped) this.scheduleReconnect(e.code, e.reason);
+        if (!this.stopped) this.afterClose(e.code, e.reason);
       };
+    }
+
+    // afterClose reconnects, renews the token first, or stops, as the
+    // server's close code says.
+    afterClose(code, reason) {
+      if (stopCodes.has(code) || (code === tokenExpired && !this.getToken)) {
+        this.stopped = true;
+        this.setState("closed", { code, reason });
+        return;
+      }
+      if (code !== tokenExpired) {
+        this.scheduleReconnect(code, reason);
+        return;
+      }
+      Promise.resolve()
+        .then(() => this.getToken())
+        .then((token) => {
+          this.token = token || "";
+          if (!this.stopped) this.scheduleReconnect(code, reason);
+        })
+        .catch(() => {
+          this.stopped = true;
+          this.setState("closed", { code, reason });
+        });
     }
 
     scheduleReconnect(code, reason) {
