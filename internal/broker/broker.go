@@ -53,6 +53,8 @@ type Broker interface {
 	Leave(ctx context.Context, room, user string) error
 	// Members returns the users in room on every node, sorted.
 	Members(ctx context.Context, room string) ([]string, error)
+	// Count returns how many users room has on every node.
+	Count(ctx context.Context, room string) (int, error)
 	// Ready reports whether the broker can reach the other nodes.
 	Ready() bool
 	// Clustered reports whether other nodes may exist: false for a single

@@ -62,6 +62,13 @@ func (m *Memory) Members(_ context.Context, room string) ([]string, error) {
 	return users, nil
 }
 
+// Count returns how many users room has, without listing them.
+func (m *Memory) Count(_ context.Context, room string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.rooms[room]), nil
+}
+
 // Ready is always true.
 func (m *Memory) Ready() bool { return true }
 

@@ -170,6 +170,13 @@ func (r *Redis) Members(ctx context.Context, room string) ([]string, error) {
 	return users, nil
 }
 
+// Count returns how many users room has on every live node. It lists
+// them: a user on two nodes has two entries, and only the list tells.
+func (r *Redis) Count(ctx context.Context, room string) (int, error) {
+	users, err := r.Members(ctx, room)
+	return len(users), err
+}
+
 // Ready reports whether the subscription is live.
 func (r *Redis) Ready() bool { return r.ready.Load() }
 

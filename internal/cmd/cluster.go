@@ -110,16 +110,25 @@ func uniqueNodeID() string {
 // loadHubConfig reads the rooms section over hub.DefaultConfig.
 func loadHubConfig(ctx context.Context, cfg *gcfg.Config) (hub.Config, error) {
 	c := hub.DefaultConfig()
-	v, err := cfg.Get(ctx, "rooms.maxPerConnection")
-	if err != nil {
-		return c, fmt.Errorf("config rooms.maxPerConnection: %w", err)
-	}
-	if v != nil && !v.IsNil() {
+	for _, key := range []struct {
+		name string
+		dst  *int
+	}{
+		{"rooms.maxPerConnection", &c.MaxRoomsPerConnection},
+		{"rooms.presenceEventsLimit", &c.PresenceEventsLimit},
+	} {
+		v, err := cfg.Get(ctx, key.name)
+		if err != nil {
+			return c, fmt.Errorf("config %s: %w", key.name, err)
+		}
+		if v == nil || v.IsNil() {
+			continue
+		}
 		n, err := strconv.Atoi(v.String())
 		if err != nil || n < 0 {
-			return c, fmt.Errorf("config rooms.maxPerConnection: want a whole number, 0 for no limit, got %q", v.String())
+			return c, fmt.Errorf("config %s: want a whole number, 0 to turn it off, got %q", key.name, v.String())
 		}
-		c.MaxRoomsPerConnection = n
+		*key.dst = n
 	}
 	return c, nil
 }

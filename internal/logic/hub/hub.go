@@ -18,11 +18,21 @@ type Config struct {
 	// MaxRoomsPerConnection is how many rooms one connection may be in
 	// (rooms.maxPerConnection); 0 means no limit. Default 128.
 	MaxRoomsPerConnection int
+	// PresenceEventsLimit is the largest room, in users counted after the
+	// change, whose members hear room.joined and room.left
+	// (rooms.presenceEventsLimit): past it, N members joining would cost
+	// N² pushes. 0 turns the pushes off. Default 100.
+	PresenceEventsLimit int
 }
 
 // DefaultConfig returns the defaults of manifest/config/config.yaml.
 func DefaultConfig() Config {
-	return Config{MaxRoomsPerConnection: 128}
+	return Config{MaxRoomsPerConnection: 128, PresenceEventsLimit: 100}
+}
+
+// announces reports whether a room of users hears presence pushes.
+func (h *sHub) announces(users int) bool {
+	return h.cfg.PresenceEventsLimit > 0 && users <= h.cfg.PresenceEventsLimit
 }
 
 type sHub struct {
@@ -83,7 +93,7 @@ func (h *sHub) Register(p model.Peer) {
 }
 
 // Unregister removes a closed connection from its user and its rooms; the
-// rooms it was the user's last connection in hear room.left.
+// small rooms it was the user's last connection in hear room.left.
 func (h *sHub) Unregister(p model.Peer) {
 	h.mu.Lock()
 	m := h.conns[p.ID()]
@@ -104,10 +114,6 @@ func (h *sHub) Unregister(p model.Peer) {
 		h.record(presenceChange{room: room, user: p.UserID()})
 	}
 	h.mu.Unlock()
-	ctx := context.Background()
-	for _, room := range gone {
-		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
-	}
 }
 
 // Counts returns the size of the registry.

@@ -79,7 +79,7 @@ func newTestHub(t *testing.T, peers ...*fakePeer) *sHub {
 
 func newTestHubOn(t *testing.T, b broker.Broker, peers ...*fakePeer) *sHub {
 	t.Helper()
-	h := New("test-node", b, Config{MaxRoomsPerConnection: 3})
+	h := New("test-node", b, Config{MaxRoomsPerConnection: 3, PresenceEventsLimit: 2})
 	h.callerOf = func(ctx context.Context) model.Peer {
 		p, _ := ctx.Value(peerKey{}).(*fakePeer)
 		if p == nil {
@@ -123,9 +123,7 @@ func TestJoinTellsTheOthersAndCountsUsers(t *testing.T) {
 		t.Fatalf("one of ann's devices leaving was announced: %v", got)
 	}
 	h.Unregister(annPhone)
-	if got := bob.events(); !slices.Equal(got, []string{EventRoomLeft}) {
-		t.Fatalf("ann's last device leaving: bob heard %v", got)
-	}
+	waitEvents(t, bob, EventRoomLeft)
 	if c := h.Counts(); c != (model.HubCounts{Connections: 1, Users: 1, Rooms: 1}) {
 		t.Fatalf("counts %+v", c)
 	}
@@ -223,6 +221,8 @@ type cutOff struct{ *broker.Memory }
 
 func (cutOff) Members(context.Context, string) ([]string, error) { return nil, broker.ErrUnavailable }
 
+func (cutOff) Count(context.Context, string) (int, error) { return 0, broker.ErrUnavailable }
+
 // A join during a broker outage works on this node and says its count is
 // this node's only.
 func TestJoinDuringAnOutageCountsLocally(t *testing.T) {
@@ -239,4 +239,43 @@ func TestJoinDuringAnOutageCountsLocally(t *testing.T) {
 	if err := h.SendToRoom(as(bob), "lobby", "still here"); err != nil {
 		t.Fatalf("send after joining during an outage: %v", err)
 	}
+}
+
+// waitEvents polls p until it has received want, or fails after a few
+// seconds: room.left goes out from the presence queue.
+func waitEvents(t *testing.T, p *fakePeer, want ...string) {
+	t.Helper()
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if got = append(got, p.events()...); len(got) >= len(want) {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s heard %v, want %v", p.user, got, want)
+	}
+}
+
+// Presence pushes stop past rooms.presenceEventsLimit (2 here), counted
+// after the change: N joins into a large room cost N, not N².
+func TestPresencePushesStopPastTheLimit(t *testing.T) {
+	t.Parallel()
+	ann, bob, cid := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "bob"}, &fakePeer{id: "3", user: "cid"}
+	h := newTestHub(t, ann, bob, cid)
+	for _, p := range []*fakePeer{ann, bob, cid} {
+		if _, err := h.JoinRoom(as(p), "big"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// bob made it two: announced; cid made it three: not.
+	waitEvents(t, ann, EventRoomJoined)
+	if got := bob.events(); len(got) != 0 {
+		t.Fatalf("bob heard %v", got)
+	}
+	// cid leaving makes it two again: announced.
+	if err := h.LeaveRoom(as(cid), "big"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, ann, EventRoomLeft)
+	waitEvents(t, bob, EventRoomLeft)
 }

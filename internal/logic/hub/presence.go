@@ -58,10 +58,20 @@ func (h *sHub) sendPresence() {
 				_ = h.broker.Join(ctx, change.room, change.user)
 			} else {
 				_ = h.broker.Leave(ctx, change.room, change.user)
+				h.announceLeave(ctx, change.room, change.user)
 			}
 			if change.done != nil {
 				close(change.done)
 			}
 		}
+	}
+}
+
+// announceLeave pushes room.left to a room that is small enough once the
+// user has left it. It runs after the broker has the leave, so the count
+// is the room's size after it.
+func (h *sHub) announceLeave(ctx context.Context, room, user string) {
+	if users, _ := h.countUsers(ctx, room); h.announces(users) {
+		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": user}, nil)
 	}
 }

@@ -31,7 +31,8 @@ func (h *sHub) caller(ctx context.Context) (model.Peer, error) {
 // JoinRoom adds the calling connection to room and counts the room's
 // users on every node, or on this one while the others are out of reach.
 // The room's other members hear room.joined when this is the user's first
-// connection in it.
+// connection in it and the room has at most rooms.presenceEventsLimit
+// users: the cost of a join does not grow with the room.
 func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error) {
 	p, err := h.caller(ctx)
 	if err != nil {
@@ -60,13 +61,21 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOut
 		h.record(presenceChange{join: true, room: room, user: p.UserID(), done: recorded})
 		h.mu.Unlock()
 		<-recorded
+	}
+	users, local := h.countUsers(ctx, room)
+	if firstOfUser && h.announces(users) {
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
 	}
-	if users, err := h.RoomMembers(ctx, room); err == nil {
-		return model.RoomJoinOutput{Members: len(users)}, nil
+	return model.RoomJoinOutput{Members: users, Local: local}, nil
+}
+
+// countUsers counts room's users on every node, or on this one (local)
+// while the others are out of reach; the broker logs its outage.
+func (h *sHub) countUsers(ctx context.Context, room string) (users int, local bool) {
+	if n, err := h.broker.Count(ctx, room); err == nil {
+		return n, false
 	}
-	// The broker logs its outage; the join worked here.
-	return model.RoomJoinOutput{Members: h.localUsers(room), Local: true}, nil
+	return h.localUsers(room), true
 }
 
 // localUsers counts the users of room on this node.
@@ -80,8 +89,9 @@ func (h *sHub) localUsers(room string) int {
 	return len(users)
 }
 
-// LeaveRoom takes the calling connection out of room. Leaving a room one
-// is not in succeeds and changes nothing.
+// LeaveRoom takes the calling connection out of room; a small room hears
+// room.left when this was the user's last connection in it. Leaving a room
+// one is not in succeeds and changes nothing.
 func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 	p, err := h.caller(ctx)
 	if err != nil {
@@ -105,7 +115,6 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 	}
 	h.record(presenceChange{room: room, user: p.UserID()})
 	h.mu.Unlock()
-	h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": p.UserID()}, nil)
 	return nil
 }
 
