@@ -16,7 +16,7 @@ type (
 		// Register adds a new connection.
 		Register(p model.Peer)
 		// Unregister removes a closed connection from its user and its rooms; the
-		// rooms it was the user's last connection in hear room.left.
+		// small rooms it was the user's last connection in hear room.left.
 		Unregister(p model.Peer)
 		// Counts returns the size of the registry.
 		Counts() model.HubCounts
@@ -43,10 +43,12 @@ type (
 		// JoinRoom adds the calling connection to room and counts the room's
 		// users on every node, or on this one while the others are out of reach.
 		// The room's other members hear room.joined when this is the user's first
-		// connection in it.
+		// connection in it and the room has at most rooms.presenceEventsLimit
+		// users: the cost of a join does not grow with the room.
 		JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error)
-		// LeaveRoom takes the calling connection out of room. Leaving a room one
-		// is not in succeeds and changes nothing.
+		// LeaveRoom takes the calling connection out of room; a small room hears
+		// room.left when this was the user's last connection in it. Leaving a room
+		// one is not in succeeds and changes nothing.
 		LeaveRoom(ctx context.Context, room string) error
 		// SendToRoom sends text as room.message to every connection in room on
 		// every node, the sender's included. Only a member may send.
