@@ -112,7 +112,7 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 		t.Fatalf("join on B: %+v %s", r, r.Data)
 	}
 	expectEvent(t, ann, "room.joined", `"userId":"bob"`)
-	if r := ann.Call("3", "room.members", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","users":["ann","bob"]}` {
+	if r := ann.Call("3", "room.members", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","count":2,"users":["ann","bob"]}` {
 		t.Fatalf("members from A: %s", r.Data)
 	}
 	if got := b.admin(t, "GET", "/rooms/x", ""); !strings.Contains(got, `"users":["ann","bob"]`) {
@@ -153,7 +153,7 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 	}
 	// The kicked connections leave their rooms once their close completes.
 	wstest.WaitFor(t, "ann to leave room x", func() bool {
-		return string(bob.Call("5", "room.members", map[string]string{"room": "x"}).Data) == `{"room":"x","users":["bob"]}`
+		return string(bob.Call("5", "room.members", map[string]string{"room": "x"}).Data) == `{"room":"x","count":1,"users":["bob"]}`
 	})
 }
 
@@ -169,7 +169,7 @@ func TestClusterForgetsTheUsersOfADeadNode(t *testing.T) {
 	members := func() string {
 		return string(watcher.Call("m", "room.members", map[string]string{"room": "haunt"}).Data)
 	}
-	if got := members(); got != `{"room":"haunt","users":["ghost"]}` {
+	if got := members(); got != `{"room":"haunt","count":1,"users":["ghost"]}` {
 		t.Fatalf("members before the crash: %s", got)
 	}
 	// No drain, no cleanup: the node just dies.
@@ -177,7 +177,7 @@ func TestClusterForgetsTheUsersOfADeadNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	wstest.WaitFor(t, "the dead node's user to expire", func() bool {
-		return members() == `{"room":"haunt","users":[]}`
+		return members() == `{"room":"haunt","count":0,"users":[]}`
 	})
 }
 

@@ -56,3 +56,17 @@ type RoomJoinOutput struct {
 	// nodes are out of reach, and the join worked here all the same.
 	Local bool
 }
+
+// RoomMembersInput asks for one page of a room's users, sorted.
+type RoomMembersInput struct {
+	Room  string
+	Limit int    // users per page
+	After string // the page starts after this user; "" for the first
+}
+
+// RoomMembersOutput is one page of a room's users on every node.
+type RoomMembersOutput struct {
+	Count int      // users in the room
+	Users []string // at most Limit of them, sorted, after In.After
+	Next  string   // pass as After for the next page; "" on the last
+}

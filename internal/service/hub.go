@@ -58,8 +58,9 @@ type (
 		// how a new room event (a typing indicator, a reaction) reaches a room
 		// without a change to the hub.
 		PublishToRoom(ctx context.Context, in model.RoomEventInput) error
-		// RoomMembers returns the users in room on every node.
-		RoomMembers(ctx context.Context, room string) ([]string, error)
+		// RoomMembers returns one page of room's users on every node, sorted, and
+		// how many there are: a reply never grows with the room.
+		RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error)
 	}
 )
 

@@ -6,14 +6,18 @@ import (
 	_ "github.com/gfws/template-ws/internal/rules" // the room rule
 )
 
-// RoomReq asks who is in a room.
+// RoomReq asks for one page of a room's users.
 type RoomReq struct {
-	g.Meta `path:"/rooms/{room}" method:"get" tags:"Admin" summary:"List a room's users on every node" security:"BearerAuth"`
-	Room   string `json:"room" in:"path" v:"required|room#room is required"`
+	g.Meta `path:"/rooms/{room}" method:"get" tags:"Admin" summary:"List a room's users on every node, a page at a time" security:"BearerAuth"`
+	Room   string `json:"room"  in:"path" v:"required|room#room is required"`
+	Limit  int    `json:"limit" in:"query" d:"100" v:"between:1,1000#limit must be 1 to 1000" dc:"users per page"`
+	After  string `json:"after" in:"query" v:"max-length:256#after must be a user id" dc:"the next value of the previous page"`
 }
 
-// RoomRes lists the room's users.
+// RoomRes is one page of the room's users, sorted.
 type RoomRes struct {
 	Room  string   `json:"room"`
+	Count int      `json:"count" dc:"users in the room"`
 	Users []string `json:"users"`
+	Next  string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
 }

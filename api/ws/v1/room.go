@@ -42,14 +42,18 @@ type RoomSendRes struct {
 	Room string `json:"room"`
 }
 
-// RoomMembersReq asks who is in a room.
+// RoomMembersReq asks for one page of a room's users.
 type RoomMembersReq struct {
-	g.Meta `event:"room.members" summary:"List a room's users"`
-	Room   string `json:"room" v:"required|room#room is required"`
+	g.Meta `event:"room.members" summary:"List a room's users, a page at a time"`
+	Room   string `json:"room"  v:"required|room#room is required"`
+	Limit  int    `json:"limit" d:"100" v:"between:1,1000#limit must be 1 to 1000" dc:"users per page"`
+	After  string `json:"after" v:"max-length:256#after must be a user id" dc:"the next value of the previous page"`
 }
 
-// RoomMembersRes lists the room's users on every node.
+// RoomMembersRes is one page of the room's users on every node, sorted.
 type RoomMembersRes struct {
 	Room  string   `json:"room"`
+	Count int      `json:"count" dc:"users in the room"`
 	Users []string `json:"users"`
+	Next  string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
 }

@@ -81,7 +81,7 @@ func TestRoomEvents(t *testing.T) {
 	// Joining twice changes nothing and tells nobody.
 	expectReply(t, bob.Call("2b", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":2}`)
 
-	expectReply(t, cid.Call("3", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","users":["ann","bob"]}`)
+	expectReply(t, cid.Call("3", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","count":2,"users":["ann","bob"]}`)
 
 	before := time.Now().UnixMilli()
 	// The sender's own copy is queued while the handler runs, so it comes
@@ -123,7 +123,7 @@ func TestRoomEvents(t *testing.T) {
 	expectReply(t, bob.Call("7", "room.leave", map[string]string{"room": "lobby"}), 0, `{"room":"lobby"}`)
 	expectPush(t, ann, "room.message", map[string]string{"from": "bob"})
 	expectPush(t, ann, "room.left", map[string]string{"room": "lobby", "userId": "bob"})
-	expectReply(t, cid.Call("8", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","users":["ann"]}`)
+	expectReply(t, cid.Call("8", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","count":1,"users":["ann"]}`)
 	// Leaving a room one is not in is harmless.
 	expectReply(t, cid.Call("9", "room.leave", map[string]string{"room": "lobby"}), 0, `{"room":"lobby"}`)
 }
@@ -144,7 +144,7 @@ func TestUserOnTwoDevices(t *testing.T) {
 	expectPush(t, friend, "room.joined", map[string]string{"userId": "dee"})
 	expectReply(t, laptop.Call("4", "room.join", map[string]string{"room": "den"}), 0, `{"room":"den","members":2}`)
 	expectReply(t, phone.Call("5", "room.leave", map[string]string{"room": "den"}), 0, "")
-	expectReply(t, friend.Call("6", "room.members", map[string]string{"room": "den"}), 0, `{"room":"den","users":["dee","eve"]}`)
+	expectReply(t, friend.Call("6", "room.members", map[string]string{"room": "den"}), 0, `{"room":"den","count":2,"users":["dee","eve"]}`)
 	laptop.Close() // the last device goes without a word
 	expectPush(t, friend, "room.left", map[string]string{"room": "den", "userId": "dee"})
 }
@@ -281,8 +281,8 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	})
 	// Presence reaches the broker after the registry, in order.
 	wstest.WaitFor(t, "the room's presence to empty", func() bool {
-		users, err := service.Hub().RoomMembers(t.Context(), "churn")
-		return err == nil && len(users) == 0
+		page, err := service.Hub().RoomMembers(t.Context(), model.RoomMembersInput{Room: "churn", Limit: 1})
+		return err == nil && page.Count == 0
 	})
 	if n := wstest.Metric(t, node.HTTPURL, "ws_connections"); n != 0 {
 		t.Fatalf("ws_connections = %v after churn", n)

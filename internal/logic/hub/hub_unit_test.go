@@ -279,3 +279,36 @@ func TestPresencePushesStopPastTheLimit(t *testing.T) {
 	waitEvents(t, ann, EventRoomLeft)
 	waitEvents(t, bob, EventRoomLeft)
 }
+
+// Pages walk a room in user order with no duplicate and no gap, and each
+// says how many users the room has.
+func TestRoomMembersAreWalkedInPages(t *testing.T) {
+	t.Parallel()
+	var peers []*fakePeer
+	for i := range 7 {
+		peers = append(peers, &fakePeer{id: string(rune('a' + i)), user: "user-" + string(rune('g'-i))})
+	}
+	h := newTestHub(t, peers...)
+	for _, p := range peers {
+		if _, err := h.JoinRoom(as(p), "paged"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var walked []string
+	after := ""
+	for range 10 {
+		page, err := h.RoomMembers(context.Background(), model.RoomMembersInput{Room: "paged", Limit: 3, After: after})
+		if err != nil || page.Count != 7 || len(page.Users) > 3 {
+			t.Fatalf("page after %q: %+v %v", after, page, err)
+		}
+		walked = append(walked, page.Users...)
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	want := []string{"user-a", "user-b", "user-c", "user-d", "user-e", "user-f", "user-g"}
+	if !slices.Equal(walked, want) {
+		t.Fatalf("walked %v, want %v", walked, want)
+	}
+}

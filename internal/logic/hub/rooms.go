@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -177,13 +178,24 @@ func (h *sHub) PublishToRoom(ctx context.Context, in model.RoomEventInput) error
 	return nil
 }
 
-// RoomMembers returns the users in room on every node.
-func (h *sHub) RoomMembers(ctx context.Context, room string) ([]string, error) {
-	users, err := h.broker.Members(ctx, room)
+// RoomMembers returns one page of room's users on every node, sorted, and
+// how many there are: a reply never grows with the room.
+func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error) {
+	users, err := h.broker.Members(ctx, in.Room)
 	if err != nil {
-		return nil, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
+		return out, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
 	}
-	return users, nil
+	out.Count = len(users)
+	from, _ := slices.BinarySearch(users, in.After)
+	if in.After != "" && from < len(users) && users[from] == in.After {
+		from++
+	}
+	to := min(from+max(in.Limit, 1), len(users))
+	out.Users = slices.Clone(users[from:to])
+	if to < len(users) {
+		out.Next = out.Users[len(out.Users)-1]
+	}
+	return out, nil
 }
 
 // pushToRoom publishes a push of the hub's own to room, skipping except.
