@@ -48,18 +48,19 @@ func appendFrame(b []byte, op byte, compressed bool, payload []byte) []byte {
 // are safe for concurrent use.
 type Frame struct {
 	payload []byte
-	plain   []byte // the whole frame, uncompressed
 
+	// Each form is built once, by the first receiver that needs it: a
+	// delivery nobody on this node takes costs no copy.
+	plainOnce   sync.Once
+	plain       []byte // the whole frame, uncompressed
 	deflateOnce sync.Once
-	deflated    []byte // the whole frame, compressed; built on first use
+	deflated    []byte // the whole frame, compressed
 }
 
-// NewFrame encodes text as a frame. text must not change afterwards.
+// NewFrame makes text a frame for many receivers. text must not change
+// afterwards.
 func NewFrame(text []byte) *Frame {
-	return &Frame{
-		payload: text,
-		plain:   appendFrame(make([]byte, 0, maxFrameHeader+len(text)), opText, false, text),
-	}
+	return &Frame{payload: text}
 }
 
 // Text returns the message. It must not be changed.
@@ -70,10 +71,12 @@ func (f *Frame) Text() []byte { return f.payload }
 func (f *Frame) Len() int { return len(f.payload) }
 
 // bytes returns the encoded frame for a connection that did or did not
-// negotiate compression. The compressed form is built once, by the first
-// receiver that needs it.
+// negotiate compression.
 func (f *Frame) bytes(compress bool) []byte {
 	if !compress {
+		f.plainOnce.Do(func() {
+			f.plain = appendFrame(make([]byte, 0, maxFrameHeader+len(f.payload)), opText, false, f.payload)
+		})
 		return f.plain
 	}
 	f.deflateOnce.Do(func() {

@@ -71,6 +71,9 @@ func (h *sHub) sendPresence() {
 // user has left it. It runs after the broker has the leave, so the count
 // is the room's size after it.
 func (h *sHub) announceLeave(ctx context.Context, room, user string) {
+	if h.cfg.PresenceEventsLimit == 0 {
+		return // pushes are off: counting the room would be wasted
+	}
 	if users, _ := h.countUsers(ctx, room); h.announces(users) {
 		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": user}, nil)
 	}
