@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 			"which can take over neither the WebSocket connections nor this node's listener; leave it false " +
 			"and replace nodes one at a time behind the proxy (each drains on SIGTERM)")
 	}
-	headers := edge.NewHeaderGuard(headerTimeout, trustedPeer(wsCfg.TrustedProxies))
+	headers := edge.NewHeaderGuard(headerTimeout, wsCfg.Trusts)
 	s.SetHandler(headers.Handler(s.ServeHTTP))
 	// Outside every group's middleware, so it sees the final status.
 	s.Use(edge.ClientErrors)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -72,18 +71,6 @@ func guardOpsPaths(s *ghttp.Server, serverSection map[string]any, token string) 
 	}
 	if _, v := gutil.MapPossibleItemByKey(serverSection, "SwaggerPath"); v != nil && fmt.Sprint(v) != "" {
 		s.BindHookHandler(fmt.Sprint(v)+"/*", ghttp.HookBeforeServe, guard)
-	}
-}
-
-// trustedPeer reports whether addr is one of server.trustedProxies.
-func trustedPeer(proxies []netip.Prefix) func(netip.Addr) bool {
-	return func(addr netip.Addr) bool {
-		for _, p := range proxies {
-			if p.Contains(addr) {
-				return true
-			}
-		}
-		return false
 	}
 }
 

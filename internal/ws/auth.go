@@ -119,11 +119,4 @@ func (s *Server) clientIP(r *http.Request) string {
 	return addr.String()
 }
 
-func (s *Server) trusted(addr netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) trusted(addr netip.Addr) bool { return s.cfg.Trusts(addr) }

@@ -154,6 +154,16 @@ func LoadConfig(ctx context.Context, cfg *gcfg.Config) (Config, error) {
 	return c, c.Validate()
 }
 
+// Trusts reports whether addr is in TrustedProxies.
+func (c Config) Trusts(addr netip.Addr) bool {
+	for _, p := range c.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
 // Validate reports the first setting that cannot work, naming its key.
 func (c Config) Validate() error {
 	positive := []struct {
