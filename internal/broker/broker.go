@@ -38,23 +38,43 @@ type Message struct {
 // published them.
 type Handler func(Message)
 
+// Change is one user entering (Join) or leaving a room on this node.
+type Change struct {
+	Room, User string
+	Join       bool
+}
+
 // Broker connects a node to the others. Its methods are safe for
 // concurrent use.
 type Broker interface {
-	// Publish hands m to every other node. Messages published by one
-	// goroutine arrive at each node in that order.
+	// Publish hands m to the other nodes that have an interest in it: a
+	// connection in its room, of its user. Messages published by one
+	// goroutine arrive at each node in that order. It may return before
+	// the other nodes have m.
 	Publish(ctx context.Context, m Message) error
 	// Subscribe sets the handler for other nodes' messages and starts
 	// receiving them. It is called once, before the first Publish.
 	Subscribe(h Handler)
-	// Join records that user is in room on this node.
-	Join(ctx context.Context, room, user string) error
-	// Leave records that user has no connection left in room on this node.
-	Leave(ctx context.Context, room, user string) error
-	// Members returns the users in room on every node, sorted.
-	Members(ctx context.Context, room string) ([]string, error)
-	// Count returns how many users room has on every node.
+	// Apply records this node's presence changes, in order, and returns
+	// how many users each change's room has after it, on every node. Once
+	// it returns, a room this node joined receives the other nodes'
+	// deliveries to it.
+	Apply(ctx context.Context, changes []Change) (users []int, err error)
+	// WatchUser makes deliveries to user reach this node; the channel is
+	// closed once they do. UnwatchUser undoes one WatchUser. Neither
+	// blocks: the hub calls them under its lock, in the order of its
+	// connections' opening and closing.
+	WatchUser(user string) <-chan struct{}
+	UnwatchUser(user string)
+	// Count returns how many users room has on every node, without
+	// listing them.
 	Count(ctx context.Context, room string) (int, error)
+	// Page returns at most limit users of room on every node, in byte
+	// order, starting after the user after (from the first when empty),
+	// and how many users the room has.
+	Page(ctx context.Context, room, after string, limit int) (users []string, count int, err error)
+	// Received counts the deliveries this node has taken from the others.
+	Received() uint64
 	// Ready reports whether the broker can reach the other nodes.
 	Ready() bool
 	// Clustered reports whether other nodes may exist: false for a single

@@ -2,22 +2,27 @@ package broker
 
 import (
 	"context"
-	"slices"
 	"sync"
+
+	"github.com/google/btree"
 )
 
 var _ Broker = (*Memory)(nil)
 
 // Memory is the broker of a single process: there are no other nodes, so
-// Publish has nowhere to go, and presence is a map.
+// Publish has nowhere to go, and presence is an ordered tree of users per
+// room, so that a count is its size and a page starts with a search.
 type Memory struct {
 	mu    sync.Mutex
-	rooms map[string]map[string]struct{} // room -> users
+	rooms map[string]*btree.BTreeG[string]
 }
+
+// treeDegree suits trees of a few to millions of short strings.
+const treeDegree = 32
 
 // NewMemory returns an empty in-memory broker.
 func NewMemory() *Memory {
-	return &Memory{rooms: make(map[string]map[string]struct{})}
+	return &Memory{rooms: make(map[string]*btree.BTreeG[string])}
 }
 
 // Publish does nothing: the publishing node has delivered already.
@@ -26,48 +31,98 @@ func (m *Memory) Publish(context.Context, Message) error { return nil }
 // Subscribe does nothing: no other node ever publishes.
 func (m *Memory) Subscribe(Handler) {}
 
-// Join adds user to room.
-func (m *Memory) Join(_ context.Context, room, user string) error {
+// Apply adds and removes users, and forgets a room once it is empty.
+func (m *Memory) Apply(_ context.Context, changes []Change) ([]int, error) {
+	users := make([]int, len(changes))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	users := m.rooms[room]
-	if users == nil {
-		users = make(map[string]struct{})
-		m.rooms[room] = users
+	for i, c := range changes {
+		users[i], _ = m.applyLocked(c)
 	}
-	users[user] = struct{}{}
-	return nil
-}
-
-// Leave removes user from room, and the room once it is empty.
-func (m *Memory) Leave(_ context.Context, room, user string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.rooms[room], user)
-	if len(m.rooms[room]) == 0 {
-		delete(m.rooms, room)
-	}
-	return nil
-}
-
-// Members returns the users in room, sorted.
-func (m *Memory) Members(_ context.Context, room string) ([]string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	users := make([]string, 0, len(m.rooms[room]))
-	for u := range m.rooms[room] {
-		users = append(users, u)
-	}
-	slices.Sort(users)
 	return users, nil
 }
 
-// Count returns how many users room has, without listing them.
+// applyLocked makes one change and returns the room's users after it,
+// and whether it changed anything.
+func (m *Memory) applyLocked(c Change) (users int, changed bool) {
+	tree := m.rooms[c.Room]
+	if c.Join {
+		if tree == nil {
+			tree = btree.NewOrderedG[string](treeDegree)
+			m.rooms[c.Room] = tree
+		}
+		_, replaced := tree.ReplaceOrInsert(c.User)
+		return tree.Len(), !replaced
+	}
+	if tree == nil {
+		return 0, false
+	}
+	_, removed := tree.Delete(c.User)
+	if tree.Len() == 0 {
+		delete(m.rooms, c.Room)
+	}
+	return tree.Len(), removed
+}
+
+// WatchUser returns a closed channel: every user's deliveries are here.
+func (m *Memory) WatchUser(string) <-chan struct{} { return closedChan }
+
+// UnwatchUser does nothing.
+func (m *Memory) UnwatchUser(string) {}
+
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Count returns how many users room has.
 func (m *Memory) Count(_ context.Context, room string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.rooms[room]), nil
+	if tree := m.rooms[room]; tree != nil {
+		return tree.Len(), nil
+	}
+	return 0, nil
 }
+
+// Page returns up to limit users of room after after, in order.
+func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]string, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tree := m.rooms[room]
+	if tree == nil {
+		return nil, 0, nil
+	}
+	users := make([]string, 0, min(limit, tree.Len()))
+	tree.AscendGreaterOrEqual(after, func(user string) bool {
+		if user == after {
+			return true
+		}
+		users = append(users, user)
+		return len(users) < limit
+	})
+	return users, tree.Len(), nil
+}
+
+// snapshot returns each room's users, for a cluster broker to re-send.
+func (m *Memory) snapshot() map[string][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rooms := make(map[string][]string, len(m.rooms))
+	for room, tree := range m.rooms {
+		users := make([]string, 0, tree.Len())
+		tree.Ascend(func(u string) bool {
+			users = append(users, u)
+			return true
+		})
+		rooms[room] = users
+	}
+	return rooms
+}
+
+// Received is always 0: no other node exists.
+func (m *Memory) Received() uint64 { return 0 }
 
 // Ready is always true.
 func (m *Memory) Ready() bool { return true }

@@ -27,7 +27,13 @@ const testPrefix = "test-app"
 // messages to handle (nil: drops them).
 func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string, handle broker.Handler) *broker.Redis {
 	tb.Helper()
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, prefix, node, 2*time.Second)
+	return newRedisBrokerTTL(tb, redis, prefix, node, 2*time.Second, handle)
+}
+
+// newRedisBrokerTTL is newRedisBroker with a presence TTL of ttl.
+func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, ttl time.Duration, handle broker.Handler) *broker.Redis {
+	tb.Helper()
+	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, prefix, node, ttl)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -40,10 +46,31 @@ func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string, han
 	return b
 }
 
+// join records user in room on node b and returns the room's users.
+func join(tb testing.TB, b broker.Broker, room, user string) int {
+	tb.Helper()
+	return apply(tb, b, broker.Change{Room: room, User: user, Join: true})
+}
+
+// leave takes user out of room on node b and returns the room's users.
+func leave(tb testing.TB, b broker.Broker, room, user string) int {
+	tb.Helper()
+	return apply(tb, b, broker.Change{Room: room, User: user})
+}
+
+func apply(tb testing.TB, b broker.Broker, change broker.Change) int {
+	tb.Helper()
+	users, err := b.Apply(context.Background(), []broker.Change{change})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return users[0]
+}
+
 // collect returns a handler that sends messages to a channel, and the
 // channel.
 func collect() (broker.Handler, chan broker.Message) {
-	got := make(chan broker.Message, 10)
+	got := make(chan broker.Message, 10000)
 	return func(m broker.Message) { got <- m }, got
 }
 
@@ -52,10 +79,13 @@ func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 	handleA, gotA := collect()
 	handleB, gotB := collect()
 	a := newRedisBroker(t, redis, testPrefix, "a", handleA)
-	newRedisBroker(t, redis, testPrefix, "b", handleB)
+	b := newRedisBroker(t, redis, testPrefix, "b", handleB)
 
 	// Values with every byte, so that no separator can break the framing.
 	want := broker.Message{Kind: broker.ToRoom, Target: "room\x00:1", Frame: []byte("{\"x\":\"\x00\xff\"}"), Origin: "a"}
+	// Both nodes have a member of the room, so both subscribe to it.
+	join(t, a, want.Target, "ann")
+	join(t, b, want.Target, "bob")
 	if err := a.Publish(context.Background(), want); err != nil {
 		t.Fatal(err)
 	}
@@ -74,27 +104,6 @@ func TestRedisCarriesMessagesBetweenNodesOnly(t *testing.T) {
 	}
 }
 
-func TestRedisPresenceIsClusterWide(t *testing.T) {
-	redis := wstest.StartRedis(t)
-	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
-	ctx := context.Background()
-	for _, step := range []error{a.Join(ctx, "r", "ann"), b.Join(ctx, "r", "bob"), b.Join(ctx, "r", "ann")} {
-		if step != nil {
-			t.Fatal(step)
-		}
-	}
-	if users, err := a.Members(ctx, "r"); err != nil || !slices.Equal(users, []string{"ann", "bob"}) {
-		t.Fatalf("members: %v %v", users, err)
-	}
-	// ann is still on b after leaving a.
-	if err := a.Leave(ctx, "r", "ann"); err != nil {
-		t.Fatal(err)
-	}
-	if users, _ := b.Members(ctx, "r"); !slices.Equal(users, []string{"ann", "bob"}) {
-		t.Fatalf("members after ann left a: %v", users)
-	}
-}
-
 func TestRedisPrefixSeparatesApplications(t *testing.T) {
 	redis := wstest.StartRedis(t)
 	handleA2, gotA2 := collect()
@@ -103,17 +112,17 @@ func TestRedisPrefixSeparatesApplications(t *testing.T) {
 	b1, b2 := newRedisBroker(t, redis, "app-b", "b1", handleB1), newRedisBroker(t, redis, "app-b", "b2", nil)
 	ctx := context.Background()
 
-	// Presence: the same room in both applications, one user in each.
-	if err := a1.Join(ctx, "lobby", "ann"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b2.Join(ctx, "lobby", "bob"); err != nil {
-		t.Fatal(err)
-	}
-	if users, err := a2.Members(ctx, "lobby"); err != nil || !slices.Equal(users, []string{"ann"}) {
+	// Presence: the same room in both applications, one user in each;
+	// the receiving nodes have a member and a user of their own there.
+	join(t, a1, "lobby", "ann")
+	join(t, b2, "lobby", "bob")
+	join(t, a2, "lobby", "cat")
+	join(t, b1, "lobby", "dan")
+	<-a2.WatchUser("bob")
+	if users, _, err := a2.Page(ctx, "lobby", "", 10); err != nil || !slices.Equal(users, []string{"ann", "cat"}) {
 		t.Fatalf("members of app A: %v %v", users, err)
 	}
-	if users, err := b1.Members(ctx, "lobby"); err != nil || !slices.Equal(users, []string{"bob"}) {
+	if users, _, err := b1.Page(ctx, "lobby", "", 10); err != nil || !slices.Equal(users, []string{"bob", "dan"}) {
 		t.Fatalf("members of app B: %v %v", users, err)
 	}
 

@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		OnRefuse: stats.Refused,
 	})
 	stats.Watch(wsServer)
+	stats.WatchBroker(cluster)
 
 	// A named instance per node lets tests run several nodes in one process.
 	s := ghttp.GetServer("template-ws-" + node)

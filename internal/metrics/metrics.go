@@ -76,6 +76,16 @@ func (m *Metrics) Watch(s *ws.Server) {
 	)
 }
 
+// WatchBroker adds the count of deliveries b took from other nodes: with
+// routing by interest, a node without a room's members takes none of its
+// traffic.
+func (m *Metrics) WatchBroker(b interface{ Received() uint64 }) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ws_broker_received_total",
+		Help: "Deliveries received from other nodes through the broker.",
+	}, func() float64 { return float64(b.Received()) }))
+}
+
 // Refused counts a refused handshake; it is a ws.Hooks.OnRefuse.
 func (m *Metrics) Refused(reason string) {
 	m.rejected.WithLabelValues(reason).Inc()

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gogf/gf/v2/container/gvar"
 	"github.com/gogf/gf/v2/database/gredis"
+	"github.com/gogf/gf/v2/util/gconv"
 )
 
 // ModulePath is the module path that go.mod declares.
@@ -26,10 +28,8 @@ func ModulePath(t testing.TB) string {
 	return module
 }
 
-// ExpectNamesUnder fails the test unless every key in the server, and
-// every channel with a subscriber, starts with one of prefixes and ":",
-// and each prefix starts at least one of them.
-func (r *Redis) ExpectNamesUnder(t testing.TB, prefixes ...string) {
+// Do runs one command on the server.
+func (r *Redis) Do(t testing.TB, command string, args ...any) *gvar.Var {
 	t.Helper()
 	ctx := context.Background()
 	client, err := gredis.New(&gredis.Config{Address: r.Addr()})
@@ -37,14 +37,29 @@ func (r *Redis) ExpectNamesUnder(t testing.TB, prefixes ...string) {
 		t.Fatal(err)
 	}
 	defer client.Close(ctx)
-	var names []string
-	for _, command := range [][]any{{"KEYS", "*"}, {"PUBSUB", "CHANNELS", "*"}} {
-		v, err := client.Do(ctx, command[0].(string), command[1:]...)
-		if err != nil {
-			t.Fatalf("%v: %v", command, err)
-		}
-		names = append(names, v.Strings()...)
+	v, err := client.Do(ctx, command, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v", command, args, err)
 	}
+	return v
+}
+
+// Subscribers returns how many connections subscribe to channel.
+func (r *Redis) Subscribers(t testing.TB, channel string) int {
+	t.Helper()
+	reply := r.Do(t, "PUBSUB", "NUMSUB", channel).Slice()
+	if len(reply) != 2 {
+		t.Fatalf("PUBSUB NUMSUB %s: %v", channel, reply)
+	}
+	return gconv.Int(reply[1])
+}
+
+// ExpectNamesUnder fails the test unless every key in the server, and
+// every channel with a subscriber, starts with one of prefixes and ":",
+// and each prefix starts at least one of them.
+func (r *Redis) ExpectNamesUnder(t testing.TB, prefixes ...string) {
+	t.Helper()
+	names := append(r.Do(t, "KEYS", "*").Strings(), r.Do(t, "PUBSUB", "CHANNELS", "*").Strings()...)
 	used := make(map[string]bool)
 	for _, name := range names {
 		i := slices.IndexFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p+":") })

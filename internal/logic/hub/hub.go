@@ -7,6 +7,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
@@ -30,6 +31,17 @@ func DefaultConfig() Config {
 	return Config{MaxRoomsPerConnection: 128, PresenceEventsLimit: 100}
 }
 
+// subscribeWait bounds how long a new connection waits for its user's
+// deliveries to reach this node before it is welcomed anyway.
+const subscribeWait = 5 * time.Second
+
+// closed is a channel that never blocks.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 // announces reports whether a room of users hears presence pushes.
 func (h *sHub) announces(users int) bool {
 	return h.cfg.PresenceEventsLimit > 0 && users <= h.cfg.PresenceEventsLimit
@@ -49,6 +61,9 @@ type sHub struct {
 	conns map[string]*member
 	users map[string]map[*member]struct{}
 	rooms map[string]map[*member]struct{}
+	// roomUsers counts each room's users on this node: the count a join
+	// reports while the other nodes are out of reach.
+	roomUsers map[string]int
 
 	presence presence
 }
@@ -70,6 +85,8 @@ func New(node string, b broker.Broker, cfg Config) *sHub {
 		conns:    make(map[string]*member),
 		users:    make(map[string]map[*member]struct{}),
 		rooms:    make(map[string]map[*member]struct{}),
+
+		roomUsers: make(map[string]int),
 	}
 	b.Subscribe(func(m broker.Message) { h.deliver(m, nil) })
 	return h
@@ -83,13 +100,28 @@ func wsCaller(ctx context.Context) model.Peer {
 	return nil
 }
 
-// Register adds a new connection.
+// Register adds a new connection. It returns once deliveries to its user
+// reach this node from the others, or after subscribeWait.
 func (h *sHub) Register(p model.Peer) {
 	m := &member{peer: p, rooms: make(map[string]struct{})}
+	var subscribed <-chan struct{} = closed
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.conns[p.ID()] = m
+	if len(h.users[p.UserID()]) == 0 {
+		subscribed = h.broker.WatchUser(p.UserID())
+	}
 	addTo(h.users, p.UserID(), m)
+	h.mu.Unlock()
+	select {
+	case <-subscribed:
+	default:
+		timer := time.NewTimer(subscribeWait)
+		defer timer.Stop()
+		select {
+		case <-subscribed:
+		case <-timer.C:
+		}
+	}
 }
 
 // Unregister removes a closed connection from its user and its rooms; the
@@ -103,6 +135,9 @@ func (h *sHub) Unregister(p model.Peer) {
 	}
 	delete(h.conns, p.ID())
 	removeFrom(h.users, p.UserID(), m)
+	if len(h.users[p.UserID()]) == 0 {
+		h.broker.UnwatchUser(p.UserID())
+	}
 	var gone []string
 	for room := range m.rooms {
 		removeFrom(h.rooms, room, m)
@@ -111,7 +146,7 @@ func (h *sHub) Unregister(p model.Peer) {
 		}
 	}
 	for _, room := range gone {
-		h.record(presenceChange{room: room, user: p.UserID()})
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
 	}
 	h.mu.Unlock()
 }

@@ -219,7 +219,14 @@ func TestRoomsPerConnectionAreCapped(t *testing.T) {
 // cutOff is a broker whose other nodes are out of reach.
 type cutOff struct{ *broker.Memory }
 
-func (cutOff) Members(context.Context, string) ([]string, error) { return nil, broker.ErrUnavailable }
+func (c cutOff) Apply(ctx context.Context, changes []broker.Change) ([]int, error) {
+	_, _ = c.Memory.Apply(ctx, changes)
+	return nil, broker.ErrUnavailable
+}
+
+func (cutOff) Page(context.Context, string, string, int) ([]string, int, error) {
+	return nil, 0, broker.ErrUnavailable
+}
 
 func (cutOff) Count(context.Context, string) (int, error) { return 0, broker.ErrUnavailable }
 

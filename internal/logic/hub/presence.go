@@ -3,12 +3,15 @@ package hub
 import (
 	"context"
 	"sync"
+
+	"github.com/gfws/template-ws/internal/broker"
 )
 
 // presence hands this node's presence changes to the broker, which may do
 // I/O, in the order the registry made them, on a goroutine that runs only
-// while changes wait: a closing connection's leave never waits on Redis,
-// and a join waits only for its own turn.
+// while changes wait. Whatever queued while the broker was busy goes as
+// one batch: a closing connection's leave never waits on Redis, and many
+// joins share a round trip.
 type presence struct {
 	mu      sync.Mutex
 	queue   []presenceChange
@@ -16,16 +19,27 @@ type presence struct {
 }
 
 // presenceChange is one user entering or leaving a room on this node.
-// done, when set, is closed once the broker has it.
+// counted, when set, receives the room's users once the broker has it.
 type presenceChange struct {
-	join       bool
-	room, user string
-	done       chan struct{}
+	broker.Change
+	counted chan roomCount
+}
+
+// roomCount is how many users a room has: on every node, or on this one
+// (local) while the others are out of reach.
+type roomCount struct {
+	users int
+	local bool
 }
 
 // record queues a change. The hub calls it with its registry lock held, so
 // changes queue in the order the registry made them.
 func (h *sHub) record(change presenceChange) {
+	if change.Join {
+		h.roomUsers[change.Room]++
+	} else if h.roomUsers[change.Room]--; h.roomUsers[change.Room] <= 0 {
+		delete(h.roomUsers, change.Room)
+	}
 	p := &h.presence
 	p.mu.Lock()
 	p.queue = append(p.queue, change)
@@ -53,28 +67,31 @@ func (h *sHub) sendPresence() {
 			return
 		}
 		p.mu.Unlock()
-		for _, change := range batch {
-			if change.join {
-				_ = h.broker.Join(ctx, change.room, change.user)
+		changes := make([]broker.Change, len(batch))
+		for i, c := range batch {
+			changes[i] = c.Change
+		}
+		users, err := h.broker.Apply(ctx, changes)
+		for i, c := range batch {
+			count := roomCount{local: err != nil}
+			if err == nil {
+				count.users = users[i]
 			} else {
-				_ = h.broker.Leave(ctx, change.room, change.user)
-				h.announceLeave(ctx, change.room, change.user)
+				count.users = h.localUsers(c.Room)
 			}
-			if change.done != nil {
-				close(change.done)
+			if c.counted != nil {
+				c.counted <- count
+			}
+			if !c.Join && count.users > 0 && h.announces(count.users) {
+				h.pushToRoom(ctx, c.Room, EventRoomLeft, map[string]string{"room": c.Room, "userId": c.User}, nil)
 			}
 		}
 	}
 }
 
-// announceLeave pushes room.left to a room that is small enough once the
-// user has left it. It runs after the broker has the leave, so the count
-// is the room's size after it.
-func (h *sHub) announceLeave(ctx context.Context, room, user string) {
-	if h.cfg.PresenceEventsLimit == 0 {
-		return // pushes are off: counting the room would be wasted
-	}
-	if users, _ := h.countUsers(ctx, room); h.announces(users) {
-		h.pushToRoom(ctx, room, EventRoomLeft, map[string]string{"room": room, "userId": user}, nil)
-	}
+// localUsers counts the users of room on this node.
+func (h *sHub) localUsers(room string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.roomUsers[room]
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -54,40 +53,30 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOut
 	firstOfUser := !already && !h.userInRoomLocked(p.UserID(), room)
 	m.rooms[room] = struct{}{}
 	addTo(h.rooms, room, m)
+	var count roomCount
 	if !firstOfUser {
 		h.mu.Unlock()
+		count = h.countUsers(ctx, room)
 	} else {
-		// The count below must include this user: wait for the change.
-		recorded := make(chan struct{})
-		h.record(presenceChange{join: true, room: room, user: p.UserID(), done: recorded})
+		// The count must include this user: it comes with the change.
+		counted := make(chan roomCount, 1)
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
 		h.mu.Unlock()
-		<-recorded
+		count = <-counted
+		if h.announces(count.users) {
+			h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
+		}
 	}
-	users, local := h.countUsers(ctx, room)
-	if firstOfUser && h.announces(users) {
-		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
-	}
-	return model.RoomJoinOutput{Members: users, Local: local}, nil
+	return model.RoomJoinOutput{Members: count.users, Local: count.local}, nil
 }
 
-// countUsers counts room's users on every node, or on this one (local)
-// while the others are out of reach; the broker logs its outage.
-func (h *sHub) countUsers(ctx context.Context, room string) (users int, local bool) {
+// countUsers counts room's users on every node, or on this one while the
+// others are out of reach; the broker logs its outage.
+func (h *sHub) countUsers(ctx context.Context, room string) roomCount {
 	if n, err := h.broker.Count(ctx, room); err == nil {
-		return n, false
+		return roomCount{users: n}
 	}
-	return h.localUsers(room), true
-}
-
-// localUsers counts the users of room on this node.
-func (h *sHub) localUsers(room string) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	users := make(map[string]struct{}, len(h.rooms[room]))
-	for m := range h.rooms[room] {
-		users[m.peer.UserID()] = struct{}{}
-	}
-	return len(users)
+	return roomCount{users: h.localUsers(room), local: true}
 }
 
 // LeaveRoom takes the calling connection out of room; a small room hears
@@ -114,7 +103,7 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 		h.mu.Unlock()
 		return nil
 	}
-	h.record(presenceChange{room: room, user: p.UserID()})
+	h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
 	h.mu.Unlock()
 	return nil
 }
@@ -181,20 +170,17 @@ func (h *sHub) PublishToRoom(ctx context.Context, in model.RoomEventInput) error
 // RoomMembers returns one page of room's users on every node, sorted, and
 // how many there are: a reply never grows with the room.
 func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error) {
-	users, err := h.broker.Members(ctx, in.Room)
+	limit := max(in.Limit, 1)
+	users, count, err := h.broker.Page(ctx, in.Room, in.After, limit+1)
 	if err != nil {
 		return out, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
 	}
-	out.Count = len(users)
-	from, _ := slices.BinarySearch(users, in.After)
-	if in.After != "" && from < len(users) && users[from] == in.After {
-		from++
+	out.Count = count
+	if len(users) > limit {
+		users = users[:limit]
+		out.Next = users[limit-1]
 	}
-	to := min(from+max(in.Limit, 1), len(users))
-	out.Users = slices.Clone(users[from:to])
-	if to < len(users) {
-		out.Next = out.Users[len(out.Users)-1]
-	}
+	out.Users = users
 	return out, nil
 }
 

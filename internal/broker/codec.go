@@ -1,0 +1,38 @@
+package broker
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// encodeMessage lays m out as kind, then origin, target and frame, each
+// prefixed with its length, so that no value needs escaping.
+func encodeMessage(m Message) []byte {
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame))
+	b = append(b, byte(m.Kind))
+	for _, part := range [][]byte{[]byte(m.Origin), []byte(m.Target), m.Frame} {
+		b = binary.AppendUvarint(b, uint64(len(part)))
+		b = append(b, part...)
+	}
+	return b
+}
+
+func decodeMessage(payload string) (Message, error) {
+	b := []byte(payload)
+	if len(b) < 1 {
+		return Message{}, errors.New("empty payload")
+	}
+	m := Message{Kind: Kind(b[0])}
+	b = b[1:]
+	parts := make([][]byte, 3)
+	for i := range parts {
+		n, size := binary.Uvarint(b)
+		if size <= 0 || uint64(len(b)-size) < n {
+			return Message{}, errors.New("truncated payload")
+		}
+		parts[i] = b[size : size+int(n)]
+		b = b[size+int(n):]
+	}
+	m.Origin, m.Target, m.Frame = string(parts[0]), string(parts[1]), parts[2]
+	return m, nil
+}

@@ -1,0 +1,173 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Presence in Redis is three keys per room, changed together by one
+// script so that they never disagree:
+//
+//   - entries, a sorted set of "node\x00user" scored by expiry time (Redis
+//     time, so node clocks do not matter), renewed by each node's
+//     heartbeat: the entries of a node that died expire by themselves;
+//   - users, a sorted set of the room's users, all scored 0, so that it
+//     is in byte order: a count is ZCARD and a page is ZRANGEBYLEX;
+//   - refs, a hash of how many nodes hold each user in the room: a user
+//     leaves users when the last node's entry goes.
+//
+// Every call first drops a bounded number of expired entries of its room,
+// so a dead node's users leave as their rooms are used, and the keys
+// expire after two TTLs without a join or heartbeat.
+var presenceScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function userOf(entry)
+  return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
+end
+local function drop(entry)
+  if redis.call('ZREM', KEYS[1], entry) == 1 then
+    local user = userOf(entry)
+    if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then
+      redis.call('HDEL', KEYS[3], user)
+      redis.call('ZREM', KEYS[2], user)
+    end
+  end
+end
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)) do
+  drop(entry)
+end
+local op = ARGV[1]
+if op == 'join' then
+  local ttl = tonumber(ARGV[3])
+  if redis.call('ZADD', KEYS[1], now + ttl, ARGV[2]) == 1 then
+    local user = userOf(ARGV[2])
+    if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+      redis.call('ZADD', KEYS[2], 0, user)
+    end
+  end
+  for i = 1, 3 do
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+  end
+elseif op == 'leave' then
+  drop(ARGV[2])
+elseif op == 'page' then
+  local from = '-'
+  if ARGV[2] ~= '' then
+    from = '(' .. ARGV[2]
+  end
+  local page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', 0, tonumber(ARGV[3]))
+  table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
+  return page
+end
+return redis.call('ZCARD', KEYS[2])
+`)
+
+func (r *Redis) presenceKeys(room string) []string {
+	return []string{r.names.prefix + ":presence:" + room, r.names.prefix + ":members:" + room, r.names.prefix + ":refs:" + room}
+}
+
+func (r *Redis) entry(user string) string { return r.node + "\x00" + user }
+
+// Apply records the changes on this node at once, subscribes to the rooms
+// it now has members of and leaves those it has none left in, then sends
+// the changes to Redis in one pipeline, in order. While Redis is out of
+// reach it returns ErrUnavailable; the next heartbeat after it returns
+// re-sends this node's presence.
+func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
+	var waits []<-chan struct{}
+	r.local.mu.Lock()
+	for _, c := range changes {
+		users, changed := r.local.applyLocked(c)
+		switch {
+		case !changed:
+		case c.Join && users == 1:
+			waits = append(waits, r.interest.add(r.names.room(c.Room)))
+		case !c.Join && users == 0:
+			r.interest.remove(r.names.room(c.Room))
+		}
+	}
+	r.local.mu.Unlock()
+	if !r.ready.Load() {
+		return nil, ErrUnavailable
+	}
+	cmds := make([]*goredis.Cmd, len(changes))
+	err := r.write(ctx, func(p goredis.Pipeliner) {
+		for i, c := range changes {
+			op := "leave"
+			if c.Join {
+				op = "join"
+			}
+			cmds[i] = presenceScript.Eval(r.ctx, p, r.presenceKeys(c.Room), op, r.entry(c.User), r.ttl.Milliseconds())
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	users := make([]int, len(changes))
+	for i, cmd := range cmds {
+		n, err := cmd.Int()
+		if err != nil {
+			return nil, err
+		}
+		users[i] = n
+	}
+	return users, r.await(ctx, waits)
+}
+
+// Count returns how many users room has on every live node: one ZCARD.
+func (r *Redis) Count(ctx context.Context, room string) (int, error) {
+	if !r.ready.Load() {
+		return 0, ErrUnavailable
+	}
+	return presenceScript.Run(ctx, r.raw, r.presenceKeys(room), "count").Int()
+}
+
+// Page returns one page of room's users on every live node.
+func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]string, int, error) {
+	if !r.ready.Load() {
+		return nil, 0, ErrUnavailable
+	}
+	reply, err := presenceScript.Run(ctx, r.raw, r.presenceKeys(room), "page", after, strconv.Itoa(limit)).Slice()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(reply) == 0 {
+		return nil, 0, errors.New("empty presence reply")
+	}
+	count, _ := reply[0].(int64)
+	users := make([]string, 0, len(reply)-1)
+	for _, u := range reply[1:] {
+		s, _ := u.(string)
+		users = append(users, s)
+	}
+	return users, int(count), nil
+}
+
+// heartbeat renews this node's presence, in pipelines of a bounded size.
+func (r *Redis) heartbeat() {
+	const perWrite = 1000
+	var batch []Change
+	flush := func() bool {
+		err := r.write(r.ctx, func(p goredis.Pipeliner) {
+			for _, c := range batch {
+				presenceScript.Eval(r.ctx, p, r.presenceKeys(c.Room), "join", r.entry(c.User), r.ttl.Milliseconds())
+			}
+		})
+		batch = batch[:0]
+		return err == nil
+	}
+	for room, users := range r.local.snapshot() {
+		for _, u := range users {
+			if batch = append(batch, Change{Room: room, User: u, Join: true}); len(batch) == perWrite && !flush() {
+				return // the receiver notices the outage and logs it
+			}
+		}
+	}
+	if len(batch) > 0 {
+		flush()
+	}
+}

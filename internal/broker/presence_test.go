@@ -1,0 +1,117 @@
+package broker_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// A user on two nodes counts once; leaving one node keeps the user in
+// the room until the other lets go.
+func TestRedisCountsUsersOnceAcrossNodes(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	ctx := context.Background()
+	for _, step := range []struct {
+		node       broker.Broker
+		user       string
+		join       bool
+		wantCount  int
+		wantListed []string
+	}{
+		{a, "ann", true, 1, []string{"ann"}},
+		{b, "bob", true, 2, []string{"ann", "bob"}},
+		{b, "ann", true, 2, []string{"ann", "bob"}},
+		{a, "ann", false, 2, []string{"ann", "bob"}},
+		{b, "ann", false, 1, []string{"bob"}},
+		{b, "bob", false, 0, nil},
+	} {
+		users, err := step.node.Apply(ctx, []broker.Change{{Room: "r", User: step.user, Join: step.join}})
+		if err != nil || users[0] != step.wantCount {
+			t.Fatalf("%+v: the change reports %v users (%v), want %d", step, users, err, step.wantCount)
+		}
+		if n, err := a.Count(ctx, "r"); err != nil || n != step.wantCount {
+			t.Fatalf("%+v: count %d %v", step, n, err)
+		}
+		if listed, _, _ := b.Page(ctx, "r", "", 10); !slices.Equal(listed, step.wantListed) {
+			t.Fatalf("%+v: listed %v, want %v", step, listed, step.wantListed)
+		}
+	}
+	// An empty room leaves no key behind.
+	if keys := redis.Do(t, "KEYS", "*").Strings(); len(keys) != 0 {
+		t.Fatalf("keys after everyone left: %q", keys)
+	}
+}
+
+// Pages walk a room of a few hundred users, some on both nodes, in byte
+// order, with no duplicate and no gap, and each reports the room's count.
+func TestRedisPagesWalkARoom(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	ctx := context.Background()
+	var want []string
+	var onA, onB []broker.Change
+	for i := range 300 {
+		user := fmt.Sprintf("user-%03d", i)
+		want = append(want, user)
+		onA = append(onA, broker.Change{Room: "big", User: user, Join: true})
+		if i%3 == 0 {
+			onB = append(onB, broker.Change{Room: "big", User: user, Join: true})
+		}
+	}
+	for _, step := range []struct {
+		node    broker.Broker
+		changes []broker.Change
+	}{{a, onA}, {b, onB}} {
+		if _, err := step.node.Apply(ctx, step.changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > 300/7+1 {
+			t.Fatal("the walk does not end")
+		}
+		users, count, err := b.Page(ctx, "big", after, 7)
+		if err != nil || count != 300 {
+			t.Fatalf("page after %q: count %d %v", after, count, err)
+		}
+		if len(users) == 0 {
+			break
+		}
+		got = append(got, users...)
+		after = users[len(users)-1]
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the walk listed %d users, want the 300 in order: %v", len(got), got)
+	}
+}
+
+// The users of a node that stops without leaving drop out of the count
+// once its entries expire; the other nodes' stay.
+func TestRedisForgetsADeadNodesUsers(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	dying := newRedisBrokerTTL(t, redis, testPrefix, "dying", 300*time.Millisecond, nil)
+	join(t, a, "r", "ann")
+	join(t, dying, "r", "bob")
+	if n := join(t, dying, "r", "ann"); n != 2 {
+		t.Fatalf("count with both nodes: %d", n)
+	}
+	if err := dying.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wstest.WaitFor(t, "bob's entry to expire", func() bool {
+		n, err := a.Count(context.Background(), "r")
+		return err == nil && n == 1
+	})
+	if users, _, _ := a.Page(context.Background(), "r", "", 10); !slices.Equal(users, []string{"ann"}) {
+		t.Fatalf("members after the node died: %v", users)
+	}
+}
