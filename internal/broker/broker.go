@@ -2,6 +2,20 @@
 // keeps room presence. A node delivers to its own connections itself; the
 // broker only takes a delivery to the other nodes, so the in-memory broker
 // of a single process has nothing to carry.
+//
+// With Redis, everything of an application is named under its prefix:
+//
+//	<prefix>:all               channel: deliveries to everyone, connection kicks
+//	<prefix>:room:<room>       channel: deliveries to a room
+//	<prefix>:user:<user>       channel: deliveries to and kicks of a user
+//	<prefix>:presence:<room>   sorted set: "node\x00user" scored by expiry
+//	<prefix>:members:<room>    sorted set: the room's users, in byte order
+//	<prefix>:refs:<room>       hash: user -> how many nodes hold them there
+//
+// A node subscribes to a room's or a user's channel only while it holds a
+// member or a connection of it, so no node carries the whole cluster's
+// traffic. The three presence keys change together in one script, so a
+// count is ZCARD and a page ZRANGEBYLEX at any room size.
 package broker
 
 import "context"
