@@ -60,26 +60,20 @@ func TestDrainSends1001AndRefusesNewcomers(t *testing.T) {
 	}
 }
 
+// Frames no valid client sends close the connection with 1002.
 func TestProtocolErrorCloses1002(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, nil)
-	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	// FIN + reserved opcode 3, masked, empty payload: no valid client sends it.
-	if _, err := c.UnderlyingConn().Write([]byte{0x83, 0x80, 1, 2, 3, 4}); err != nil {
-		t.Fatal(err)
+	for name, frame := range map[string][]byte{
+		"reserved opcode 3, masked, empty": {0x83, 0x80, 1, 2, 3, 4},
+		"text without the mask bit":        {0x81, 0x02, 'h', 'i'},
+	} {
+		c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+		if _, err := c.UnderlyingConn().Write(frame); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		c.ExpectClose(websocket.CloseProtocolError)
 	}
-	c.ExpectClose(websocket.CloseProtocolError)
-}
-
-func TestUnmaskedClientFrameCloses1002(t *testing.T) {
-	t.Parallel()
-	node := wstest.Start(t, nil)
-	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	// FIN + text, no mask bit, payload "hi".
-	if _, err := c.UnderlyingConn().Write([]byte{0x81, 0x02, 'h', 'i'}); err != nil {
-		t.Fatal(err)
-	}
-	c.ExpectClose(websocket.CloseProtocolError)
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {

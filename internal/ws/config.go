@@ -245,13 +245,19 @@ func (r *configReader) raw(key string) (any, bool) {
 }
 
 func (r *configReader) str(key string, dst *string) {
+	readAs(r, key, dst, "want a string, got %v")
+}
+
+// readAs sets *dst to key's value when it has type T, and fails with
+// complaint otherwise.
+func readAs[T any](r *configReader, key string, dst *T, complaint string) {
 	if v, ok := r.raw(key); ok {
-		s, isString := v.(string)
-		if !isString {
-			r.fail(key, "want a string, got %v", v)
+		t, isT := v.(T)
+		if !isT {
+			r.fail(key, complaint, v)
 			return
 		}
-		*dst = s
+		*dst = t
 	}
 }
 
@@ -320,14 +326,7 @@ func (r *configReader) float(key string, dst *float64) {
 }
 
 func (r *configReader) boolean(key string, dst *bool) {
-	if v, ok := r.raw(key); ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			r.fail(key, "want true or false, got %v", v)
-			return
-		}
-		*dst = b
-	}
+	readAs(r, key, dst, "want true or false, got %v")
 }
 
 func (r *configReader) duration(key string, dst *time.Duration) {
