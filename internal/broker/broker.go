@@ -44,8 +44,11 @@ type Message struct {
 	Target string
 	Frame  []byte
 	// Origin is the node that published; it has already delivered to its
-	// own connections.
+	// own connections, except for a room stream's messages.
 	Origin string
+	// Offset is the place of a room stream's message in its stream (see
+	// Append); 0 for every other delivery.
+	Offset uint64
 }
 
 // Handler receives the Messages of other nodes, in the order each node
@@ -66,9 +69,19 @@ type Broker interface {
 	// goroutine arrive at each node in that order. It may return before
 	// the other nodes have m.
 	Publish(ctx context.Context, m Message) error
-	// Subscribe sets the handler for other nodes' messages and starts
-	// receiving them. It is called once, before the first Publish.
+	// Subscribe sets the handler for other nodes' messages and for room
+	// stream messages, and starts receiving them. It is called once,
+	// before the first Publish.
 	Subscribe(h Handler)
+	// Append publishes m, a push to room m.Target's stream, to every node,
+	// this one included: m takes the room's next offset, cluster-wide,
+	// and is kept in the room's history. Each node's handler gets a room's
+	// messages in offset order. It returns the offset.
+	Append(ctx context.Context, m Message) (offset uint64, err error)
+	// Recover returns room's stream position, starting the stream when
+	// there is none, and, with since, the messages after it when they are
+	// all kept (ErrSinceBeyond for a since past the last offset).
+	Recover(ctx context.Context, room string, since *Position) (Recovery, error)
 	// Apply records this node's presence changes, in order, and returns
 	// how many users each change's room has after it, on every node. Once
 	// it returns, a room this node joined receives the other nodes'

@@ -15,21 +15,34 @@ var _ Broker = (*Memory)(nil)
 type Memory struct {
 	mu    sync.Mutex
 	rooms map[string]*btree.BTreeG[string]
+
+	streams memoryStreams
 }
 
 // treeDegree suits trees of a few to millions of short strings.
 const treeDegree = 32
 
-// NewMemory returns an empty in-memory broker.
+// NewMemory returns an empty in-memory broker that keeps the default
+// history.
 func NewMemory() *Memory {
-	return &Memory{rooms: make(map[string]*btree.BTreeG[string])}
+	return NewMemoryWithHistory(DefaultHistory())
+}
+
+// NewMemoryWithHistory returns an empty in-memory broker keeping history
+// of each room's stream.
+func NewMemoryWithHistory(history History) *Memory {
+	return &Memory{
+		rooms:   make(map[string]*btree.BTreeG[string]),
+		streams: memoryStreams{history: history, rooms: make(map[string]*memoryStream)},
+	}
 }
 
 // Publish does nothing: the publishing node has delivered already.
 func (m *Memory) Publish(context.Context, Message) error { return nil }
 
-// Subscribe does nothing: no other node ever publishes.
-func (m *Memory) Subscribe(Handler) {}
+// Subscribe sets the handler of room stream messages, which Append hands
+// to this node; no other node ever publishes.
+func (m *Memory) Subscribe(h Handler) { m.streams.handler = h }
 
 // Apply adds and removes users, and forgets a room once it is empty.
 func (m *Memory) Apply(_ context.Context, changes []Change) ([]int, error) {

@@ -39,12 +39,13 @@ const (
 // pipelines use the go-redis client beneath it, which gredis does not
 // expose as such.
 type Redis struct {
-	client *gredis.Redis
-	raw    goredis.UniversalClient
-	names  names
-	node   string
-	ttl    time.Duration
-	local  *Memory // this node's presence, re-sent by each heartbeat
+	client  *gredis.Redis
+	raw     goredis.UniversalClient
+	names   names
+	node    string
+	ttl     time.Duration
+	history History
+	local   *Memory // this node's presence, re-sent by each heartbeat
 
 	pubsub   *goredis.PubSub
 	interest *interest
@@ -59,11 +60,23 @@ type Redis struct {
 	done   sync.WaitGroup
 }
 
-// NewRedis connects to Redis with cfg as node of the application whose
-// keys and channels start with prefix (one CheckPrefix accepts). Presence
-// entries live for presenceTTL unless a heartbeat renews them. Nothing
-// runs until Subscribe.
-func NewRedis(cfg *gredis.Config, prefix, node string, presenceTTL time.Duration) (*Redis, error) {
+// RedisOptions place a node in its application's cluster.
+type RedisOptions struct {
+	// Prefix starts every key and channel of the application; one
+	// CheckPrefix accepts.
+	Prefix string
+	// Node names this node; every node of the cluster has its own.
+	Node string
+	// PresenceTTL is how long a node's presence entries live unless its
+	// heartbeat renews them.
+	PresenceTTL time.Duration
+	// History is how much of each room's stream is kept.
+	History History
+}
+
+// NewRedis connects to Redis with cfg as a node of a cluster. Nothing runs
+// until Subscribe.
+func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 	client, err := gredis.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w", cfg.Address, err)
@@ -75,7 +88,7 @@ func NewRedis(cfg *gredis.Config, prefix, node string, presenceTTL time.Duration
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Redis{
-		client: client, raw: raw, names: names{prefix}, node: node, ttl: presenceTTL,
+		client: client, raw: raw, names: names{opts.Prefix}, node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
 		local: NewMemory(), interest: newInterest(), writes: make(chan write, writeQueue),
 		rejoin: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 	}, nil
@@ -203,10 +216,12 @@ func (r *Redis) deliver(payload string) {
 		glog.Warningf(r.ctx, "redis broker: dropping a malformed delivery: %v", err)
 		return
 	}
-	if m.Origin == r.node {
+	if m.Offset == 0 && m.Origin == r.node {
 		return // delivered here when it was published
 	}
-	r.received.Add(1)
+	if m.Origin != r.node {
+		r.received.Add(1)
+	}
 	if h := r.handler.Load(); h != nil {
 		(*h)(m)
 	}

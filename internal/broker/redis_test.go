@@ -33,7 +33,7 @@ func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string, han
 // newRedisBrokerTTL is newRedisBroker with a presence TTL of ttl.
 func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, ttl time.Duration, handle broker.Handler) *broker.Redis {
 	tb.Helper()
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, prefix, node, ttl)
+	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{Prefix: prefix, Node: node, PresenceTTL: ttl, History: broker.DefaultHistory()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}
-	node, cluster, err := newBroker(ctx, cfg)
+	node, cluster, err := newBroker(ctx, cfg, wsCfg.SendQueueSize)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	})
 	stats.Watch(wsServer)
 	stats.WatchBroker(cluster)
+	stats.WatchRecoveries(hubOfNode)
 
 	// A named instance per node lets tests run several nodes in one process.
 	s := ghttp.GetServer("template-ws-" + node)

@@ -20,8 +20,10 @@ import (
 const defaultPresenceTTL = 15 * time.Second
 
 // newBroker builds the broker named by broker.type, and returns it with
-// this node's id (broker.nodeId, or one unique per process).
-func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, error) {
+// this node's id (broker.nodeId, or one unique per process). A recovery
+// replays up to rooms.history.size messages at once, so it may not exceed
+// sendQueue, ws.sendQueueSize.
+func newBroker(ctx context.Context, cfg *gcfg.Config, sendQueue int) (string, broker.Broker, error) {
 	node, err := cfg.Get(ctx, "broker.nodeId", "")
 	if err != nil {
 		return "", nil, fmt.Errorf("config broker.nodeId: %w", err)
@@ -30,13 +32,20 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 	if nodeID == "" {
 		nodeID = uniqueNodeID()
 	}
+	history, err := loadHistory(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	if sendQueue > 0 && history.Size > sendQueue {
+		return "", nil, fmt.Errorf("config rooms.history.size: %d is more than ws.sendQueueSize (%d), and a recovery replays up to that many messages at once; lower it or raise ws.sendQueueSize", history.Size, sendQueue)
+	}
 	kind, err := cfg.Get(ctx, "broker.type", "memory")
 	if err != nil {
 		return "", nil, fmt.Errorf("config broker.type: %w", err)
 	}
 	switch kind.String() {
 	case "memory":
-		return nodeID, broker.NewMemory(), nil
+		return nodeID, broker.NewMemoryWithHistory(history), nil
 	case "redis":
 	default:
 		return "", nil, fmt.Errorf("config broker.type: unknown broker %q; use \"memory\" or \"redis\"", kind.String())
@@ -73,7 +82,7 @@ func newBroker(ctx context.Context, cfg *gcfg.Config) (string, broker.Broker, er
 	if redisCfg.WriteTimeout == 0 {
 		redisCfg.WriteTimeout = 2 * time.Second
 	}
-	b, err := broker.NewRedis(redisCfg, prefix, nodeID, ttl)
+	b, err := broker.NewRedis(redisCfg, broker.RedisOptions{Prefix: prefix, Node: nodeID, PresenceTTL: ttl, History: history})
 	if err != nil {
 		return "", nil, fmt.Errorf("config redis.default: %w", err)
 	}
@@ -105,6 +114,30 @@ func uniqueNodeID() string {
 		host = "node"
 	}
 	return host + "-" + ws.RandomID(3)
+}
+
+// loadHistory reads rooms.history over broker.DefaultHistory.
+func loadHistory(ctx context.Context, cfg *gcfg.Config) (broker.History, error) {
+	h := broker.DefaultHistory()
+	size, err := cfg.Get(ctx, "rooms.history.size")
+	if err != nil {
+		return h, fmt.Errorf("config rooms.history.size: %w", err)
+	}
+	if size != nil && !size.IsNil() {
+		if h.Size, err = strconv.Atoi(size.String()); err != nil || h.Size < 0 {
+			return h, fmt.Errorf("config rooms.history.size: want a whole number, 0 to turn history off, got %q", size.String())
+		}
+	}
+	ttl, err := cfg.Get(ctx, "rooms.history.ttl")
+	if err != nil {
+		return h, fmt.Errorf("config rooms.history.ttl: %w", err)
+	}
+	if ttl != nil && !ttl.IsNil() {
+		if h.TTL, err = time.ParseDuration(ttl.String()); err != nil || h.TTL < time.Second {
+			return h, fmt.Errorf("config rooms.history.ttl: want a duration of at least 1s such as \"10m\", got %q", ttl.String())
+		}
+	}
+	return h, nil
 }
 
 // loadHubConfig reads the rooms section over hub.DefaultConfig.

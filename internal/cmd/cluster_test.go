@@ -105,10 +105,10 @@ func TestClusterDeliversAcrossNodes(t *testing.T) {
 	}
 
 	// Presence and joins cross nodes.
-	if r := ann.Call("1", "room.join", map[string]string{"room": "x"}); string(r.Data) != `{"room":"x","members":1}` {
+	if r := ann.Call("1", "room.join", map[string]string{"room": "x"}); wstest.WithoutEpoch(r.Data) != `{"room":"x","members":1,"offset":0,"epoch":"E"}` {
 		t.Fatalf("join on A: %+v %s", r, r.Data)
 	}
-	if r := joinAcross(t, bob, "x"); string(r.Data) != `{"room":"x","members":2}` {
+	if r := joinAcross(t, bob, "x"); wstest.WithoutEpoch(r.Data) != `{"room":"x","members":2,"offset":0,"epoch":"E"}` {
 		t.Fatalf("join on B: %+v %s", r, r.Data)
 	}
 	expectEvent(t, ann, "room.joined", `"userId":"bob"`)
@@ -204,7 +204,7 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 	expectEvent(t, onA, "room.message", `"text":"local only"`)
 	// A join works here too, counting this node's users and saying so.
 	if r := onA.Call("j", "room.join", map[string]string{"room": "outage"}); r.CodeOf(t) != 0 ||
-		string(r.Data) != `{"room":"outage","members":1,"local":true}` {
+		string(r.Data) != `{"room":"outage","members":1,"offset":0,"epoch":"","local":true}` {
 		t.Fatalf("join during the outage: %+v %s", r, r.Data)
 	}
 	// A long outage costs nothing that grows: the node retries with a
@@ -250,7 +250,7 @@ func TestClusterNodeStartsWithRedisDown(t *testing.T) {
 		t.Fatalf("/readyz with Redis down: %d", code)
 	}
 	ann := a.dialAs(t, "ann")
-	if r := ann.Call("j", "room.join", map[string]string{"room": "r"}); string(r.Data) != `{"room":"r","members":1,"local":true}` {
+	if r := ann.Call("j", "room.join", map[string]string{"room": "r"}); string(r.Data) != `{"room":"r","members":1,"offset":0,"epoch":"","local":true}` {
 		t.Fatalf("join with Redis down: %+v %s", r, r.Data)
 	}
 	if n := strings.Count(a.output.String(), "cannot reach Redis"); n != 1 || strings.Contains(a.output.String(), "lost Redis") {

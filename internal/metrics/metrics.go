@@ -86,6 +86,25 @@ func (m *Metrics) WatchBroker(b interface{ Received() uint64 }) {
 	}, func() float64 { return float64(b.Received()) }))
 }
 
+// WatchRecoveries adds the count of joins with since, by result:
+// "recovered" when every missed message was replayed, "lost" when the
+// client had to reload.
+func (m *Metrics) WatchRecoveries(hub interface{ Recoveries() (recovered, lost uint64) }) {
+	for _, result := range []string{"recovered", "lost"} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "ws_room_history_recovered_total",
+			Help:        "Joins with since, by whether every missed message was replayed.",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 {
+			recovered, lost := hub.Recoveries()
+			if result == "recovered" {
+				return float64(recovered)
+			}
+			return float64(lost)
+		}))
+	}
+}
+
 // Refused counts a refused handshake; it is a ws.Hooks.OnRefuse.
 func (m *Metrics) Refused(reason string) {
 	m.rejected.WithLabelValues(reason).Inc()

@@ -47,13 +47,46 @@ type RoomEventInput struct {
 	// IncludeSender delivers the push to the publishing connection too; a
 	// typing indicator leaves it out, a chat message keeps it.
 	IncludeSender bool
+	// Stream makes the push part of the room's stream: it carries the
+	// room's next offset and is kept for clients that recover after a
+	// reconnect. A stream push reaches its sender too, whatever
+	// IncludeSender says: the offset is part of everyone's stream.
+	Stream bool
 }
 
-// RoomJoinOutput is the room a connection joined, as counted after it.
+// StreamPosition is a place in a room's stream: the offset of its last
+// message (0 for none) and the epoch, which changes whenever the stream's
+// history is lost.
+type StreamPosition struct {
+	Offset uint64
+	Epoch  string
+}
+
+// RoomJoinInput is a room to join and, for a client coming back, where
+// its stream left off.
+type RoomJoinInput struct {
+	Room  string
+	Since *StreamPosition // nil for a first join
+}
+
+// RoomJoinOutput is the room a connection joined, as counted after it,
+// and the stream position from which its live messages follow.
 type RoomJoinOutput struct {
 	Members int // users in the room, on every node
 	// Local is true when Members counts only this node's users: the other
 	// nodes are out of reach, and the join worked here all the same.
+	Local bool
+	StreamPosition
+	// Recovered, for a join with Since, tells whether every missed
+	// message was replayed before the reply; nil without Since.
+	Recovered *bool
+}
+
+// RoomSendOutput is where a room message went in the room's stream.
+type RoomSendOutput struct {
+	Offset uint64 // 0 when Local
+	// Local is true when the message reached only this node's members:
+	// the other nodes, and the stream, are out of reach.
 	Local bool
 }
 

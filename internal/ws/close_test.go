@@ -115,7 +115,7 @@ func TestExpiredTokenCloses4401(t *testing.T) {
 // socket is full, so the client sees the connection end, not the frame.
 func TestSlowConsumerIsDropped(t *testing.T) {
 	t.Parallel()
-	node := wstest.Start(t, map[string]any{"ws.sendQueueSize": 8, "ws.rateLimit.rate": 0})
+	node := wstest.Start(t, map[string]any{"ws.sendQueueSize": 8, "ws.rateLimit.rate": 0, "rooms.history.size": 0})
 	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
 	payload := strings.Repeat("x", 32<<10)
 	frame := []byte(`{"id":1,"event":"echo","data":"` + payload + `"}`)

@@ -31,8 +31,11 @@ type Conn struct {
 	compress bool            // permessage-deflate was negotiated
 	limiter  *rate.Limiter   // nil when ws.rateLimit.rate is 0
 	abuse    rateAbuse       // owned by the reader goroutine
-	expires  time.Time       // the token's exp, zero for none
-	expiry   *time.Timer     // closes the connection at expires
+	// afterReply runs once the current request's reply is queued; owned
+	// by the reader goroutine, where handlers run.
+	afterReply []func()
+	expires    time.Time   // the token's exp, zero for none
+	expiry     *time.Timer // closes the connection at expires
 
 	// The send queue: queue is filled by enqueue and drained by the writer
 	// goroutine, which runs only while there is something to send.
@@ -74,6 +77,27 @@ type connContextKey struct{}
 func FromContext(ctx context.Context) *Conn {
 	c, _ := ctx.Value(connContextKey{}).(*Conn)
 	return c
+}
+
+// AfterReply makes fn run on the connection of ctx once the reply to the
+// request being handled is queued (or would have been, for a request
+// without an id). Whatever fn sends follows the reply. It reports false,
+// and does nothing, outside a WebSocket handler.
+func AfterReply(ctx context.Context, fn func()) bool {
+	c := FromContext(ctx)
+	if c == nil {
+		return false
+	}
+	c.afterReply = append(c.afterReply, fn)
+	return true
+}
+
+func (c *Conn) runAfterReply() {
+	for _, fn := range c.afterReply {
+		fn()
+	}
+	clear(c.afterReply)
+	c.afterReply = c.afterReply[:0]
 }
 
 // RandomID returns n random bytes in hex: the part of an id that keeps

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -129,6 +130,25 @@ func encodeReply(id json.RawMessage, event string, code gcode.Code, message stri
 // EncodePush builds the frame of a server push {"event","data"}.
 func EncodePush(event string, data any) ([]byte, error) {
 	return marshal(push{Event: event, Data: data})
+}
+
+// StreamPush returns push, a frame of EncodePush, with the envelope fields
+// of a room stream's message, "room" and "offset", before its data. The
+// offset is known only once the stream has taken the message, so each
+// node adds it to the frame it received.
+func StreamPush(push []byte, room string, offset uint64) []byte {
+	at := bytes.Index(push, []byte(`,"data":`))
+	if at < 0 {
+		return push // not a push of EncodePush
+	}
+	roomJSON, _ := marshal(room)
+	out := make([]byte, 0, len(push)+len(roomJSON)+32)
+	out = append(out, push[:at]...)
+	out = append(out, `,"room":`...)
+	out = append(out, roomJSON...)
+	out = append(out, `,"offset":`...)
+	out = strconv.AppendUint(out, offset, 10)
+	return append(out, push[at:]...)
 }
 
 // marshal encodes v as JSON without escaping <, > and &: the frames go to

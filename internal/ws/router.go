@@ -162,6 +162,7 @@ func (r *Router) Open(c *Conn) {
 // HandleMessage dispatches one message of c to its event's method, on c's
 // reader goroutine. Binary messages get code 59: the envelope is JSON.
 func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
+	defer c.runAfterReply()
 	if binary {
 		c.reply(nil, ErrorEvent, gcode.CodeNotSupported,
 			"binary frames are not supported: send each message as a JSON text frame", nil)

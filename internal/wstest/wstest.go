@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,12 @@ func Token(t testing.TB, secret, sub string, exp time.Time) string {
 		t.Fatal(err)
 	}
 	return signed
+}
+
+var epochValue = regexp.MustCompile(`"epoch":"[0-9a-f]*"`)
+
+// WithoutEpoch returns a message's data with every epoch replaced by "E":
+// an epoch is random, the rest of a reply is not.
+func WithoutEpoch(data []byte) string {
+	return epochValue.ReplaceAllString(string(data), `"epoch":"E"`)
 }

@@ -16,8 +16,10 @@ type RoomReq struct {
 
 // RoomRes is one page of the room's users, sorted.
 type RoomRes struct {
-	Room  string   `json:"room"`
-	Count int      `json:"count" dc:"users in the room"`
-	Users []string `json:"users"`
-	Next  string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
+	Room   string   `json:"room"`
+	Count  int      `json:"count" dc:"users in the room"`
+	Users  []string `json:"users"`
+	Next   string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
+	Offset uint64   `json:"offset" dc:"the room stream's last offset"`
+	Epoch  string   `json:"epoch"  dc:"the life of the room's stream"`
 }

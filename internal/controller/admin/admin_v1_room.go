@@ -13,5 +13,12 @@ func (c *ControllerV1) Room(ctx context.Context, req *v1.RoomReq) (res *v1.RoomR
 	if err != nil {
 		return nil, err
 	}
-	return &v1.RoomRes{Room: req.Room, Count: page.Count, Users: page.Users, Next: page.Next}, nil
+	position, err := service.Hub().RoomPosition(ctx, req.Room)
+	if err != nil {
+		return nil, err
+	}
+	return &v1.RoomRes{
+		Room: req.Room, Count: page.Count, Users: page.Users, Next: page.Next,
+		Offset: position.Offset, Epoch: position.Epoch,
+	}, nil
 }

@@ -8,8 +8,9 @@ import (
 )
 
 func (c *ControllerV1) RoomSend(ctx context.Context, req *v1.RoomSendReq) (res *v1.RoomSendRes, err error) {
-	if err := service.Hub().SendToRoom(ctx, req.Room, req.Text); err != nil {
+	sent, err := service.Hub().SendToRoom(ctx, req.Room, req.Text)
+	if err != nil {
 		return nil, err
 	}
-	return &v1.RoomSendRes{Room: req.Room}, nil
+	return &v1.RoomSendRes{Room: req.Room, Offset: sent.Offset, Local: sent.Local}, nil
 }

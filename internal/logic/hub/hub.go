@@ -7,6 +7,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gfws/template-ws/internal/broker"
@@ -66,12 +67,14 @@ type sHub struct {
 	roomUsers map[string]int
 
 	presence presence
+
+	recovered, lost atomic.Uint64 // joins with since, by outcome
 }
 
 // member is a registered connection and the rooms it has joined.
 type member struct {
 	peer  model.Peer
-	rooms map[string]struct{}
+	rooms map[string]*membership
 }
 
 // New returns the hub of node, which reaches the other nodes through b
@@ -103,7 +106,7 @@ func wsCaller(ctx context.Context) model.Peer {
 // Register adds a new connection. It returns once deliveries to its user
 // reach this node from the others, or after subscribeWait.
 func (h *sHub) Register(p model.Peer) {
-	m := &member{peer: p, rooms: make(map[string]struct{})}
+	m := &member{peer: p, rooms: make(map[string]*membership)}
 	var subscribed <-chan struct{} = closed
 	h.mu.Lock()
 	h.conns[p.ID()] = m
@@ -194,10 +197,19 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 	if m.Kind == broker.KickUser || m.Kind == broker.KickConn {
 		return h.kick(m.Kind, m.Target, string(m.Frame))
 	}
-	frame := ws.NewFrame(m.Frame)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	delivered := 0
+	if m.Offset > 0 {
+		frame := streamFrame(m)
+		for mem := range h.rooms[m.Target] {
+			if mem.rooms[m.Target].deliver(mem.peer, frame, m.Offset) {
+				delivered++
+			}
+		}
+		return delivered
+	}
+	frame := ws.NewFrame(m.Frame)
 	send := func(p model.Peer) {
 		if p != except && p.SendFrame(frame) {
 			delivered++

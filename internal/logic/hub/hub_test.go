@@ -66,7 +66,7 @@ func expectPush(t *testing.T, c *wstest.Client, event string, fields map[string]
 
 func expectReply(t *testing.T, m wstest.Msg, code int, data string) {
 	t.Helper()
-	if m.CodeOf(t) != code || (data != "" && string(m.Data) != data) {
+	if m.CodeOf(t) != code || (data != "" && wstest.WithoutEpoch(m.Data) != data) {
 		t.Fatalf("reply %+v data %s, want code %d data %s", m, m.Data, code, data)
 	}
 }
@@ -75,11 +75,11 @@ func TestRoomEvents(t *testing.T) {
 	node := startNode(t, nil)
 	ann, bob, cid := dialAs(t, node, "ann"), dialAs(t, node, "bob"), dialAs(t, node, "cid")
 
-	expectReply(t, ann.Call("1", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":1}`)
-	expectReply(t, bob.Call("2", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":2}`)
+	expectReply(t, ann.Call("1", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":1,"offset":0,"epoch":"E"}`)
+	expectReply(t, bob.Call("2", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":2,"offset":0,"epoch":"E"}`)
 	expectPush(t, ann, "room.joined", map[string]string{"room": "lobby", "userId": "bob"})
 	// Joining twice changes nothing and tells nobody.
-	expectReply(t, bob.Call("2b", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":2}`)
+	expectReply(t, bob.Call("2b", "room.join", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","members":2,"offset":0,"epoch":"E"}`)
 
 	expectReply(t, cid.Call("3", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","count":2,"users":["ann","bob"]}`)
 
@@ -93,7 +93,7 @@ func TestRoomEvents(t *testing.T) {
 			t.Fatalf("room.message ts %v outside the send", msg["ts"])
 		}
 	}
-	expectReply(t, ann.Read(), 0, `{"room":"lobby"}`)
+	expectReply(t, ann.Read(), 0, `{"room":"lobby","offset":1}`)
 
 	got := cid.Call("5", "room.send", map[string]string{"room": "lobby", "text": "let me in"})
 	if got.CodeOf(t) != 61 || !got.HasText("not a member", "lobby") {
@@ -118,7 +118,7 @@ func TestRoomEvents(t *testing.T) {
 	// Exactly 4096 characters of any script is allowed.
 	bob.Send(map[string]any{"id": "6", "event": "room.send", "data": map[string]string{"room": "lobby", "text": strings.Repeat("é", 4096)}})
 	expectPush(t, bob, "room.message", map[string]string{"from": "bob"})
-	expectReply(t, bob.Read(), 0, `{"room":"lobby"}`)
+	expectReply(t, bob.Read(), 0, `{"room":"lobby","offset":2}`)
 
 	expectReply(t, bob.Call("7", "room.leave", map[string]string{"room": "lobby"}), 0, `{"room":"lobby"}`)
 	expectPush(t, ann, "room.message", map[string]string{"from": "bob"})
@@ -140,9 +140,9 @@ func TestUserOnTwoDevices(t *testing.T) {
 	// Presence counts the user once, and only the last device leaving
 	// tells the room.
 	expectReply(t, friend.Call("2", "room.join", map[string]string{"room": "den"}), 0, "")
-	expectReply(t, phone.Call("3", "room.join", map[string]string{"room": "den"}), 0, `{"room":"den","members":2}`)
+	expectReply(t, phone.Call("3", "room.join", map[string]string{"room": "den"}), 0, `{"room":"den","members":2,"offset":0,"epoch":"E"}`)
 	expectPush(t, friend, "room.joined", map[string]string{"userId": "dee"})
-	expectReply(t, laptop.Call("4", "room.join", map[string]string{"room": "den"}), 0, `{"room":"den","members":2}`)
+	expectReply(t, laptop.Call("4", "room.join", map[string]string{"room": "den"}), 0, `{"room":"den","members":2,"offset":0,"epoch":"E"}`)
 	expectReply(t, phone.Call("5", "room.leave", map[string]string{"room": "den"}), 0, "")
 	expectReply(t, friend.Call("6", "room.members", map[string]string{"room": "den"}), 0, `{"room":"den","count":2,"users":["dee","eve"]}`)
 	laptop.Close() // the last device goes without a word

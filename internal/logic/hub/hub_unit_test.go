@@ -99,10 +99,10 @@ func TestJoinTellsTheOthersAndCountsUsers(t *testing.T) {
 	t.Parallel()
 	ann, annPhone, bob := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "ann"}, &fakePeer{id: "3", user: "bob"}
 	h := newTestHub(t, ann, annPhone, bob)
-	if n, err := h.JoinRoom(as(ann), "lobby"); err != nil || n.Members != 1 {
+	if n, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "lobby"}); err != nil || n.Members != 1 {
 		t.Fatalf("first join: %+v %v", n, err)
 	}
-	if n, err := h.JoinRoom(as(bob), "lobby"); err != nil || n.Members != 2 {
+	if n, err := h.JoinRoom(as(bob), model.RoomJoinInput{Room: "lobby"}); err != nil || n.Members != 2 {
 		t.Fatalf("second join: %+v %v", n, err)
 	}
 	if got := ann.events(); !slices.Equal(got, []string{EventRoomJoined}) {
@@ -112,7 +112,7 @@ func TestJoinTellsTheOthersAndCountsUsers(t *testing.T) {
 		t.Fatalf("the joining connection heard %v", got)
 	}
 	// A second device of a user already in the room changes no presence.
-	if n, err := h.JoinRoom(as(annPhone), "lobby"); err != nil || n.Members != 2 {
+	if n, err := h.JoinRoom(as(annPhone), model.RoomJoinInput{Room: "lobby"}); err != nil || n.Members != 2 {
 		t.Fatalf("second device: %+v %v", n, err)
 	}
 	if got := bob.events(); len(got) != 0 {
@@ -134,7 +134,7 @@ func TestPublishToRoomIsForMembers(t *testing.T) {
 	ann, bob, eve := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "bob"}, &fakePeer{id: "3", user: "eve"}
 	h := newTestHub(t, ann, bob, eve)
 	for _, p := range []*fakePeer{ann, bob} {
-		if _, err := h.JoinRoom(as(p), "lobby"); err != nil {
+		if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: "lobby"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,7 +149,7 @@ func TestPublishToRoomIsForMembers(t *testing.T) {
 	if got := bob.events(); !slices.Equal(got, []string{"chat.typing"}) {
 		t.Fatalf("bob heard %v", got)
 	}
-	if err := h.SendToRoom(as(ann), "lobby", "hi"); err != nil {
+	if _, err := h.SendToRoom(as(ann), "lobby", "hi"); err != nil {
 		t.Fatal(err)
 	}
 	if got := ann.events(); !slices.Equal(got, []string{EventRoomMessage}) {
@@ -200,18 +200,18 @@ func TestRoomsPerConnectionAreCapped(t *testing.T) {
 	ann := &fakePeer{id: "1", user: "ann"}
 	h := newTestHub(t, ann)
 	for _, room := range []string{"a", "b", "c", "c"} {
-		if _, err := h.JoinRoom(as(ann), room); err != nil {
+		if _, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: room}); err != nil {
 			t.Fatalf("join %s: %v", room, err)
 		}
 	}
-	_, err := h.JoinRoom(as(ann), "d")
+	_, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "d"})
 	if gerror.Code(err) != gcode.CodeServerBusy || !strings.Contains(err.Error(), "rooms.maxPerConnection") {
 		t.Fatalf("a fourth room: %v", err)
 	}
 	if err := h.LeaveRoom(as(ann), "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.JoinRoom(as(ann), "d"); err != nil {
+	if _, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "d"}); err != nil {
 		t.Fatalf("a room after leaving one: %v", err)
 	}
 }
@@ -230,20 +230,28 @@ func (cutOff) Page(context.Context, string, string, int) ([]string, int, error) 
 
 func (cutOff) Count(context.Context, string) (int, error) { return 0, broker.ErrUnavailable }
 
+func (cutOff) Append(context.Context, broker.Message) (uint64, error) {
+	return 0, broker.ErrUnavailable
+}
+
+func (cutOff) Recover(context.Context, string, *broker.Position) (broker.Recovery, error) {
+	return broker.Recovery{}, broker.ErrUnavailable
+}
+
 // A join during a broker outage works on this node and says its count is
 // this node's only.
 func TestJoinDuringAnOutageCountsLocally(t *testing.T) {
 	t.Parallel()
 	ann, bob := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "bob"}
 	h := newTestHubOn(t, cutOff{broker.NewMemory()}, ann, bob)
-	if _, err := h.JoinRoom(as(ann), "lobby"); err != nil {
+	if _, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "lobby"}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := h.JoinRoom(as(bob), "lobby")
+	out, err := h.JoinRoom(as(bob), model.RoomJoinInput{Room: "lobby"})
 	if err != nil || out != (model.RoomJoinOutput{Members: 2, Local: true}) {
 		t.Fatalf("join during an outage: %+v %v", out, err)
 	}
-	if err := h.SendToRoom(as(bob), "lobby", "still here"); err != nil {
+	if _, err := h.SendToRoom(as(bob), "lobby", "still here"); err != nil {
 		t.Fatalf("send after joining during an outage: %v", err)
 	}
 }
@@ -270,7 +278,7 @@ func TestPresencePushesStopPastTheLimit(t *testing.T) {
 	ann, bob, cid := &fakePeer{id: "1", user: "ann"}, &fakePeer{id: "2", user: "bob"}, &fakePeer{id: "3", user: "cid"}
 	h := newTestHub(t, ann, bob, cid)
 	for _, p := range []*fakePeer{ann, bob, cid} {
-		if _, err := h.JoinRoom(as(p), "big"); err != nil {
+		if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: "big"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -297,7 +305,7 @@ func TestRoomMembersAreWalkedInPages(t *testing.T) {
 	}
 	h := newTestHub(t, peers...)
 	for _, p := range peers {
-		if _, err := h.JoinRoom(as(p), "paged"); err != nil {
+		if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: "paged"}); err != nil {
 			t.Fatal(err)
 		}
 	}

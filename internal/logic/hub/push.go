@@ -33,10 +33,21 @@ func (h *sHub) PushToUser(ctx context.Context, user, event string, data any) (de
 	return h.push(ctx, broker.ToUser, user, event, data)
 }
 
-// PushToRoom sends event with data to every connection in room on every
-// node, and returns how many of this node's connections took it.
+// PushToRoom sends event with data, in the room's stream, to every
+// connection in room on every node, and returns how many of this node's
+// connections are in the room.
 func (h *sHub) PushToRoom(ctx context.Context, room, event string, data any) (delivered int, err error) {
-	return h.push(ctx, broker.ToRoom, room, event, data)
+	frame, err := encodePush(event, data)
+	if err != nil {
+		return 0, err
+	}
+	h.mu.RLock()
+	delivered = len(h.rooms[room])
+	h.mu.RUnlock()
+	if out, _ := h.appendToRoom(ctx, room, frame); out.Local {
+		return delivered, gerror.NewCode(gcode.CodeServerBusy, "delivered on this node only: the other nodes cannot be reached right now")
+	}
+	return delivered, nil
 }
 
 // PushToAll sends event with data to every connection on every node, and

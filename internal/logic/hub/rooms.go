@@ -28,30 +28,36 @@ func (h *sHub) caller(ctx context.Context) (model.Peer, error) {
 	return p, nil
 }
 
-// JoinRoom adds the calling connection to room and counts the room's
+// JoinRoom adds the calling connection to in.Room and counts the room's
 // users on every node, or on this one while the others are out of reach.
 // The room's other members hear room.joined when this is the user's first
 // connection in it and the room has at most rooms.presenceEventsLimit
-// users: the cost of a join does not grow with the room.
-func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOutput, err error) {
+// users: the cost of a join does not grow with the room. With in.Since,
+// the stream messages the client missed are replayed before the reply.
+func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.RoomJoinOutput, err error) {
 	p, err := h.caller(ctx)
 	if err != nil {
 		return out, err
 	}
+	room := in.Room
 	h.mu.Lock()
 	m := h.conns[p.ID()]
 	if m == nil {
 		h.mu.Unlock()
 		return out, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
-	_, already := m.rooms[room]
-	if limit := h.cfg.MaxRoomsPerConnection; !already && limit > 0 && len(m.rooms) >= limit {
+	if _, already := m.rooms[room]; already {
+		h.mu.Unlock()
+		return h.rejoin(ctx, room, in.Since)
+	}
+	if limit := h.cfg.MaxRoomsPerConnection; limit > 0 && len(m.rooms) >= limit {
 		h.mu.Unlock()
 		return out, gerror.NewCodef(gcode.CodeServerBusy,
 			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
 	}
-	firstOfUser := !already && !h.userInRoomLocked(p.UserID(), room)
-	m.rooms[room] = struct{}{}
+	firstOfUser := !h.userInRoomLocked(p.UserID(), room)
+	ms := newMembership()
+	m.rooms[room] = ms
 	addTo(h.rooms, room, m)
 	var count roomCount
 	if !firstOfUser {
@@ -63,11 +69,29 @@ func (h *sHub) JoinRoom(ctx context.Context, room string) (out model.RoomJoinOut
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
 		h.mu.Unlock()
 		count = <-counted
-		if h.announces(count.users) {
-			h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
-		}
 	}
-	return model.RoomJoinOutput{Members: count.users, Local: count.local}, nil
+	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since)
+	if err != nil {
+		return out, err
+	}
+	if firstOfUser && h.announces(count.users) {
+		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
+	}
+	return model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: position, Recovered: recovered}, nil
+}
+
+// rejoin answers a join of a room the connection is already in: its
+// stream is already live, so nothing is replayed.
+func (h *sHub) rejoin(ctx context.Context, room string, since *model.StreamPosition) (model.RoomJoinOutput, error) {
+	count := h.countUsers(ctx, room)
+	out := model.RoomJoinOutput{Members: count.users, Local: count.local}
+	if rec, err := h.broker.Recover(ctx, room, nil); err == nil {
+		out.StreamPosition = model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}
+	}
+	if since != nil {
+		out.Recovered = new(bool)
+	}
+	return out, nil
 }
 
 // countUsers counts room's users on every node, or on this one while the
@@ -87,25 +111,26 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 	if err != nil {
 		return err
 	}
+	h.leave(p, room)
+	return nil
+}
+
+// leave takes p out of room.
+func (h *sHub) leave(p model.Peer, room string) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	m := h.conns[p.ID()]
 	if m == nil {
-		h.mu.Unlock()
-		return nil
+		return
 	}
 	if _, in := m.rooms[room]; !in {
-		h.mu.Unlock()
-		return nil
+		return
 	}
 	delete(m.rooms, room)
 	removeFrom(h.rooms, room, m)
-	if h.userInRoomLocked(p.UserID(), room) {
-		h.mu.Unlock()
-		return nil
+	if !h.userInRoomLocked(p.UserID(), room) {
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
 	}
-	h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
-	h.mu.Unlock()
-	return nil
 }
 
 // userInRoomLocked reports whether any connection of user is in room.
@@ -119,20 +144,21 @@ func (h *sHub) userInRoomLocked(user, room string) bool {
 	return false
 }
 
-// SendToRoom sends text as room.message to every connection in room on
-// every node, the sender's included. Only a member may send.
-func (h *sHub) SendToRoom(ctx context.Context, room, text string) error {
+// SendToRoom sends text as room.message, in the room's stream, to every
+// connection in room on every node, the sender's included. Only a member
+// may send.
+func (h *sHub) SendToRoom(ctx context.Context, room, text string) (model.RoomSendOutput, error) {
 	p, err := h.caller(ctx)
 	if err != nil {
-		return err
+		return model.RoomSendOutput{}, err
 	}
-	return h.PublishToRoom(ctx, model.RoomEventInput{
+	return h.publishToRoom(ctx, p, model.RoomEventInput{
 		Room:  room,
 		Event: EventRoomMessage,
 		Data: map[string]any{
 			"room": room, "from": p.UserID(), "text": text, "ts": time.Now().UnixMilli(),
 		},
-		IncludeSender: true,
+		Stream: true,
 	})
 }
 
@@ -145,6 +171,11 @@ func (h *sHub) PublishToRoom(ctx context.Context, in model.RoomEventInput) error
 	if err != nil {
 		return err
 	}
+	_, err = h.publishToRoom(ctx, p, in)
+	return err
+}
+
+func (h *sHub) publishToRoom(ctx context.Context, p model.Peer, in model.RoomEventInput) (model.RoomSendOutput, error) {
 	h.mu.RLock()
 	m := h.conns[p.ID()]
 	member := m != nil
@@ -153,18 +184,21 @@ func (h *sHub) PublishToRoom(ctx context.Context, in model.RoomEventInput) error
 	}
 	h.mu.RUnlock()
 	if !member {
-		return gerror.NewCodef(gcode.CodeNotAuthorized, "you are not a member of room %q: join it first", in.Room)
+		return model.RoomSendOutput{}, gerror.NewCodef(gcode.CodeNotAuthorized, "you are not a member of room %q: join it first", in.Room)
+	}
+	frame, err := encodePush(in.Event, in.Data)
+	if err != nil {
+		return model.RoomSendOutput{}, err
+	}
+	if in.Stream {
+		return h.appendToRoom(ctx, in.Room, frame)
 	}
 	var except model.Peer
 	if !in.IncludeSender {
 		except = p
 	}
-	frame, err := encodePush(in.Event, in.Data)
-	if err != nil {
-		return err
-	}
 	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: in.Room, Frame: frame}, except)
-	return nil
+	return model.RoomSendOutput{}, nil
 }
 
 // RoomMembers returns one page of room's users on every node, sorted, and

@@ -1,0 +1,146 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// A room's stream in Redis is two keys beside its presence:
+//
+//	<prefix>:stream:<room>    hash: epoch, offset (the last one given)
+//	<prefix>:history:<room>   list: the last rooms.history.size messages
+//
+// One script takes the next offset, keeps the message and publishes it,
+// so offsets are consecutive across the cluster and every subscriber gets
+// a room's messages in offset order; any node can answer a recovery from
+// the list. Both keys expire rooms.history.ttl after the last message,
+// and a stream that starts again gets a new epoch. Each kept message and
+// each published one is the encoded Message followed by its offset in
+// decimal (see decodeMessage).
+var appendScript = goredis.NewScript(`
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', 0)
+  redis.call('DEL', KEYS[2])
+end
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local ttl = tonumber(ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ttl)
+local size = tonumber(ARGV[3])
+local entry = ARGV[2] .. offset
+if size > 0 then
+  redis.call('RPUSH', KEYS[2], entry)
+  redis.call('LTRIM', KEYS[2], -size, -1)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+redis.call('PUBLISH', ARGV[1], entry)
+return offset
+`)
+
+// recoverScript answers {epoch, offset, state, entries...}: state 0 when
+// nothing is recovered, 1 when entries are every message after since, -1
+// when since is past the last offset.
+var recoverScript = goredis.NewScript(`
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local offset = 0
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  redis.call('DEL', KEYS[2])
+else
+  offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+end
+if ARGV[3] ~= epoch then
+  return {epoch, offset, 0}
+end
+local since = tonumber(ARGV[4])
+if since > offset then
+  return {epoch, offset, -1}
+end
+local missed = offset - since
+if missed == 0 then
+  return {epoch, offset, 1}
+end
+local entries = redis.call('LRANGE', KEYS[2], -missed, -1)
+if #entries < missed then
+  return {epoch, offset, 0}
+end
+local reply = {epoch, offset, 1}
+for _, e in ipairs(entries) do
+  table.insert(reply, e)
+end
+return reply
+`)
+
+func (r *Redis) streamKeys(room string) []string {
+	return []string{r.names.prefix + ":stream:" + room, r.names.prefix + ":history:" + room}
+}
+
+// Append runs the append script in the writer's next pipeline. The
+// message reaches this node, too, through its subscription to the room.
+func (r *Redis) Append(ctx context.Context, m Message) (uint64, error) {
+	if !r.ready.Load() {
+		return 0, ErrUnavailable
+	}
+	m.Origin = r.node
+	var cmd *goredis.Cmd
+	err := r.write(ctx, func(p goredis.Pipeliner) {
+		cmd = appendScript.Eval(r.ctx, p, r.streamKeys(m.Target),
+			r.names.room(m.Target), encodeMessage(m), r.history.Size, r.history.TTL.Milliseconds(), newEpoch())
+	})
+	if err != nil {
+		return 0, err
+	}
+	offset, err := cmd.Uint64()
+	return offset, err
+}
+
+// Recover runs the recover script in the writer's next pipeline, after
+// whatever this node queued before it.
+func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Recovery, error) {
+	if !r.ready.Load() {
+		return Recovery{}, ErrUnavailable
+	}
+	sinceEpoch, sinceOffset := "", uint64(0)
+	if since != nil && r.history.Size > 0 {
+		sinceEpoch, sinceOffset = since.Epoch, since.Offset
+	}
+	var cmd *goredis.Cmd
+	err := r.write(ctx, func(p goredis.Pipeliner) {
+		cmd = recoverScript.Eval(r.ctx, p, r.streamKeys(room),
+			newEpoch(), r.history.TTL.Milliseconds(), sinceEpoch, strconv.FormatUint(sinceOffset, 10))
+	})
+	if err != nil {
+		return Recovery{}, err
+	}
+	reply, err := cmd.Slice()
+	if err != nil {
+		return Recovery{}, err
+	}
+	if len(reply) < 3 {
+		return Recovery{}, errors.New("short recovery reply")
+	}
+	epoch, _ := reply[0].(string)
+	offset, _ := reply[1].(int64)
+	state, _ := reply[2].(int64)
+	rec := Recovery{Position: Position{Offset: uint64(offset), Epoch: epoch}}
+	switch state {
+	case -1:
+		return rec, ErrSinceBeyond
+	case 1:
+		rec.Recovered = true
+		for _, e := range reply[3:] {
+			entry, _ := e.(string)
+			m, err := decodeMessage(entry)
+			if err != nil {
+				return Recovery{}, err
+			}
+			rec.Missed = append(rec.Missed, m)
+		}
+	}
+	return rec, nil
+}

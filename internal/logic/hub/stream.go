@@ -1,0 +1,147 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gogf/gf/v2/errors/gcode"
+	"github.com/gogf/gf/v2/errors/gerror"
+
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/model"
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// maxPending bounds the stream messages held for one connection while its
+// join recovers; a room that outpaces a join this far closes it as a slow
+// consumer.
+const maxPending = 4096
+
+// membership is one connection's place in one room. From the moment it
+// joins until its join's reply is queued, the room's stream messages for
+// it are held, so that they follow the replayed ones and the reply; from
+// then on, those at or below floor, which the reply's offset covers, are
+// dropped: a message can reach a node after a recovery read it from the
+// history.
+type membership struct {
+	recovering atomic.Bool
+	floor      uint64 // written before recovering turns false
+	mu         sync.Mutex
+	pending    []streamed
+}
+
+type streamed struct {
+	frame  *ws.Frame
+	offset uint64
+}
+
+func newMembership() *membership {
+	ms := &membership{}
+	ms.recovering.Store(true)
+	return ms
+}
+
+// deliver hands peer a stream message, holding it while the join
+// recovers. It reports whether the peer took it.
+func (ms *membership) deliver(peer model.Peer, frame *ws.Frame, offset uint64) bool {
+	if !ms.recovering.Load() {
+		return offset > ms.floor && peer.SendFrame(frame)
+	}
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if !ms.recovering.Load() {
+		return offset > ms.floor && peer.SendFrame(frame)
+	}
+	if len(ms.pending) == maxPending {
+		go peer.Close(ws.CloseSlowConsumer, "slow consumer")
+		return false
+	}
+	ms.pending = append(ms.pending, streamed{frame, offset})
+	return true
+}
+
+// live ends the recovery: the held messages after floor go out, and later
+// ones go straight through.
+func (ms *membership) live(peer model.Peer, floor uint64) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	ms.floor = floor
+	for _, s := range ms.pending {
+		if s.offset > floor {
+			peer.SendFrame(s.frame)
+		}
+	}
+	ms.pending = nil
+	ms.recovering.Store(false)
+}
+
+// streamFrame is the frame of a stream message as every receiver gets it.
+func streamFrame(m broker.Message) *ws.Frame {
+	return ws.NewFrame(ws.StreamPush(m.Frame, m.Target, m.Offset))
+}
+
+// recoverJoin reads room's stream position for a join that has just
+// registered ms and, with since, replays what the client missed to p;
+// the held live messages follow the reply. A since past the stream's end
+// undoes the join and is code 51.
+func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition) (model.StreamPosition, *bool, error) {
+	var from *broker.Position
+	if since != nil {
+		from = &broker.Position{Offset: since.Offset, Epoch: since.Epoch}
+	}
+	rec, err := h.broker.Recover(ctx, room, from)
+	if errors.Is(err, broker.ErrSinceBeyond) {
+		h.leave(p, room)
+		return model.StreamPosition{}, nil, gerror.NewCodef(gcode.CodeInvalidParameter,
+			"since.offset %d is past the last offset of room %q, %d, in epoch %q: send the offset of the last message you received",
+			since.Offset, room, rec.Offset, rec.Epoch)
+	}
+	if err != nil {
+		rec = broker.Recovery{} // out of reach: no position, live messages from now
+	}
+	for _, m := range rec.Missed {
+		p.SendFrame(streamFrame(m))
+	}
+	if !ws.AfterReply(ctx, func() { ms.live(p, rec.Offset) }) {
+		ms.live(p, rec.Offset) // not a WebSocket request: there is no reply to follow
+	}
+	position := model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}
+	if since == nil {
+		return position, nil, nil
+	}
+	if rec.Recovered {
+		h.recovered.Add(1)
+	} else {
+		h.lost.Add(1)
+	}
+	return position, &rec.Recovered, nil
+}
+
+// appendToRoom makes a push part of room's stream on every node. While the
+// stream is out of reach it reaches this node's members only, without an
+// offset.
+func (h *sHub) appendToRoom(ctx context.Context, room string, frame []byte) (model.RoomSendOutput, error) {
+	offset, err := h.broker.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame})
+	if err == nil {
+		return model.RoomSendOutput{Offset: offset}, nil
+	}
+	h.deliver(broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame}, nil)
+	return model.RoomSendOutput{Local: true}, nil
+}
+
+// RoomPosition returns room's stream position, cluster-wide.
+func (h *sHub) RoomPosition(ctx context.Context, room string) (model.StreamPosition, error) {
+	rec, err := h.broker.Recover(ctx, room, nil)
+	if err != nil {
+		return model.StreamPosition{}, gerror.WrapCode(gcode.CodeServerBusy, err, "the room's stream is unavailable right now")
+	}
+	return model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}, nil
+}
+
+// Recoveries counts the joins with since that recovered every missed
+// message, and those that could not.
+func (h *sHub) Recoveries() (recovered, lost uint64) {
+	return h.recovered.Load(), h.lost.Load()
+}
