@@ -89,7 +89,9 @@ func (m *Metrics) WatchBroker(b interface{ Received() uint64 }) {
 // WatchRecoveries adds the count of joins with since, by result:
 // "recovered" when every missed message was replayed, "lost" when the
 // client had to reload.
-func (m *Metrics) WatchRecoveries(hub interface{ Recoveries() (recovered, lost uint64) }) {
+func (m *Metrics) WatchRecoveries(hub interface {
+	Recoveries() (recovered, lost uint64)
+}) {
 	for _, result := range []string{"recovered", "lost"} {
 		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "ws_room_history_recovered_total",
