@@ -2,10 +2,20 @@
 # Runs the template and the reference hub (hack/refserver) side by side on
 # this machine, every wsbench mode against each, alternating, and prints
 # the ratios. Both servers run with the rate limit and connection caps off.
-# Usage: hack/bench.sh [rounds]   (default 2 rounds of every mode)
+# Two sections: load (idle, echo, fanout, handshake) and rooms (one room
+# filled with 10,000 members on each server, then the same and a
+# cross-node fan-out through two template nodes sharing a redis-server).
+# Usage: hack/bench.sh [rounds]            (default 2 rounds of every section)
+#        BENCH_ONLY=rooms hack/bench.sh 1  (one section: load or rooms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+only=${BENCH_ONLY:-}
+case $only in
+"" | load | rooms) ;;
+*) echo "BENCH_ONLY=$only: want load or rooms" >&2; exit 2 ;;
+esac
+section() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 ulimit -n "$(ulimit -Hn)"
 
 tmp=$(mktemp -d)
@@ -22,46 +32,111 @@ go build -o "$tmp/refserver" ./hack/refserver
 go build -o "$tmp/wsbench" ./hack/wsbench
 go build -o "$tmp/benchratio" ./hack/benchratio
 
-template_port=8200
-reference_port=8100
-mkdir -p "$tmp/config"
-sed -e "s/address: \":8000\"/address: \"127.0.0.1:$template_port\"/" \
-	-e 's/rate: 100 /rate: 0 /' \
-	-e 's/maxConnections: 100000 /maxConnections: 0 /' \
-	manifest/config/config.yaml >"$tmp/config/config.yaml"
-grep -q "rate: 0 " "$tmp/config/config.yaml" && grep -q "maxConnections: 0 " "$tmp/config/config.yaml" ||
-	{ echo "bench config: could not turn the rate limit and caps off" >&2; exit 1; }
-
-(cd "$tmp" && GF_GCFG_PATH="$tmp/config" exec ./template-ws >"$tmp/template.log" 2>&1) &
-pids+=($!)
-"$tmp/refserver" -addr "127.0.0.1:$reference_port" >"$tmp/reference.log" 2>&1 &
-pids+=($!)
-template_pid=${pids[0]} # the subshell exec'd into the server
-reference_pid=${pids[1]}
-for port in $template_port $reference_port; do
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { # first port from $1 on that nothing listens
+	local port=$1
+	while listening "$port"; do port=$((port + 1)); done
+	echo "$port"
+}
+wait_port() {
 	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		listening "$1" && return
 		sleep 0.1
 	done
-done
+	echo "nothing listens on port $1 after 10s" >&2
+	exit 1
+}
+
+# start_template name port [redis_port]: the shipped configuration with the
+# rate limit and connection caps off, on the memory broker or, given a
+# Redis port, the redis broker. Sets started_pid to the server's pid.
+start_template() {
+	local name=$1 port=$2 redis_port=${3:-} conf="$tmp/$1/config.yaml"
+	local edits=(-e "s/address: \":8000\"/address: \"127.0.0.1:$port\"/"
+		-e 's/rate: 100 /rate: 0 /' -e 's/maxConnections: 100000 /maxConnections: 0 /')
+	if [ -n "$redis_port" ]; then
+		edits+=(-e 's/type: "memory" /type: "redis" /'
+			-e "s/address: \"127.0.0.1:6379\"/address: \"127.0.0.1:$redis_port\"/")
+	fi
+	mkdir -p "$tmp/$name"
+	sed "${edits[@]}" manifest/config/config.yaml >"$conf"
+	grep -q "rate: 0 " "$conf" && grep -q "maxConnections: 0 " "$conf" ||
+		{ echo "bench config: could not turn the rate limit and caps off" >&2; exit 1; }
+	if [ -n "$redis_port" ]; then
+		grep -q 'type: "redis" ' "$conf" && grep -q "address: \"127.0.0.1:$redis_port\"" "$conf" ||
+			{ echo "bench config: could not point the broker at Redis" >&2; exit 1; }
+	fi
+	# The subshell execs into the server, so its pid is the server's.
+	(cd "$tmp" && GF_GCFG_PATH="$tmp/$name" exec ./template-ws >"$tmp/$name.log" 2>&1) &
+	started_pid=$!
+	pids+=("$started_pid")
+}
+
+template_port=8200
+reference_port=8100
+start_template template $template_port
+template_pid=$started_pid
+"$tmp/refserver" -addr "127.0.0.1:$reference_port" >"$tmp/reference.log" 2>&1 &
+reference_pid=$!
+pids+=("$reference_pid")
+wait_port $template_port
+wait_port $reference_port
+
+# Rooms through Redis: a redis-server of its own, with nothing saved, and
+# two template nodes on it.
+if section rooms; then
+	redis_port=$(free_port 6390)
+	mkdir -p "$tmp/redis"
+	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
+		>"$tmp/redis.log" 2>&1 &
+	pids+=($!)
+	wait_port "$redis_port"
+	node_a_port=$(free_port 8201)
+	start_template node-a "$node_a_port" "$redis_port"
+	wait_port "$node_a_port"
+	node_b_port=$(free_port $((node_a_port + 1)))
+	start_template node-b "$node_b_port" "$redis_port"
+	wait_port "$node_b_port"
+	for port in $node_a_port $node_b_port; do
+		for _ in $(seq 100); do
+			curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+			sleep 0.1
+		done
+		curl -sf "http://127.0.0.1:$port/readyz" >/dev/null ||
+			{ echo "node on port $port not ready through Redis; see its log" >&2; exit 1; }
+	done
+fi
 
 src=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 results="$tmp/results.jsonl"
-run() { # label port pid mode args...
-	local label=$1 port=$2 pid=$3 mode=$4
-	shift 4
-	"$tmp/wsbench" -label "$label" -url "ws://127.0.0.1:$port/ws" -src "$src" -mode "$mode" \
-		$([ "$mode" = idle ] && echo "-pid $pid") "$@" | tee -a "$results"
+url() { echo "ws://127.0.0.1:$1/ws"; }
+run() { # label mode args...
+	local label=$1 mode=$2
+	shift 2
+	"$tmp/wsbench" -label "$label" -src "$src" -mode "$mode" "$@" | tee -a "$results"
 }
 for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
 	for side in template reference; do
 		if [ $side = template ]; then port=$template_port pid=$template_pid; else port=$reference_port pid=$reference_pid; fi
-		run $side $port $pid idle -conns 10000
-		run $side $port $pid echo -conns 50 -inflight 16 -payload 64 -duration 5s
-		run $side $port $pid fanout -members 2000 -messages 50 -payload 64
-		run $side $port $pid handshake -concurrency 50 -duration 5s
+		if section load; then
+			run $side idle -url "$(url $port)" -pid "$pid" -conns 10000
+			run $side echo -url "$(url $port)" -conns 50 -inflight 16 -payload 64 -duration 5s
+			run $side fanout -url "$(url $port)" -members 2000 -messages 50 -payload 64
+			run $side handshake -url "$(url $port)" -concurrency 50 -duration 5s
+		fi
+		if section rooms; then
+			run $side roomfill -url "$(url $port)" -members 10000 -messages 10 -payload 64
+		fi
 	done
+	if section rooms; then
+		# Members split over both nodes, the publisher on node A.
+		run redis roomfill -url "$(url $node_a_port),$(url $node_b_port)" -members 10000 -messages 10 -payload 64
+		# Every member on node A; the publisher on A, then on B.
+		run redis fanout -url "$(url $node_a_port)" -members 10000 -messages 10 -payload 64
+		run redis crossnode -url "$(url $node_a_port)" -publish-url "$(url $node_b_port)" \
+			-members 10000 -messages 10 -payload 64
+	fi
 done
 echo
-"$tmp/benchratio" <"$results"
+"$tmp/benchratio" ${only:+-only "$only"} <"$results"

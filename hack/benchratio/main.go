@@ -1,72 +1,96 @@
-// Command benchratio reads the JSON lines of wsbench runs labelled
-// "template" and "reference" on stdin and prints, per mode, the mean of
-// each side, their ratio and the target the ratio must meet, as a
-// Markdown table for BENCHMARKS.md.
+// Command benchratio reads the JSON lines of wsbench runs on stdin and
+// prints, per comparison, the mean of each side, their ratio and the
+// target the ratio must meet, as a Markdown table for BENCHMARKS.md. A run
+// is a side of a comparison by its mode and label; most compare the
+// template with the reference hub (labels "template" and "reference"),
+// one compares two modes run through the Redis broker (label "redis").
+//
+//	benchratio [-only load|rooms] <results.jsonl
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 )
 
-// metric is the figure compared in each mode, and the ratio it must reach:
-// at least Target when higher is better, at most Target when lower is.
-type metric struct {
+// run names the wsbench lines of one side: their mode and label.
+type run struct{ mode, label string }
+
+func (r run) String() string { return r.mode + " " + r.label }
+
+// comparison divides field's mean over the runs of of by its mean over
+// the runs of against; the ratio must be at least target when higher is
+// better, at most target when lower is. section is the part of
+// hack/bench.sh that produces both sides.
+type comparison struct {
+	section      string
 	field        string
+	of, against  run
 	target       float64
 	higherBetter bool
 }
 
-var metrics = map[string]metric{
-	"echo":      {"replies_per_sec", 0.90, true},
-	"fanout":    {"deliveries_per_sec", 1.50, true},
-	"handshake": {"handshakes_per_sec", 0.60, true},
-	"idle":      {"bytes_per_conn", 0.80, false},
+var comparisons = []comparison{
+	{"load", "replies_per_sec", run{"echo", "template"}, run{"echo", "reference"}, 0.90, true},
+	{"load", "deliveries_per_sec", run{"fanout", "template"}, run{"fanout", "reference"}, 1.50, true},
+	{"load", "handshakes_per_sec", run{"handshake", "template"}, run{"handshake", "reference"}, 0.60, true},
+	{"load", "bytes_per_conn", run{"idle", "template"}, run{"idle", "reference"}, 0.80, false},
+	{"rooms", "join_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, false},
+	{"rooms", "deliveries_per_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, true},
+	{"rooms", "deliveries_per_sec", run{"crossnode", "redis"}, run{"fanout", "redis"}, 0.70, true},
 }
 
-var order = []string{"echo", "fanout", "handshake", "idle"}
-
 func main() {
-	sums := map[string]map[string][]float64{}
+	only := flag.String("only", "", "compare only this section of hack/bench.sh: load or rooms (default all)")
+	flag.Parse()
+	if *only != "" && *only != "load" && *only != "rooms" {
+		fmt.Fprintf(os.Stderr, "benchratio: -only %q: want load or rooms\n", *only)
+		os.Exit(2)
+	}
+	values := map[run]map[string][]float64{}
 	scanner := bufio.NewScanner(os.Stdin)
 	for scanner.Scan() {
-		var run map[string]any
-		if json.Unmarshal(scanner.Bytes(), &run) != nil {
+		var line map[string]any
+		if json.Unmarshal(scanner.Bytes(), &line) != nil {
 			continue
 		}
-		mode, _ := run["mode"].(string)
-		label, _ := run["label"].(string)
-		m, ok := metrics[mode]
-		value, isNumber := run[m.field].(float64)
-		if !ok || !isNumber {
-			continue
+		mode, _ := line["mode"].(string)
+		label, _ := line["label"].(string)
+		r := run{mode, label}
+		for field, v := range line {
+			if n, ok := v.(float64); ok {
+				if values[r] == nil {
+					values[r] = map[string][]float64{}
+				}
+				values[r][field] = append(values[r][field], n)
+			}
 		}
-		if sums[mode] == nil {
-			sums[mode] = map[string][]float64{}
-		}
-		sums[mode][label] = append(sums[mode][label], value)
 	}
 	failed := false
-	fmt.Println("| mode | metric | template | reference | ratio | target | met |")
-	fmt.Println("|---|---|---|---|---|---|---|")
-	for _, mode := range order {
-		m := metrics[mode]
-		tmpl, ref := mean(sums[mode]["template"]), mean(sums[mode]["reference"])
-		if tmpl == 0 || ref == 0 {
-			fmt.Printf("| %s | %s | %s | %s | - | - | no data |\n", mode, m.field, show(tmpl), show(ref))
+	fmt.Println("| metric | run | value | against | value | ratio | target | met |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
+	for _, c := range comparisons {
+		if *only != "" && c.section != *only {
+			continue
+		}
+		of, against := mean(values[c.of][c.field]), mean(values[c.against][c.field])
+		if of == 0 || against == 0 {
+			fmt.Printf("| %s | %s | %s | %s | %s | - | - | no data |\n", c.field, c.of, show(of), c.against, show(against))
 			failed = true
 			continue
 		}
-		ratio := tmpl / ref
-		met := ratio >= m.target
+		ratio := of / against
+		met := ratio >= c.target
 		sign := ">="
-		if !m.higherBetter {
-			met, sign = ratio <= m.target, "<="
+		if !c.higherBetter {
+			met, sign = ratio <= c.target, "<="
 		}
 		failed = failed || !met
-		fmt.Printf("| %s | %s | %s | %s | %.2fx | %s %.2fx | %s |\n", mode, m.field, show(tmpl), show(ref), ratio, sign, m.target, yes(met))
+		fmt.Printf("| %s | %s | %s | %s | %s | %.2fx | %s %.2fx | %s |\n",
+			c.field, c.of, show(of), c.against, show(against), ratio, sign, c.target, yes(met))
 	}
 	if failed {
 		os.Exit(1)
@@ -84,7 +108,14 @@ func mean(values []float64) float64 {
 	return sum / float64(len(values))
 }
 
-func show(v float64) string { return fmt.Sprintf("%.0f", v) }
+// show prints whole numbers as such and small ones, such as seconds, with
+// three decimals.
+func show(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.3f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
 
 func yes(ok bool) string {
 	if ok {

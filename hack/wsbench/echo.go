@@ -52,7 +52,7 @@ type echoConn struct {
 var echoMarker = []byte(`"echo"`)
 
 func runEcho(cfg *config) (any, error) {
-	p := newPool(cfg)
+	p := newPool(cfg.urls, cfg.srcs)
 	payload := []byte(`"` + strings.Repeat("x", cfg.payload) + `"`)
 	conns := make([]*echoConn, cfg.conns)
 	closeAll := func() {
@@ -278,7 +278,7 @@ type handshakeResult struct {
 // window; a loop that starts just before the end may overrun it by at most
 // one dial timeout.
 func runHandshake(cfg *config) (any, error) {
-	p := newPool(cfg)
+	p := newPool(cfg.urls, cfg.srcs)
 	type worker struct {
 		lat      []int64
 		errs     int64

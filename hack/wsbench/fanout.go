@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,22 +13,25 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-const (
-	joinTimeout   = 30 * time.Second
-	rssInterval   = 500 * time.Millisecond
-	rssMaxWait    = 20 * time.Second
-	idleReadSlack = 30 * time.Second
-)
+const joinTimeout = 30 * time.Second
 
-type fanoutResult struct {
-	Mode             string  `json:"mode"`
-	Members          int     `json:"members"`
-	Messages         int     `json:"messages"`
+// deliveryStats is the fan-out part of a result: every member's messages,
+// timed from the first publish to the last member's last message.
+type deliveryStats struct {
 	Deliveries       int64   `json:"deliveries"`
 	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
 	P50ms            float64 `json:"p50_ms"`
 	P99ms            float64 `json:"p99_ms"`
-	Label            string  `json:"label,omitempty"`
+}
+
+// fanoutResult is also the result of crossnode, so that the two can be
+// read side by side.
+type fanoutResult struct {
+	Mode     string `json:"mode"`
+	Members  int    `json:"members"`
+	Messages int    `json:"messages"`
+	deliveryStats
+	Label string `json:"label,omitempty"`
 }
 
 // member is one room connection. Its reader owns every field below c until
@@ -54,79 +54,123 @@ var (
 	roomEventExact = []byte(`"event":"room.message"`)
 )
 
-func runFanout(cfg *config) (any, error) {
-	p := newPool(cfg)
-	members := make([]*member, cfg.members)
-	results := make(chan *member, cfg.members)
-	var (
-		closing   atomic.Bool
-		delivered atomic.Int64
-		readers   sync.WaitGroup
-		pub       *member
-	)
-	cleanup := func() {
-		closing.Store(true)
-		for _, m := range members {
-			if m != nil {
-				closeConn(m.c)
-			}
-		}
-		if pub != nil {
-			closeConn(pub.c)
-		}
-		readers.Wait()
+// roomRun is the connections of one room benchmark. Every connection has
+// its reader from the moment it is dialled, so that no socket's receive
+// buffer fills while others join or publish.
+type roomRun struct {
+	cfg       *config
+	members   []*member
+	pub       *member
+	results   chan *member
+	closing   atomic.Bool
+	delivered atomic.Int64
+	readers   sync.WaitGroup
+}
+
+func newRoomRun(cfg *config) *roomRun {
+	return &roomRun{cfg: cfg, members: make([]*member, cfg.members), results: make(chan *member, cfg.members)}
+}
+
+// connect dials one connection on p and starts its reader. A member
+// (expect > 0) reports on r.results once it has expect messages; the
+// publisher (expect 0) skips the room's messages.
+func (r *roomRun) connect(p *pool, name string, expect int) (*member, error) {
+	c, err := p.dial(true)
+	if err != nil {
+		return nil, err
 	}
-	join := func(name string, expect int, out chan<- *member) (*member, error) {
-		c, err := p.dial(true)
-		if err != nil {
-			return nil, err
-		}
-		m := &member{c: c, joinID: "join-" + name, joined: make(chan error, 1), expect: expect, results: out}
-		if expect > 0 {
-			m.lat = make([]int64, 0, expect)
-		}
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			m.read(&closing, &delivered)
-		}()
-		frame := fmt.Sprintf(`{"id":%q,"event":"room.join","data":{"room":%q}}`, m.joinID, benchRoom)
-		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
-			return m, fmt.Errorf("sending room.join: %w", err)
-		}
-		select {
-		case err := <-m.joined:
-			return m, err
-		case <-time.After(joinTimeout):
-			return m, errors.New("no room.join reply within " + joinTimeout.String())
-		}
+	m := &member{c: c, joinID: "join-" + name, joined: make(chan error, 1), expect: expect}
+	if expect > 0 {
+		m.results = r.results
+		m.lat = make([]int64, 0, expect)
 	}
-	err := dialAll(cfg.members, func(i int) error {
-		m, err := join(strconv.Itoa(i), cfg.messages, results)
-		members[i] = m
+	r.readers.Add(1)
+	go func() {
+		defer r.readers.Done()
+		m.read(&r.closing, &r.delivered)
+	}()
+	return m, nil
+}
+
+// join sends m's room.join and waits for the reply.
+func (r *roomRun) join(m *member) error {
+	frame := fmt.Sprintf(`{"id":%q,"event":"room.join","data":{"room":%q}}`, m.joinID, benchRoom)
+	_ = m.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := m.c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+		return fmt.Errorf("sending room.join: %w", err)
+	}
+	select {
+	case err := <-m.joined:
 		return err
+	case <-time.After(joinTimeout):
+		return errors.New("no room.join reply within " + joinTimeout.String())
+	}
+}
+
+// joinPublisher connects the publisher to -publish-url and joins it. It
+// joins after the members so that it is not sent their join notices.
+func (r *roomRun) joinPublisher() error {
+	m, err := r.connect(newPool([]string{r.cfg.publishURL}, r.cfg.srcs), "publisher", 0)
+	if err != nil {
+		return fmt.Errorf("publisher: %w", err)
+	}
+	r.pub = m
+	if err := r.join(m); err != nil {
+		return fmt.Errorf("publisher: %w", err)
+	}
+	return nil
+}
+
+// close says goodbye on every connection and waits for the readers.
+func (r *roomRun) close() {
+	r.closing.Store(true)
+	for _, m := range append([]*member{r.pub}, r.members...) {
+		if m != nil {
+			closeConn(m.c)
+		}
+	}
+	r.readers.Wait()
+}
+
+func runFanout(cfg *config) (any, error) {
+	r := newRoomRun(cfg)
+	defer r.close()
+	p := newPool(cfg.urls, cfg.srcs)
+	err := dialAll(cfg.members, func(i int) error {
+		m, err := r.connect(p, strconv.Itoa(i), cfg.messages)
+		if err != nil {
+			return err
+		}
+		r.members[i] = m
+		return r.join(m)
 	})
 	if err == nil {
-		// The publisher joins last so that it is not sent every member's
-		// join notice.
-		pub, err = join("publisher", 0, nil)
+		err = r.joinPublisher()
 	}
 	if err != nil {
-		cleanup()
 		return nil, fmt.Errorf("setup: %w", err)
 	}
+	stats, err := r.fanOut()
+	if err != nil {
+		return nil, err
+	}
+	return &fanoutResult{Mode: cfg.mode, Members: cfg.members, Messages: cfg.messages, deliveryStats: stats, Label: cfg.label}, nil
+}
 
+// fanOut has the publisher send -messages room messages and waits until
+// every member has received all of them, in order.
+func (r *roomRun) fanOut() (deliveryStats, error) {
+	cfg := r.cfg
 	deadline := time.Now().Add(fanoutTimeout)
 	if cfg.rate > 0 {
 		deadline = deadline.Add(time.Duration(float64(cfg.messages) / cfg.rate * float64(time.Second)))
 	}
-	for _, m := range append([]*member{pub}, members...) {
+	for _, m := range append([]*member{r.pub}, r.members...) {
 		_ = m.c.SetReadDeadline(deadline.Add(5 * time.Second))
 	}
 	first := time.Now()
 	pubErr := make(chan error, 1)
-	go func() { pubErr <- publish(pub.c, cfg, first, deadline) }()
+	go func() { pubErr <- publish(r.pub.c, cfg, first, deadline) }()
 
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -138,7 +182,7 @@ func runFanout(cfg *config) (any, error) {
 	pubErrs := (<-chan error)(pubErr)
 	for done < cfg.members && failure == nil {
 		select {
-		case m := <-results:
+		case m := <-r.results:
 			if m.err != nil {
 				failure = m.err
 			} else if done++; m.doneAt.After(last) {
@@ -154,22 +198,18 @@ func runFanout(cfg *config) (any, error) {
 		}
 	}
 	if failure != nil {
-		got := delivered.Load()
-		cleanup()
-		return nil, fmt.Errorf("%v; %d of %d members got every message, %d of %d deliveries arrived",
-			failure, done, cfg.members, got, int64(cfg.members)*int64(cfg.messages))
+		return deliveryStats{}, fmt.Errorf("%v; %d of %d members got every message, %d of %d deliveries arrived",
+			failure, done, cfg.members, r.delivered.Load(), int64(cfg.members)*int64(cfg.messages))
 	}
-	cleanup()
 
-	res := &fanoutResult{Mode: "fanout", Members: cfg.members, Messages: cfg.messages, Label: cfg.label}
-	res.Deliveries = int64(cfg.members) * int64(cfg.messages)
-	lat := make([]int64, 0, res.Deliveries)
-	for _, m := range members {
+	stats := deliveryStats{Deliveries: int64(cfg.members) * int64(cfg.messages)}
+	lat := make([]int64, 0, stats.Deliveries)
+	for _, m := range r.members {
 		lat = append(lat, m.lat...)
 	}
-	res.DeliveriesPerSec = perSec(res.Deliveries, last.Sub(first))
-	res.P50ms, res.P99ms = percentiles(lat)
-	return res, nil
+	stats.DeliveriesPerSec = perSec(stats.Deliveries, last.Sub(first))
+	stats.P50ms, stats.P99ms = percentiles(lat)
+	return stats, nil
 }
 
 // publish sends the room messages, each stamped with its sequence number
@@ -264,117 +304,4 @@ func (m *member) read(closing *atomic.Bool, delivered *atomic.Int64) {
 			}
 		}
 	}
-}
-
-type idleResult struct {
-	Mode         string `json:"mode"`
-	Conns        int    `json:"conns"`
-	RSSBeforeKB  int64  `json:"rss_before_kb"`
-	RSSAfterKB   int64  `json:"rss_after_kb"`
-	BytesPerConn int64  `json:"bytes_per_conn"`
-	Label        string `json:"label,omitempty"`
-}
-
-func runIdle(cfg *config) (any, error) {
-	before, err := readRSS(cfg.pid)
-	if err != nil {
-		return nil, err
-	}
-	p := newPool(cfg)
-	conns := make([]*websocket.Conn, cfg.conns)
-	var (
-		closing atomic.Bool
-		lost    atomic.Int64
-		readers sync.WaitGroup
-	)
-	cleanup := func() {
-		closing.Store(true)
-		for _, c := range conns {
-			closeConn(c)
-		}
-		readers.Wait()
-	}
-	// Readers keep running so that the server's pings are answered and a
-	// connection the server drops is noticed.
-	err = dialAll(cfg.conns, func(i int) error {
-		c, err := p.dial(true)
-		if err != nil {
-			return err
-		}
-		conns[i] = c
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				if _, _, err := c.NextReader(); err != nil {
-					if !closing.Load() {
-						lost.Add(1)
-					}
-					return
-				}
-			}
-		}()
-		return nil
-	})
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("dial: %w", err)
-	}
-	readEnd := time.Now().Add(rssMaxWait + idleReadSlack)
-	for _, c := range conns {
-		_ = c.SetReadDeadline(readEnd)
-	}
-
-	after, err := readRSS(cfg.pid)
-	stable := false
-	for end := time.Now().Add(rssMaxWait); err == nil && time.Now().Before(end); {
-		time.Sleep(rssInterval)
-		var cur int64
-		if cur, err = readRSS(cfg.pid); err != nil {
-			break
-		}
-		diff := cur - after
-		after = cur
-		if diff < 0 {
-			diff = -diff
-		}
-		if diff*100 < after {
-			stable = true
-			break
-		}
-	}
-	n := lost.Load()
-	cleanup()
-	if err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		return nil, fmt.Errorf("%d of %d connections were closed while idle", n, cfg.conns)
-	}
-	if !stable {
-		fmt.Fprintf(os.Stderr, "wsbench: RSS still changing after %s; reporting the last sample\n", rssMaxWait)
-	}
-	return &idleResult{
-		Mode: "idle", Conns: cfg.conns, RSSBeforeKB: before, RSSAfterKB: after,
-		BytesPerConn: (after - before) * 1024 / int64(cfg.conns), Label: cfg.label,
-	}, nil
-}
-
-func readRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading RSS: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parsing VmRSS %q: %w", v, err)
-			}
-			return kb, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status: has the process exited?", pid)
 }

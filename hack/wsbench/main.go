@@ -1,13 +1,14 @@
 // Command wsbench loads a WebSocket server on loopback and prints one JSON
 // line of results. Modes: echo (request/reply throughput), fanout (room
-// broadcast delivery), handshake (connection setup rate) and idle (server
-// memory per open connection).
+// broadcast delivery), crossnode (fanout with the publisher on another
+// node of a cluster), roomfill (joining thousands of members to one room,
+// then fanout), handshake (connection setup rate) and idle (server memory
+// per open connection).
 //
 //	go run ./hack/wsbench -mode echo -url ws://127.0.0.1:8000/ws -conns 100 -inflight 4
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +17,7 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,11 @@ const (
 )
 
 type config struct {
-	mode, url, label string
+	mode, label string
+	// urls are the servers members connect to, round-robin; publishURL is
+	// where the publisher of fanout, crossnode and roomfill connects.
+	urls       []string
+	publishURL string
 
 	conns, inflight, payload int
 	members, messages        int
@@ -57,8 +62,10 @@ func main() {
 	switch cfg.mode {
 	case "echo":
 		res, err = runEcho(cfg)
-	case "fanout":
+	case "fanout", "crossnode":
 		res, err = runFanout(cfg)
+	case "roomfill":
+		res, err = runRoomFill(cfg)
 	case "handshake":
 		res, err = runHandshake(cfg)
 	case "idle":
@@ -83,17 +90,19 @@ func main() {
 func parseFlags(args []string) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
-	fs.StringVar(&cfg.mode, "mode", "", "echo, fanout, handshake or idle")
-	fs.StringVar(&cfg.url, "url", "", "server URL, e.g. ws://127.0.0.1:8000/ws (loopback only)")
+	fs.StringVar(&cfg.mode, "mode", "", "echo, fanout, crossnode, roomfill, handshake or idle")
+	rawURL := fs.String("url", "", "server URL, e.g. ws://127.0.0.1:8000/ws (loopback only); fanout, crossnode and roomfill\n"+
+		"take several, comma-separated, and spread the members over them round-robin")
+	fs.StringVar(&cfg.publishURL, "publish-url", "", "server URL of the publisher (crossnode: required, another node; roomfill: default the first -url)")
 	fs.StringVar(&cfg.label, "label", "", "copied into the output as \"label\"")
 	src := fs.String("src", "127.0.0.1", "comma-separated loopback source IPs, used round-robin")
 	fs.IntVar(&cfg.conns, "conns", 10, "connections (echo, idle)")
 	fs.IntVar(&cfg.inflight, "inflight", 1, "echo requests in flight per connection (echo)")
-	fs.IntVar(&cfg.payload, "payload", 16, "payload size in bytes (echo, fanout)")
+	fs.IntVar(&cfg.payload, "payload", 16, "payload size in bytes (echo, fanout, crossnode, roomfill)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time (echo, handshake)")
-	fs.IntVar(&cfg.members, "members", 100, "receiving room members (fanout)")
-	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout)")
-	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout)")
+	fs.IntVar(&cfg.members, "members", 100, "receiving room members (fanout, crossnode; roomfill: default 10000)")
+	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout, crossnode; roomfill: default 10)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout, crossnode, roomfill)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 10, "parallel handshake loops (handshake)")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id whose RSS is sampled (idle)")
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +111,17 @@ func parseFlags(args []string) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if err := checkURL(cfg.url); err != nil {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if cfg.mode == "roomfill" {
+		if !given["members"] {
+			cfg.members = roomFillMembers
+		}
+		if !given["messages"] {
+			cfg.messages = roomFillMessages
+		}
+	}
+	if err := parseURLs(cfg, *rawURL); err != nil {
 		return nil, err
 	}
 	for _, s := range strings.Split(*src, ",") {
@@ -115,12 +134,40 @@ func parseFlags(args []string) (*config, error) {
 	return cfg, checkMode(cfg)
 }
 
-// checkURL refuses anything but loopback so the tool cannot be pointed at
-// someone else's server.
-func checkURL(raw string) error {
+// parseURLs checks -url and -publish-url for the mode: several member
+// URLs only where members are spread over nodes, and a publisher URL only
+// where there is a publisher.
+func parseURLs(cfg *config, raw string) error {
 	if raw == "" {
 		return errors.New("-url is required")
 	}
+	for _, u := range strings.Split(raw, ",") {
+		u = strings.TrimSpace(u)
+		if err := checkURL(u); err != nil {
+			return err
+		}
+		cfg.urls = append(cfg.urls, u)
+	}
+	spreads := cfg.mode == "fanout" || cfg.mode == "crossnode" || cfg.mode == "roomfill"
+	if len(cfg.urls) > 1 && !spreads {
+		return fmt.Errorf("-url: -mode %s takes one URL, got %d", cfg.mode, len(cfg.urls))
+	}
+	switch {
+	case cfg.mode == "crossnode" && cfg.publishURL == "":
+		return errors.New("-mode crossnode needs -publish-url, a node other than -url's")
+	case cfg.mode == "crossnode" && slices.Contains(cfg.urls, cfg.publishURL):
+		return fmt.Errorf("-publish-url %s is also a member URL; crossnode publishes from another node", cfg.publishURL)
+	case cfg.publishURL != "" && cfg.mode != "crossnode" && cfg.mode != "roomfill":
+		return fmt.Errorf("-publish-url: -mode %s has no separate publisher (crossnode and roomfill do)", cfg.mode)
+	case cfg.publishURL == "":
+		cfg.publishURL = cfg.urls[0]
+	}
+	return checkURL(cfg.publishURL)
+}
+
+// checkURL refuses anything but loopback so the tool cannot be pointed at
+// someone else's server.
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("-url: %w", err)
@@ -154,7 +201,7 @@ func checkMode(cfg *config) error {
 			return errors.New("-duration must be positive")
 		}
 		return errors.Join(positive("conns", cfg.conns), positive("inflight", cfg.inflight))
-	case "fanout":
+	case "fanout", "crossnode", "roomfill":
 		if cfg.rate < 0 {
 			return errors.New("-rate must not be negative")
 		}
@@ -173,17 +220,19 @@ func checkMode(cfg *config) error {
 }
 
 // pool spreads connections over the source IPs so that many thousands of
-// them do not run out of one address's ephemeral ports.
+// them do not run out of one address's ephemeral ports, and over the
+// server URLs.
 type pool struct {
-	url   string
-	ds    []*websocket.Dialer
-	next  atomic.Uint64
-	slots chan struct{}
+	urls    []string
+	ds      []*websocket.Dialer
+	next    atomic.Uint64
+	nextURL atomic.Uint64
+	slots   chan struct{}
 }
 
-func newPool(cfg *config) *pool {
-	p := &pool{url: cfg.url, slots: make(chan struct{}, dialParallel)}
-	for _, ip := range cfg.srcs {
+func newPool(urls []string, srcs []net.IP) *pool {
+	p := &pool{urls: urls, slots: make(chan struct{}, dialParallel)}
+	for _, ip := range srcs {
 		nd := &net.Dialer{Timeout: dialTimeout, LocalAddr: &net.TCPAddr{IP: ip}, Control: loopbackOnly}
 		p.ds = append(p.ds, &websocket.Dialer{
 			NetDialContext:   nd.DialContext,
@@ -217,9 +266,10 @@ func (p *pool) dial(limited bool) (*websocket.Conn, error) {
 		defer func() { <-p.slots }()
 	}
 	d := p.ds[(p.next.Add(1)-1)%uint64(len(p.ds))]
+	u := p.urls[(p.nextURL.Add(1)-1)%uint64(len(p.urls))]
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
-	c, resp, err := d.DialContext(ctx, p.url, nil)
+	c, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("%w (HTTP %s)", err, resp.Status)
@@ -291,95 +341,4 @@ func closeConn(c *websocket.Conn) {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	_ = c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeTimeout))
 	_ = c.Close()
-}
-
-type envelope struct {
-	ID      string          `json:"id"`
-	Event   string          `json:"event"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data"`
-}
-
-// readFrame reuses buf so that hot read loops do not allocate per frame.
-// The returned slice is valid until the next call.
-func readFrame(c *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
-	_, r, err := c.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf.Reset()
-	_, err = buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
-
-var (
-	patID   = []byte(`"id":"`)
-	patCode = []byte(`"code":`)
-	patRoom = []byte(`"room":"`)
-	patText = []byte(`"text":"`)
-)
-
-// strAfter reads the string value following pat. The hot paths use it
-// instead of encoding/json because the client shares the CPU with the
-// server it measures; anything unusual (escapes) makes it give up so the
-// caller can fall back to encoding/json.
-func strAfter(b, pat []byte) ([]byte, bool) {
-	i := bytes.Index(b, pat)
-	if i < 0 {
-		return nil, false
-	}
-	rest := b[i+len(pat):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-		return nil, false
-	}
-	return rest[:j], true
-}
-
-func intAfter(b, pat []byte) (int, bool) {
-	i := bytes.Index(b, pat)
-	if i < 0 {
-		return 0, false
-	}
-	rest := b[i+len(pat):]
-	j := 0
-	for j < len(rest) && (rest[j] == '-' || rest[j] >= '0' && rest[j] <= '9') {
-		j++
-	}
-	n, err := strconv.Atoi(string(rest[:j]))
-	return n, err == nil
-}
-
-// roomText returns the text of a room.message push for the bench room.
-func roomText(b []byte) ([]byte, bool) {
-	if !bytes.Contains(b, roomMarker) {
-		return nil, false
-	}
-	if bytes.Contains(b, roomEventExact) {
-		room, okRoom := strAfter(b, patRoom)
-		text, okText := strAfter(b, patText)
-		if okRoom && okText {
-			return text, string(room) == benchRoom
-		}
-	}
-	var env envelope
-	if json.Unmarshal(b, &env) != nil || env.Event != "room.message" {
-		return nil, false
-	}
-	var data struct{ Room, Text string }
-	if json.Unmarshal(env.Data, &data) != nil || data.Room != benchRoom {
-		return nil, false
-	}
-	return []byte(data.Text), true
-}
-
-func parseText(text []byte) (seq int, ts int64, ok bool) {
-	parts := bytes.SplitN(text, []byte(":"), 3)
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	seq, err1 := strconv.Atoi(string(parts[0]))
-	ts, err2 := strconv.ParseInt(string(parts[1]), 10, 64)
-	return seq, ts, err1 == nil && err2 == nil
 }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const (
+	rssInterval   = 500 * time.Millisecond
+	rssMaxWait    = 20 * time.Second
+	idleReadSlack = 30 * time.Second
+)
+
+type idleResult struct {
+	Mode         string `json:"mode"`
+	Conns        int    `json:"conns"`
+	RSSBeforeKB  int64  `json:"rss_before_kb"`
+	RSSAfterKB   int64  `json:"rss_after_kb"`
+	BytesPerConn int64  `json:"bytes_per_conn"`
+	Label        string `json:"label,omitempty"`
+}
+
+func runIdle(cfg *config) (any, error) {
+	before, err := readRSS(cfg.pid)
+	if err != nil {
+		return nil, err
+	}
+	p := newPool(cfg.urls, cfg.srcs)
+	conns := make([]*websocket.Conn, cfg.conns)
+	var (
+		closing atomic.Bool
+		lost    atomic.Int64
+		readers sync.WaitGroup
+	)
+	cleanup := func() {
+		closing.Store(true)
+		for _, c := range conns {
+			closeConn(c)
+		}
+		readers.Wait()
+	}
+	// Readers keep running so that the server's pings are answered and a
+	// connection the server drops is noticed.
+	err = dialAll(cfg.conns, func(i int) error {
+		c, err := p.dial(true)
+		if err != nil {
+			return err
+		}
+		conns[i] = c
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				if _, _, err := c.NextReader(); err != nil {
+					if !closing.Load() {
+						lost.Add(1)
+					}
+					return
+				}
+			}
+		}()
+		return nil
+	})
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	readEnd := time.Now().Add(rssMaxWait + idleReadSlack)
+	for _, c := range conns {
+		_ = c.SetReadDeadline(readEnd)
+	}
+
+	after, err := readRSS(cfg.pid)
+	stable := false
+	for end := time.Now().Add(rssMaxWait); err == nil && time.Now().Before(end); {
+		time.Sleep(rssInterval)
+		var cur int64
+		if cur, err = readRSS(cfg.pid); err != nil {
+			break
+		}
+		diff := cur - after
+		after = cur
+		if diff < 0 {
+			diff = -diff
+		}
+		if diff*100 < after {
+			stable = true
+			break
+		}
+	}
+	n := lost.Load()
+	cleanup()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, fmt.Errorf("%d of %d connections were closed while idle", n, cfg.conns)
+	}
+	if !stable {
+		fmt.Fprintf(os.Stderr, "wsbench: RSS still changing after %s; reporting the last sample\n", rssMaxWait)
+	}
+	return &idleResult{
+		Mode: "idle", Conns: cfg.conns, RSSBeforeKB: before, RSSAfterKB: after,
+		BytesPerConn: (after - before) * 1024 / int64(cfg.conns), Label: cfg.label,
+	}, nil
+}
+
+func readRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading RSS: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing VmRSS %q: %w", v, err)
+			}
+			return kb, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status: has the process exited?", pid)
+}
