@@ -106,6 +106,9 @@ type Msg struct {
 	Code    *int            `json:"code"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data"`
+	// Room and Offset place a room stream's push in its stream.
+	Room   string `json:"room"`
+	Offset uint64 `json:"offset"`
 }
 
 // Client is a test's WebSocket connection. It is not safe for concurrent
@@ -233,6 +236,26 @@ func (c *Client) ExpectClose(code int) string {
 		c.t.Fatalf("close code %d (%q), want %d", closeErr.Code, closeErr.Text, code)
 	}
 	return closeErr.Text
+}
+
+// ReadOrClose returns the next message, or the close frame's error once
+// the server closes with code; any other end fails the test.
+func (c *Client) ReadOrClose(code int) (Msg, error) {
+	c.t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Timeout))
+	_, frame, err := c.ReadMessage()
+	if err != nil {
+		closeErr, ok := err.(*websocket.CloseError)
+		if !ok || closeErr.Code != code {
+			c.t.Fatalf("connection ended with %v, want a message or close code %d", err, code)
+		}
+		return Msg{}, err
+	}
+	var m Msg
+	if err := json.Unmarshal(frame, &m); err != nil {
+		c.t.Fatalf("server sent %q, not an envelope: %v", frame, err)
+	}
+	return m, nil
 }
 
 // ExpectEnd reads until the connection ends, with or without a close

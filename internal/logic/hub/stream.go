@@ -94,7 +94,7 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 	rec, err := h.broker.Recover(ctx, room, from)
 	if errors.Is(err, broker.ErrSinceBeyond) {
 		h.leave(p, room)
-		return model.StreamPosition{}, nil, gerror.NewCodef(gcode.CodeInvalidParameter,
+		return model.StreamPosition{}, nil, gerror.NewCodef(gcode.CodeValidationFailed,
 			"since.offset %d is past the last offset of room %q, %d, in epoch %q: send the offset of the last message you received",
 			since.Offset, room, rec.Offset, rec.Epoch)
 	}

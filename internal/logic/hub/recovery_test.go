@@ -1,0 +1,147 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// A client that comes back with the offset and epoch it last saw gets
+// what it missed, before the reply, and then the live messages, with no
+// gap and no repeat; a wrong epoch or a since past the end does not.
+func TestJoinWithSinceRecoversMissedMessages(t *testing.T) {
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
+	alice, bob := dialAs(t, node, "alice"), dialAs(t, node, "bob")
+	joined, _ := alice.JoinSince("r", nil)
+	if joined.Offset != 0 || joined.Epoch == "" || joined.Recovered != nil {
+		t.Fatalf("first join: %+v", joined)
+	}
+	bob.JoinSince("r", nil)
+	send := func(text string) uint64 {
+		t.Helper()
+		bob.Send(map[string]any{"id": "s", "event": "room.send", "data": map[string]string{"room": "r", "text": text}})
+		for {
+			if m := bob.Read(); m.Code != nil {
+				var sent struct{ Offset uint64 }
+				if err := json.Unmarshal(m.Data, &sent); err != nil || sent.Offset == 0 {
+					t.Fatalf("room.send reply %s", m.Data)
+				}
+				return sent.Offset
+			}
+		}
+	}
+	for i := range 3 {
+		if got := send(fmt.Sprint(i)); got != uint64(i+1) {
+			t.Fatalf("message %d took offset %d", i, got)
+		}
+	}
+	alice.ExpectStream("r", 0, 3)
+	_ = alice.Close()
+	for i := 3; i < 8; i++ {
+		send(fmt.Sprint(i))
+	}
+
+	back := dialAs(t, node, "alice")
+	since := &wstest.Since{Offset: 3, Epoch: joined.Epoch}
+	rejoined, replayed := back.JoinSince("r", since)
+	if rejoined.Recovered == nil || !*rejoined.Recovered || rejoined.Offset != 8 || rejoined.Epoch != joined.Epoch {
+		t.Fatalf("join with since: %+v", rejoined)
+	}
+	wstest.CheckReplay(t, replayed, 3, 8)
+	if data := dataOf(t, replayed[0]); data["text"] != "3" || replayed[0].Event != "room.message" {
+		t.Fatalf("first replayed message: %+v %v", replayed[0], data)
+	}
+	send("live")
+	back.ExpectStream("r", 8, 9)
+	if got := wstest.Metric(t, node.HTTPURL, `ws_room_history_recovered_total{result="recovered"}`); got != 1 {
+		t.Fatalf("recovered joins counted: %v", got)
+	}
+
+	// Another epoch: nothing replayed, recovered false, the position to
+	// reload from.
+	other := dialAs(t, node, "carol")
+	lost, replayed := other.JoinSince("r", &wstest.Since{Offset: 2, Epoch: "0123456789ab"})
+	if lost.Recovered == nil || *lost.Recovered || lost.Offset != 9 || len(replayed) != 0 {
+		t.Fatalf("join with another epoch: %+v, %d replayed", lost, len(replayed))
+	}
+	// Past the end: code 51, and the join is undone.
+	late := dialAs(t, node, "dave")
+	r := late.Call("j", "room.join", map[string]any{"room": "r", "since": map[string]any{"offset": 10, "epoch": joined.Epoch}})
+	if r.CodeOf(t) != 51 || !r.HasText("past the last offset", "9") {
+		t.Fatalf("since past the end: %+v", r)
+	}
+	if r := late.Call("s", "room.send", map[string]string{"room": "r", "text": "x"}); r.CodeOf(t) != 61 {
+		t.Fatalf("send after a refused join: %+v", r)
+	}
+}
+
+// Recovery gives up, and says so, when the history no longer holds every
+// missed message: it overflowed, or the stream expired.
+func TestRecoveryEndsWithTheHistory(t *testing.T) {
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "rooms.history.size": 3, "rooms.history.ttl": "1s"})
+	alice, bob := dialAs(t, node, "alice"), dialAs(t, node, "bob")
+	joined, _ := alice.JoinSince("h", nil)
+	bob.JoinSince("h", nil)
+	for i := range 5 {
+		bob.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "h", "text": fmt.Sprint(i)}})
+	}
+	bob.ExpectStream("h", 0, 5)
+	// Three are kept: missing two of them recovers, missing four does not.
+	for _, tc := range []struct {
+		since     uint64
+		recovered bool
+	}{{3, true}, {1, false}} {
+		c := dialAs(t, node, fmt.Sprint("u", tc.since))
+		got, replayed := c.JoinSince("h", &wstest.Since{Offset: tc.since, Epoch: joined.Epoch})
+		if *got.Recovered != tc.recovered {
+			t.Fatalf("since %d with 3 kept: %+v", tc.since, got)
+		}
+		if tc.recovered {
+			wstest.CheckReplay(t, replayed, tc.since, 5)
+		} else if len(replayed) != 0 {
+			t.Fatalf("since %d replayed %d messages without recovering", tc.since, len(replayed))
+		}
+	}
+	// A second after the last message the stream has expired: a new
+	// epoch, and nothing to recover.
+	var expired wstest.Joined
+	wstest.WaitFor(t, "the stream to expire", func() bool {
+		expired, _ = dialAs(t, node, "probe").JoinSince("h", nil)
+		return expired.Epoch != joined.Epoch
+	})
+	if expired.Offset != 0 {
+		t.Fatalf("a new life of the stream starts at offset %d", expired.Offset)
+	}
+	late, _ := dialAs(t, node, "late").JoinSince("h", &wstest.Since{Offset: 5, Epoch: joined.Epoch})
+	if *late.Recovered {
+		t.Fatalf("recovered across an expiry: %+v", late)
+	}
+}
+
+// While several connections keep publishing, a client that rejoins with
+// since gets every message after it exactly once, in order, replayed or
+// live.
+func TestRecoveryWhileOthersPublish(t *testing.T) {
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
+	var publishers []*wstest.Client
+	for i := range 3 {
+		p := dialAs(t, node, fmt.Sprint("pub", i))
+		p.JoinSince("busy", nil)
+		publishers = append(publishers, p)
+	}
+	alice := dialAs(t, node, "alice")
+	joined, _ := alice.JoinSince("busy", nil)
+	stop := wstest.Publish(t, "busy", publishers...)
+	defer stop()
+	alice.ExpectStream("busy", joined.Offset, joined.Offset+30)
+	_ = alice.Close()
+	back := dialAs(t, node, "alice")
+	rejoined, replayed := back.JoinSince("busy", &wstest.Since{Offset: joined.Offset + 30, Epoch: joined.Epoch})
+	if !*rejoined.Recovered {
+		t.Fatalf("rejoin while others publish: %+v", rejoined)
+	}
+	wstest.CheckReplay(t, replayed, joined.Offset+30, rejoined.Offset)
+	back.ExpectStream("busy", rejoined.Offset, rejoined.Offset+200)
+}
