@@ -8,8 +8,16 @@
 //     onState: (s) => console.log(s),  // {state: "connecting"|"connected"|"reconnecting"|"closed", ...}
 //     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired)
 //   });
-//   client.on("room.message", (data) => ...);
+//   client.on("room.message", (data, msg) => ...);   // msg.room, msg.offset
+//   client.on("rejoined", ({ room, recovered, missed }) => ...);
 //   const reply = await client.request("room.join", { room: "lobby" }, { timeout: 5000 });
+//
+// Rooms joined through request("room.join") are remembered with the
+// stream position of their last message (PROTOCOL 3a). After a reconnect,
+// on whichever node, the client joins them again with "since": the missed
+// messages reach the same handlers, in order, before the "rejoined" event,
+// whose recovered is false when the server no longer had them all (the app
+// then reloads the room another way). request("room.leave") forgets a room.
 //
 // After a close it did not ask for, the client does what the close code
 // says (see stopCodes): it reconnects by itself with exponential backoff
@@ -55,6 +63,7 @@
       this.timer = null;
       this.pinger = null;
       this.welcome = null;
+      this.rooms = new Map(); // room -> {offset, epoch} of its stream
       this.connect();
     }
 
@@ -82,6 +91,39 @@
         }, timeout);
         this.pending.set(id, { resolve, reject, timer, event });
         this.transmit({ id, event, data });
+      }).then((reply) => {
+        this.remember(event, data, reply);
+        return reply;
+      });
+    }
+
+    // remember keeps the stream position of a room joined, and forgets a
+    // room left.
+    remember(event, data, reply) {
+      if (event === "room.join" && reply && reply.epoch) {
+        const known = this.rooms.get(reply.room);
+        // A rejoin's replayed messages may have moved the offset past
+        // the one the reply started from.
+        const offset = known && known.epoch === reply.epoch ? Math.max(known.offset, reply.offset) : reply.offset;
+        this.rooms.set(reply.room, { offset, epoch: reply.epoch });
+      } else if (event === "room.leave" && data) {
+        this.rooms.delete(data.room);
+      }
+    }
+
+    // rejoin joins every remembered room again with since, after a
+    // reconnect, and tells the app what each recovered.
+    rejoin() {
+      this.rooms.forEach((position, room) => {
+        const since = { offset: position.offset, epoch: position.epoch };
+        const before = position.offset;
+        this.request("room.join", { room, since })
+          .then((reply) => {
+            const recovered = reply.recovered === true;
+            const missed = recovered ? reply.offset - before : 0;
+            this.emit("rejoined", { room, recovered, missed, offset: reply.offset, epoch: reply.epoch });
+          })
+          .catch((err) => this.emit("rejoined", { room, recovered: false, missed: 0, error: err }));
       });
     }
 
@@ -177,13 +219,32 @@
         else p.reject(new WsError(msg.code, msg.message, msg.event));
         return;
       }
+      if (msg.room !== undefined && msg.offset > 0 && !this.advance(msg.room, msg.offset)) {
+        return; // a message of the stream already handled
+      }
       if (msg.event === "welcome") {
+        const reconnected = this.welcome !== null;
         this.welcome = msg.data;
         this.setState("connected", { welcome: msg.data });
+        if (reconnected) this.rejoin();
       }
       const event = msg.code !== undefined && msg.code !== 0 ? "error" : msg.event;
+      this.emit(event, event === "error" ? msg : msg.data, msg);
+    }
+
+    // advance moves a remembered room's position to offset, and reports
+    // whether the message at offset is new.
+    advance(room, offset) {
+      const position = this.rooms.get(room);
+      if (!position) return true;
+      if (offset <= position.offset) return false;
+      position.offset = offset;
+      return true;
+    }
+
+    emit(event, payload, msg) {
       const fns = this.handlers.get(event);
-      if (fns) fns.forEach((fn) => fn(event === "error" ? msg : msg.data, msg));
+      if (fns) fns.forEach((fn) => fn(payload, msg));
     }
 
     transmit(msg) {
