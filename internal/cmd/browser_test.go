@@ -40,11 +40,13 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 		tab.waitFor("the page to connect", connected)
 		tab.join(room)
 	}
-	first.waitFor("the second tab's user in the members list", membersListed(2))
+	first.waitFor("the second tab's user in the count", memberCount("2 members"))
 	first.say("hello from the first tab")
 	second.waitFor("the first tab's message", inLog("hello from the first tab"))
 	second.say("hello back")
 	first.waitFor("the second tab's answer", inLog("hello back"))
+	first.click("#list-members")
+	first.waitFor("both tabs' users in the list", membersListed(2))
 	first.screenshot("demo.png")
 
 	// A restart on the same port, as `gf run` does on every change.
@@ -62,11 +64,7 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 
 	// A kick (4403) closes the page for good: it says so and does not
 	// reconnect, as the close code tells it.
-	var status string
-	if err := chromedp.Run(first.ctx, chromedp.Text("#status", &status, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
-	user := strings.Fields(strings.TrimPrefix(status, "connected as "))[0]
+	user := first.userID()
 	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("http://127.0.0.1:%d/api/v1/users/%s/connections", port, user), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +94,7 @@ func TestDemoPageThroughNginx(t *testing.T) {
 	if r := peer.Call(1, "room.join", map[string]string{"room": room}); r.CodeOf(t) != 0 {
 		t.Fatalf("join through nginx: %+v", r)
 	}
-	tab.waitFor("the client's user in the members list", membersListed(2))
+	tab.waitFor("the client's user in the count", memberCount("2 members"))
 	tab.say("hello from the page")
 	// Pushes of the room may come first; Read fails the test on a timeout.
 	for {
@@ -216,6 +214,19 @@ func (tab *demoTab) join(room string) {
 		tab.t.Fatal(err)
 	}
 	tab.waitFor("the join", inLog("joined "+room))
+}
+
+// userID returns the user the page says it is connected as.
+func (tab *demoTab) userID() string {
+	tab.t.Helper()
+	var status string
+	if err := chromedp.Run(tab.ctx, chromedp.Text("#status", &status, chromedp.ByQuery)); err != nil {
+		tab.t.Fatal(err)
+	}
+	if !strings.HasPrefix(status, "connected as ") {
+		tab.t.Fatalf("the page is not connected: %q", status)
+	}
+	return strings.Fields(strings.TrimPrefix(status, "connected as "))[0]
 }
 
 // say sends text to the joined room with the page's form.
