@@ -2,18 +2,21 @@
 # Runs the template and the reference hub (hack/refserver) side by side on
 # this machine, every wsbench mode against each, alternating, and prints
 # the ratios. Both servers run with the rate limit and connection caps off.
-# Two sections: load (idle, echo, fanout, handshake) and rooms (one room
+# Three sections: load (idle, echo, fanout, handshake), rooms (one room
 # filled with 10,000 members on each server, then the same and a
-# cross-node fan-out through two template nodes sharing a redis-server).
-# Usage: hack/bench.sh [rounds]            (default 2 rounds of every section)
-#        BENCH_ONLY=rooms hack/bench.sh 1  (one section: load or rooms)
+# cross-node fan-out through two template nodes sharing a redis-server)
+# and recovery (the template's fan-out with room history on against off,
+# and the time a rejoin with since takes to replay 100 missed messages, on
+# one node and through the two Redis nodes).
+# Usage: hack/bench.sh [rounds]               (default 2 rounds of every section)
+#        BENCH_ONLY=rooms hack/bench.sh 1     (one section: load, rooms or recovery)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 only=${BENCH_ONLY:-}
 case $only in
-"" | load | rooms) ;;
-*) echo "BENCH_ONLY=$only: want load or rooms" >&2; exit 2 ;;
+"" | load | rooms | recovery) ;;
+*) echo "BENCH_ONLY=$only: want load, rooms or recovery" >&2; exit 2 ;;
 esac
 section() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 ulimit -n "$(ulimit -Hn)"
@@ -47,16 +50,20 @@ wait_port() {
 	exit 1
 }
 
-# start_template name port [redis_port]: the shipped configuration with the
-# rate limit and connection caps off, on the memory broker or, given a
-# Redis port, the redis broker. Sets started_pid to the server's pid.
+# start_template name port [redis_port [history_size]]: the shipped
+# configuration with the rate limit and connection caps off, on the memory
+# broker or, given a Redis port, the redis broker; given a history size,
+# rooms.history.size is that. Sets started_pid to the server's pid.
 start_template() {
-	local name=$1 port=$2 redis_port=${3:-} conf="$tmp/$1/config.yaml"
+	local name=$1 port=$2 redis_port=${3:-} history_size=${4:-} conf="$tmp/$1/config.yaml"
 	local edits=(-e "s/address: \":8000\"/address: \"127.0.0.1:$port\"/"
 		-e 's/rate: 100 /rate: 0 /' -e 's/maxConnections: 100000 /maxConnections: 0 /')
 	if [ -n "$redis_port" ]; then
 		edits+=(-e 's/type: "memory" /type: "redis" /'
 			-e "s/address: \"127.0.0.1:6379\"/address: \"127.0.0.1:$redis_port\"/")
+	fi
+	if [ -n "$history_size" ]; then
+		edits+=(-e "s/^    size: 100 /    size: $history_size /")
 	fi
 	mkdir -p "$tmp/$name"
 	sed "${edits[@]}" manifest/config/config.yaml >"$conf"
@@ -65,6 +72,10 @@ start_template() {
 	if [ -n "$redis_port" ]; then
 		grep -q 'type: "redis" ' "$conf" && grep -q "address: \"127.0.0.1:$redis_port\"" "$conf" ||
 			{ echo "bench config: could not point the broker at Redis" >&2; exit 1; }
+	fi
+	if [ -n "$history_size" ]; then
+		grep -q "^  history:" "$conf" && grep -q "^    size: $history_size " "$conf" ||
+			{ echo "bench config: could not set rooms.history.size" >&2; exit 1; }
 	fi
 	# The subshell execs into the server, so its pid is the server's.
 	(cd "$tmp" && GF_GCFG_PATH="$tmp/$name" exec ./template-ws >"$tmp/$name.log" 2>&1) &
@@ -82,9 +93,20 @@ pids+=("$reference_pid")
 wait_port $template_port
 wait_port $reference_port
 
+# Fan-out with room history on and off: two more template instances, alike
+# but for rooms.history.size.
+if section recovery; then
+	history_on_port=$(free_port 8300)
+	start_template history-on "$history_on_port" "" 100
+	wait_port "$history_on_port"
+	history_off_port=$(free_port $((history_on_port + 1)))
+	start_template history-off "$history_off_port" "" 0
+	wait_port "$history_off_port"
+fi
+
 # Rooms through Redis: a redis-server of its own, with nothing saved, and
 # two template nodes on it.
-if section rooms; then
+if section rooms || section recovery; then
 	redis_port=$(free_port 6390)
 	mkdir -p "$tmp/redis"
 	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
@@ -136,6 +158,18 @@ for round in $(seq "$rounds"); do
 		run redis fanout -url "$(url $node_a_port)" -members 10000 -messages 10 -payload 64
 		run redis crossnode -url "$(url $node_a_port)" -publish-url "$(url $node_b_port)" \
 			-members 10000 -messages 10 -payload 64
+	fi
+	if section recovery; then
+		# On, off, off, on: drift over the round weighs on both alike.
+		for side in history-on history-off history-off history-on; do
+			if [ $side = history-on ]; then port=$history_on_port; else port=$history_off_port; fi
+			run $side fanout -url "$(url $port)" -members 2000 -messages 50 -payload 64
+		done
+		# 100 messages missed, 100 rejoins each; through Redis the
+		# publisher is on node A and the rejoins on node B.
+		run memory recover -url "$(url $history_on_port)" -messages 100 -joins 100 -payload 64
+		run redis recover -url "$(url $node_b_port)" -publish-url "$(url $node_a_port)" \
+			-messages 100 -joins 100 -payload 64
 	fi
 done
 echo

@@ -3,9 +3,11 @@
 // target the ratio must meet, as a Markdown table for BENCHMARKS.md. A run
 // is a side of a comparison by its mode and label; most compare the
 // template with the reference hub (labels "template" and "reference"),
-// one compares two modes run through the Redis broker (label "redis").
+// one compares two modes run through the Redis broker (label "redis"), one
+// the template with room history on and off. A second table holds the
+// latencies that have a limit of their own rather than a ratio.
 //
-//	benchratio [-only load|rooms] <results.jsonl
+//	benchratio [-only load|rooms|recovery] <results.jsonl
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 )
 
 // run names the wsbench lines of one side: their mode and label.
@@ -41,13 +44,28 @@ var comparisons = []comparison{
 	{"rooms", "join_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, false},
 	{"rooms", "deliveries_per_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, true},
 	{"rooms", "deliveries_per_sec", run{"crossnode", "redis"}, run{"fanout", "redis"}, 0.70, true},
+	{"recovery", "deliveries_per_sec", run{"fanout", "history-on"}, run{"fanout", "history-off"}, 0.75, true},
 }
 
+// latencyLimit is a run whose mean p50_ms must be at most maxP50ms.
+type latencyLimit struct {
+	section  string
+	of       run
+	maxP50ms float64
+}
+
+var latencyLimits = []latencyLimit{
+	{"recovery", run{"recover", "memory"}, 10},
+	{"recovery", run{"recover", "redis"}, 20},
+}
+
+var sections = []string{"load", "rooms", "recovery"}
+
 func main() {
-	only := flag.String("only", "", "compare only this section of hack/bench.sh: load or rooms (default all)")
+	only := flag.String("only", "", "compare only this section of hack/bench.sh: load, rooms or recovery (default all)")
 	flag.Parse()
-	if *only != "" && *only != "load" && *only != "rooms" {
-		fmt.Fprintf(os.Stderr, "benchratio: -only %q: want load or rooms\n", *only)
+	if *only != "" && !slices.Contains(sections, *only) {
+		fmt.Fprintf(os.Stderr, "benchratio: -only %q: want load, rooms or recovery\n", *only)
 		os.Exit(2)
 	}
 	values := map[run]map[string][]float64{}
@@ -92,9 +110,40 @@ func main() {
 		fmt.Printf("| %s | %s | %s | %s | %s | %.2fx | %s %.2fx | %s |\n",
 			c.field, c.of, show(of), c.against, show(against), ratio, sign, c.target, yes(met))
 	}
-	if failed {
+	if !printLimits(values, *only) || failed {
 		os.Exit(1)
 	}
+}
+
+// printLimits prints the latency table of the limits in section only (all
+// when only is "") and reports whether each was met. p50 and p90 are
+// means over the runs, max the largest of them.
+func printLimits(values map[run]map[string][]float64, only string) bool {
+	met := true
+	header := false
+	for _, l := range latencyLimits {
+		if only != "" && l.section != only {
+			continue
+		}
+		if !header {
+			fmt.Println()
+			fmt.Println("| latency | run | p50 ms | p90 ms | max ms | target p50 | met |")
+			fmt.Println("|---|---|---|---|---|---|---|")
+			header = true
+		}
+		v := values[l.of]
+		if len(v["p50_ms"]) == 0 || len(v["max_ms"]) == 0 {
+			fmt.Printf("| p50_ms | %s | - | - | - | <= %.0f ms | no data |\n", l.of, l.maxP50ms)
+			met = false
+			continue
+		}
+		p50 := mean(v["p50_ms"])
+		ok := p50 <= l.maxP50ms
+		met = met && ok
+		fmt.Printf("| p50_ms | %s | %.3f | %.3f | %.3f | <= %.0f ms | %s |\n",
+			l.of, p50, mean(v["p90_ms"]), slices.Max(v["max_ms"]), l.maxP50ms, yes(ok))
+	}
+	return met
 }
 
 func mean(values []float64) float64 {

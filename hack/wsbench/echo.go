@@ -341,11 +341,14 @@ func percentiles(ns []int64) (p50, p99 float64) {
 		return 0, 0
 	}
 	slices.Sort(ns)
-	at := func(q float64) float64 {
-		i := int(math.Ceil(q*float64(len(ns)))) - 1
-		return round(float64(ns[max(i, 0)])/1e6, 3)
-	}
-	return at(0.50), at(0.99)
+	return quantileMs(ns, 0.50), quantileMs(ns, 0.99)
+}
+
+// quantileMs is the q-quantile of sorted, a non-empty run of nanoseconds
+// in ascending order, in milliseconds (nearest rank).
+func quantileMs(sorted []int64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return round(float64(sorted[max(i, 0)])/1e6, 3)
 }
 
 func perSec(n int64, d time.Duration) float64 {

@@ -2,8 +2,9 @@
 // line of results. Modes: echo (request/reply throughput), fanout (room
 // broadcast delivery), crossnode (fanout with the publisher on another
 // node of a cluster), roomfill (joining thousands of members to one room,
-// then fanout), handshake (connection setup rate) and idle (server memory
-// per open connection).
+// then fanout), recover (time to rejoin a room with the messages missed),
+// handshake (connection setup rate) and idle (server memory per open
+// connection).
 //
 //	go run ./hack/wsbench -mode echo -url ws://127.0.0.1:8000/ws -conns 100 -inflight 4
 package main
@@ -45,7 +46,7 @@ type config struct {
 	publishURL string
 
 	conns, inflight, payload int
-	members, messages        int
+	members, messages, joins int
 	concurrency, pid         int
 	duration                 time.Duration
 	rate                     float64
@@ -66,6 +67,8 @@ func main() {
 		res, err = runFanout(cfg)
 	case "roomfill":
 		res, err = runRoomFill(cfg)
+	case "recover":
+		res, err = runRecover(cfg)
 	case "handshake":
 		res, err = runHandshake(cfg)
 	case "idle":
@@ -90,18 +93,19 @@ func main() {
 func parseFlags(args []string) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
-	fs.StringVar(&cfg.mode, "mode", "", "echo, fanout, crossnode, roomfill, handshake or idle")
+	fs.StringVar(&cfg.mode, "mode", "", "echo, fanout, crossnode, roomfill, recover, handshake or idle")
 	rawURL := fs.String("url", "", "server URL, e.g. ws://127.0.0.1:8000/ws (loopback only); fanout, crossnode and roomfill\n"+
 		"take several, comma-separated, and spread the members over them round-robin")
-	fs.StringVar(&cfg.publishURL, "publish-url", "", "server URL of the publisher (crossnode: required, another node; roomfill: default the first -url)")
+	fs.StringVar(&cfg.publishURL, "publish-url", "", "server URL of the publisher (crossnode: required, another node; roomfill, recover: default the first -url)")
 	fs.StringVar(&cfg.label, "label", "", "copied into the output as \"label\"")
 	src := fs.String("src", "127.0.0.1", "comma-separated loopback source IPs, used round-robin")
 	fs.IntVar(&cfg.conns, "conns", 10, "connections (echo, idle)")
 	fs.IntVar(&cfg.inflight, "inflight", 1, "echo requests in flight per connection (echo)")
-	fs.IntVar(&cfg.payload, "payload", 16, "payload size in bytes (echo, fanout, crossnode, roomfill)")
+	fs.IntVar(&cfg.payload, "payload", 16, "payload size in bytes (echo, fanout, crossnode, roomfill, recover)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time (echo, handshake)")
 	fs.IntVar(&cfg.members, "members", 100, "receiving room members (fanout, crossnode; roomfill: default 10000)")
-	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout, crossnode; roomfill: default 10)")
+	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout, crossnode, recover: also missed by each join; roomfill: default 10)")
+	fs.IntVar(&cfg.joins, "joins", recoverJoins, "fresh connections that rejoin with since, one at a time (recover)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout, crossnode, roomfill)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 10, "parallel handshake loops (handshake)")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id whose RSS is sampled (idle)")
@@ -157,8 +161,8 @@ func parseURLs(cfg *config, raw string) error {
 		return errors.New("-mode crossnode needs -publish-url, a node other than -url's")
 	case cfg.mode == "crossnode" && slices.Contains(cfg.urls, cfg.publishURL):
 		return fmt.Errorf("-publish-url %s is also a member URL; crossnode publishes from another node", cfg.publishURL)
-	case cfg.publishURL != "" && cfg.mode != "crossnode" && cfg.mode != "roomfill":
-		return fmt.Errorf("-publish-url: -mode %s has no separate publisher (crossnode and roomfill do)", cfg.mode)
+	case cfg.publishURL != "" && cfg.mode != "crossnode" && cfg.mode != "roomfill" && cfg.mode != "recover":
+		return fmt.Errorf("-publish-url: -mode %s has no separate publisher (crossnode, roomfill and recover do)", cfg.mode)
 	case cfg.publishURL == "":
 		cfg.publishURL = cfg.urls[0]
 	}
@@ -206,6 +210,8 @@ func checkMode(cfg *config) error {
 			return errors.New("-rate must not be negative")
 		}
 		return errors.Join(positive("members", cfg.members), positive("messages", cfg.messages))
+	case "recover":
+		return errors.Join(positive("messages", cfg.messages), positive("joins", cfg.joins))
 	case "handshake":
 		if cfg.duration <= 0 {
 			return errors.New("-duration must be positive")
