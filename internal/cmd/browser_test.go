@@ -58,6 +58,8 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 	wstest.Start(t, overrides)
 	for _, tab := range tabs {
 		tab.waitFor("the page to reconnect by itself", connected)
+		// A memory node's history went with the process.
+		tab.waitFor("the page to rejoin its room", inLog("history lost, reloaded"))
 	}
 	first.say("still here after the restart")
 	second.waitFor("a message after the restart", inLog("still here after the restart"))

@@ -26,6 +26,16 @@ func launchClusterNode(t *testing.T, redis *wstest.Redis, extra map[string]any) 
 	return s
 }
 
+// launchClusterNodeAt is launchClusterNode on a port of the test's
+// choosing, so that a node can come back where its clients knew it.
+func launchClusterNodeAt(t *testing.T, redis *wstest.Redis, port int, extra map[string]any) *server {
+	t.Helper()
+	s := launchUnready(t, redis, wstest.Merge(extra, map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}))
+	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
+	return s
+}
+
 // launchUnready starts a cluster node without waiting for it to reach
 // Redis.
 func launchUnready(t *testing.T, redis *wstest.Redis, extra map[string]any) *server {

@@ -9,7 +9,7 @@
 //     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired)
 //   });
 //   client.on("room.message", (data, msg) => ...);   // msg.room, msg.offset
-//   client.on("rejoined", ({ room, recovered, missed }) => ...);
+//   client.on("rejoined", ({ room, recovered, missed, members }) => ...);
 //   const reply = await client.request("room.join", { room: "lobby" }, { timeout: 5000 });
 //
 // Rooms joined through request("room.join") are remembered with the
@@ -121,7 +121,10 @@
           .then((reply) => {
             const recovered = reply.recovered === true;
             const missed = recovered ? reply.offset - before : 0;
-            this.emit("rejoined", { room, recovered, missed, offset: reply.offset, epoch: reply.epoch });
+            this.emit("rejoined", {
+              room, recovered, missed, offset: reply.offset, epoch: reply.epoch,
+              members: reply.members, local: reply.local === true,
+            });
           })
           .catch((err) => this.emit("rejoined", { room, recovered: false, missed: 0, error: err }));
       });
