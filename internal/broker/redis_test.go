@@ -200,19 +200,20 @@ func TestCheckPrefix(t *testing.T) {
 	}
 }
 
-// BenchmarkRedisFanout measures cross-node delivery: node a publishes,
-// node b receives, through a real redis-server.
+// BenchmarkRedisFanout measures cross-node delivery from one sender: node
+// pub publishes, node sub receives, through a real redis-server.
 func BenchmarkRedisFanout(b *testing.B) {
 	redis := wstest.StartRedis(b)
 	var received atomic.Int64
 	done := make(chan struct{})
 	var want int64
 	pub := newRedisBroker(b, redis, testPrefix, "pub", nil)
-	newRedisBroker(b, redis, testPrefix, "sub", func(broker.Message) {
+	sub := newRedisBroker(b, redis, testPrefix, "sub", func(broker.Message) {
 		if received.Add(1) == atomic.LoadInt64(&want) {
 			close(done)
 		}
 	})
+	join(b, sub, "bench", "u") // sub receives the room only with a member in it
 	frame := []byte(fmt.Sprintf(`{"event":"room.message","data":{"room":"bench","from":"u","text":"%0100d"}}`, 0))
 	ctx := context.Background()
 	atomic.StoreInt64(&want, int64(b.N))
