@@ -63,7 +63,7 @@ func asyncAPIParser(t *testing.T) string {
 	if err != nil {
 		t.Skipf("no cache directory for @asyncapi/parser: %v", err)
 	}
-	dir := filepath.Join(cache, "template-ws", "asyncapi-parser-"+parserVersion)
+	dir := filepath.Join(cache, "asyncapi-parser", parserVersion)
 	modules := filepath.Join(dir, "node_modules")
 	if _, err := os.Stat(filepath.Join(modules, "@asyncapi", "parser", "package.json")); err == nil {
 		return modules

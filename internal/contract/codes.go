@@ -70,7 +70,7 @@ func info() Schema {
 		fmt.Fprintf(&text, "| %d | %s | %s |\n", c.code, c.when, c.then)
 	}
 	return Schema{
-		"title":       "template-ws events",
+		"title":       "WebSocket events",
 		"version":     "1",
 		"description": text.String(),
 		"license":     Schema{"name": "MIT"},

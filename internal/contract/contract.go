@@ -78,7 +78,7 @@ func Build(router *ws.Router, pushes []Push, path string) (Document, error) {
 		"servers": Schema{"node": Schema{
 			"host":        "localhost:8000",
 			"protocol":    "ws",
-			"description": "A template-ws node; behind a TLS proxy use wss and the proxy's host.",
+			"description": "A node of this app; behind a TLS proxy use wss and the proxy's host.",
 			"security": []any{
 				ref("#/components/securitySchemes/bearer"),
 				ref("#/components/securitySchemes/queryToken"),

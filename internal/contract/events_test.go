@@ -3,9 +3,9 @@ package contract_test
 import (
 	"encoding/json"
 	"slices"
-	"time"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gfws/template-ws/internal/wstest"
 )
