@@ -20,10 +20,10 @@ import (
 // hack/test-deps.sh installs the same one.
 const parserVersion = "3.6.3"
 
-// fetchDocument gets /asyncapi.json from a node, with header.
-func fetchDocument(t *testing.T, node *wstest.Node, header http.Header) (*http.Response, []byte) {
+// get fetches url with header and returns the status and body.
+func get(t *testing.T, url string, header http.Header) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, node.HTTPURL+contract.DocumentPath, nil)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,15 +37,15 @@ func fetchDocument(t *testing.T, node *wstest.Node, header http.Header) (*http.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return resp.StatusCode, body
 }
 
 // document fetches and decodes a node's contract.
 func document(t *testing.T, node *wstest.Node) map[string]any {
 	t.Helper()
-	resp, body := fetchDocument(t, node, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: status %d: %s", contract.DocumentPath, resp.StatusCode, body)
+	status, body := get(t, node.HTTPURL+contract.DocumentPath, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: status %d: %s", contract.DocumentPath, status, body)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -83,7 +83,7 @@ func asyncAPIParser(t *testing.T) string {
 func TestDocumentPassesAsyncAPIParser(t *testing.T) {
 	modules := asyncAPIParser(t)
 	node := wstest.Start(t, nil)
-	_, body := fetchDocument(t, node, nil)
+	_, body := get(t, node.HTTPURL+contract.DocumentPath, nil)
 	file := filepath.Join(t.TempDir(), "asyncapi.json")
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		t.Fatal(err)
@@ -160,15 +160,8 @@ func TestDocumentGuardedBehindProxy(t *testing.T) {
 			{http.Header{"X-Forwarded-For": {"203.0.113.9"}}, http.StatusUnauthorized},
 			{http.Header{"X-Forwarded-For": {"203.0.113.9"}, "Authorization": {"Bearer s3cret-admin"}}, http.StatusOK},
 		} {
-			req, _ := http.NewRequest(http.MethodGet, node.HTTPURL+path, nil)
-			req.Header = tc.header
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			if resp.StatusCode != tc.status {
-				t.Errorf("GET %s with %v: status %d, want %d", path, tc.header, resp.StatusCode, tc.status)
+			if status, body := get(t, node.HTTPURL+path, tc.header); status != tc.status {
+				t.Errorf("GET %s with %v: status %d, want %d: %s", path, tc.header, status, tc.status, body)
 			}
 		}
 	}
