@@ -13,7 +13,9 @@ import (
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/os/gproc"
 
+	wsv1 "github.com/gfws/template-ws/api/ws/v1"
 	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/contract"
 	"github.com/gfws/template-ws/internal/controller/admin"
 	"github.com/gfws/template-ws/internal/controller/health"
 	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
@@ -66,6 +68,14 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 
 	router := ws.NewRouter()
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
+		return nil, err
+	}
+	pushes, err := contract.PushesOf(wsv1.Pushes())
+	if err != nil {
+		return nil, err
+	}
+	events, err := contract.Build(router, pushes, wsCfg.Path)
+	if err != nil {
 		return nil, err
 	}
 	node, cluster, err := newBroker(ctx, cfg, wsCfg.SendQueueSize)
@@ -132,6 +142,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	for _, path := range []string{"/", "/index.html", "/ws-client.js", "/ws-client.mjs"} {
 		s.BindHandler("GET:"+path, public)
 	}
+	contract.Serve(s, events)
 	s.Group("/api/v1", func(group *ghttp.RouterGroup) {
 		group.Middleware(stats.HTTPLatency, admin.StatusFromCode, ghttp.MiddlewareHandlerResponse, admin.Guard(adminToken.String()))
 		group.Bind(admin.NewV1())

@@ -15,6 +15,7 @@ import (
 	"github.com/gogf/gf/v2/text/gstr"
 	"github.com/gogf/gf/v2/util/gutil"
 
+	"github.com/gfws/template-ws/internal/contract"
 	"github.com/gfws/template-ws/internal/controller/admin"
 	"github.com/gfws/template-ws/internal/ws"
 )
@@ -59,13 +60,15 @@ func readHeaderTimeout(ctx context.Context, cfg *gcfg.Config) (time.Duration, er
 }
 
 // guardOpsPaths puts admin.OpsGuard before the OpenAPI document, the
-// Swagger UI and /metrics. Its hooks use the very patterns ghttp binds
+// Swagger UI, the event contract and /metrics. Its hooks use the very patterns ghttp binds
 // those paths with in Start, and, bound first, run first. The Swagger path
 // is found in the section the way ghttp finds it, key case and all; ghttp
 // has no getter for it.
 func guardOpsPaths(s *ghttp.Server, serverSection map[string]any, token string) {
 	guard := admin.OpsGuard(token)
-	s.BindHookHandler("/metrics", ghttp.HookBeforeServe, guard)
+	for _, path := range []string{"/metrics", contract.DocumentPath, contract.PagePath} {
+		s.BindHookHandler(path, ghttp.HookBeforeServe, guard)
+	}
 	if path := s.GetOpenApiPath(); path != "" {
 		s.BindHookHandler(path, ghttp.HookBeforeServe, guard)
 	}

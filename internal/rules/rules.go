@@ -15,7 +15,11 @@ import (
 // : -, so that a name is safe in a log line, a Redis key and a URL path.
 const Room = "room"
 
-var roomName = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
+// RoomPattern is the room rule as a regular expression, for the event
+// contract's JSON schemas.
+const RoomPattern = `^[A-Za-z0-9._:-]{1,64}$`
+
+var roomName = regexp.MustCompile(RoomPattern)
 
 func init() {
 	gvalid.RegisterRule(Room, func(_ context.Context, in gvalid.RuleFuncInput) error {

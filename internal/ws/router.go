@@ -38,6 +38,7 @@ type handler struct {
 	name     string // Controller.Method, for logs
 	method   reflect.Value
 	reqType  reflect.Type   // the struct the request pointer points to
+	resType  reflect.Type   // the struct the reply's data is
 	validate bool           // the request struct has v: tags
 	defaults map[string]any // d: tag values by JSON field name, applied before data
 }
@@ -93,6 +94,7 @@ func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler
 		name:     name,
 		method:   fn,
 		reqType:  reqType,
+		resType:  t.Out(0).Elem(),
 		validate: hasValidationTags(reqType),
 		defaults: defaultValues(reqType),
 	}, nil
@@ -147,6 +149,31 @@ func (r *Router) Events() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// EventContract is what the event contract needs to know of one bound
+// event: its name, its request and reply structs and the summary of its
+// request's g.Meta.
+type EventContract struct {
+	Event    string
+	Summary  string
+	Request  reflect.Type
+	Response reflect.Type
+}
+
+// Contracts returns the bound events' contracts, sorted by event name.
+func (r *Router) Contracts() []EventContract {
+	contracts := make([]EventContract, 0, len(r.handlers))
+	for _, event := range r.Events() {
+		h := r.handlers[event]
+		contracts = append(contracts, EventContract{
+			Event:    event,
+			Summary:  gmeta.Get(reflect.New(h.reqType).Interface(), "summary").String(),
+			Request:  h.reqType,
+			Response: h.resType,
+		})
+	}
+	return contracts
 }
 
 // Open queues the welcome push, the first message of every connection.

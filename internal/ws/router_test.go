@@ -3,6 +3,7 @@ package ws_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ import (
 
 // GreetReq and GreetRes are what a team adds to api/ws/v1 for a new event.
 type GreetReq struct {
-	g.Meta `event:"greet"`
+	g.Meta `event:"greet" summary:"Greet someone by name"`
 	Name   string `json:"name" v:"required|length:1,10#name is required|name must be 1 to 10 characters"`
 	Times  int    `json:"times" d:"1" v:"between:1,3#times must be 1 to 3"`
 }
@@ -137,5 +138,24 @@ func TestBindRejectsWhatItCannotServe(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestContractsDescribeBoundEvents checks what the event contract is
+// built from: each event's request and reply structs and summary.
+func TestContractsDescribeBoundEvents(t *testing.T) {
+	t.Parallel()
+	router := ws.NewRouter()
+	if err := router.Bind(greeter{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []ws.EventContract{{
+		Event:    "greet",
+		Summary:  "Greet someone by name",
+		Request:  reflect.TypeFor[GreetReq](),
+		Response: reflect.TypeFor[GreetRes](),
+	}}
+	if got := router.Contracts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Contracts() = %+v, want %+v", got, want)
 	}
 }
