@@ -40,5 +40,11 @@ lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt would change the files above" && exit 1)
 	$(GO) vet ./...
 
+# Rewrite resource/public/ws-client.d.ts, the JS client's TypeScript
+# declarations, from the event contract after changing api/ws/v1.
+.PHONY: gen-client
+gen-client:
+	$(GO) run ./hack/gencontract
+
 include ./hack/hack-cli.mk
 include ./hack/hack.mk

@@ -142,6 +142,12 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	for _, path := range []string{"/", "/index.html", "/ws-client.js", "/ws-client.mjs"} {
 		s.BindHandler("GET:"+path, public)
 	}
+	s.BindHandler("GET:"+contract.ClientDeclarationsPath, func(r *ghttp.Request) {
+		// Set before the file server, which would take .ts from the
+		// system's mime.types: an MPEG transport stream.
+		r.Response.Header().Set("Content-Type", "application/typescript; charset=utf-8")
+		public(r)
+	})
 	contract.Serve(s, events)
 	s.Group("/api/v1", func(group *ghttp.RouterGroup) {
 		group.Middleware(stats.HTTPLatency, admin.StatusFromCode, ghttp.MiddlewareHandlerResponse, admin.Guard(adminToken.String()))

@@ -1,0 +1,41 @@
+// Command gencontract writes resource/public/ws-client.d.ts, the
+// TypeScript declarations of the JS client, from the event contract:
+// run it from the module root with make gen-client after changing an
+// event or a push of api/ws/v1.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	wsv1 "github.com/gfws/template-ws/api/ws/v1"
+	"github.com/gfws/template-ws/internal/contract"
+	wsctrl "github.com/gfws/template-ws/internal/controller/ws"
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// output is the declarations file, from the module root.
+const output = "resource/public/ws-client.d.ts"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "gencontract:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	router := ws.NewRouter()
+	if err := router.Bind(wsctrl.NewV1()); err != nil {
+		return err
+	}
+	pushes, err := contract.PushesOf(wsv1.Pushes())
+	if err != nil {
+		return err
+	}
+	declarations, err := contract.TypeScript(router, pushes)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(output, declarations, 0o644)
+}

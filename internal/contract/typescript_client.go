@@ -1,0 +1,101 @@
+package contract
+
+// tsHeader opens ws-client.d.ts: the envelope and the client's own
+// pushes, which no struct of api/ws/v1 declares.
+const tsHeader = `// ws-client.d.ts: TypeScript declarations of ws-client.js, generated from the
+// event contract (the structs of api/ws/v1). Do not edit: run make gen-client.
+
+/** WsMessage is a frame as the server sent it, the second argument of an on() handler. */
+export interface WsMessage {
+  id?: string | number;
+  event: string;
+  code?: number;
+  message?: string;
+  data?: unknown;
+  /** the room whose stream a stream push belongs to */
+  room?: string;
+  /** its place in the room's stream */
+  offset?: number;
+}
+
+/** ErrorReply is a refused request or send: on("error") gets the whole frame. */
+export interface ErrorReply {
+  id?: string | number;
+  /** the request's event, or "error" */
+  event: string;
+  /** one of the server's error codes, or 300 and over: the event's own */
+  code: number;
+  /** what went wrong and how to fix it */
+  message: string;
+  data: null;
+}
+
+/** Rejoined reports a room joined again after a reconnect. */
+export interface Rejoined {
+  room: string;
+  /** true when every missed message was replayed before it */
+  recovered: boolean;
+  /** how many messages were replayed */
+  missed: number;
+  offset?: number;
+  epoch?: string;
+  members?: number;
+  local?: boolean;
+  /** why the join failed, when it did */
+  error?: WsError;
+}
+
+`
+
+// tsClient closes ws-client.d.ts: the classes of ws-client.js.
+const tsClient = `
+/** WsState is what onState gets on each change of the connection. */
+export interface WsState {
+  state: "connecting" | "connected" | "reconnecting" | "closed";
+  [key: string]: unknown;
+}
+
+/** WsClientOptions are WsClient's options; each has a default. */
+export interface WsClientOptions {
+  /** sent as ?token= (browsers cannot set headers) */
+  token?: string;
+  onState?: (state: WsState) => void;
+  /** asked for a new token after close code 4401 (token expired) */
+  getToken?: () => string | Promise<string>;
+  /** first reconnect delay, milliseconds */
+  minDelay?: number;
+  /** longest reconnect delay, milliseconds */
+  maxDelay?: number;
+  /** silence after which the client sends a ping, milliseconds */
+  pingAfter?: number;
+  /** how long request() waits for a reply, milliseconds */
+  requestTimeout?: number;
+}
+
+/** WsError is a refused or failed request: code is the reply's, or -1 without a reply. */
+export declare class WsError extends Error {
+  constructor(code: number, message?: string, event?: string);
+  code: number;
+  event?: string;
+}
+
+/** WsClient is one connection that reconnects and rejoins its rooms by itself. */
+export declare class WsClient {
+  constructor(url: string, options?: WsClientOptions);
+  state?: WsState["state"];
+  /** on registers fn for event and returns a function that removes it. */
+  on<P extends keyof PushMap>(event: P, fn: (data: PushMap[P], msg: WsMessage) => void): () => void;
+  /** request sends event and resolves with the reply's data, or rejects with a WsError. */
+  request<E extends keyof EventMap>(
+    event: E,
+    data: EventMap[E]["request"],
+    options?: { timeout?: number },
+  ): Promise<EventMap[E]["reply"]>;
+  /** send sends event without asking for a reply and reports whether it was sent. */
+  send<E extends keyof EventMap>(event: E, data: EventMap[E]["request"]): boolean;
+  /** close closes the connection for good. */
+  close(): void;
+}
+
+export default WsClient;
+`
