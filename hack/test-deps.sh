@@ -6,8 +6,9 @@
 # The template's scaffold test also runs the gf CLI: it is built here, once
 # per machine, rather than within the test's time limit. So is the
 # @asyncapi/parser the event contract's test checks /asyncapi.json with,
-# into the user's cache (the version is parserVersion in
-# internal/contract/asyncapi_test.go); without npm that test skips.
+# and the TypeScript compiler it checks ws-client.d.ts with, into the
+# user's cache (the versions are parserVersion and typescriptVersion in
+# internal/contract); without npm those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,15 +16,20 @@ if [ -f scaffold_test.go ]; then
 	go run ./hack/tools/gfcli -patched >/dev/null
 fi
 
-asyncapi_parser="${XDG_CACHE_HOME:-$HOME/.cache}/asyncapi-parser/3.6.3"
-if [ ! -f "$asyncapi_parser/node_modules/@asyncapi/parser/package.json" ]; then
+# npm_package DIR PACKAGE VERSION installs PACKAGE@VERSION into the cache
+# directory the contract tests look in, when it is not there yet.
+npm_package() {
+	local prefix="${XDG_CACHE_HOME:-$HOME/.cache}/$1/$3"
+	[ -f "$prefix/node_modules/$2/package.json" ] && return 0
 	if command -v npm >/dev/null 2>&1; then
-		npm install --no-audit --no-fund --prefix "$asyncapi_parser" @asyncapi/parser@3.6.3 >/dev/null ||
-			echo "could not install @asyncapi/parser into $asyncapi_parser; the event contract's test will try again" >&2
+		npm install --no-audit --no-fund --prefix "$prefix" "$2@$3" >/dev/null ||
+			echo "could not install $2 into $prefix; the event contract's test will try again" >&2
 	else
-		echo "the event contract's test wants npm (for @asyncapi/parser); it will skip" >&2
+		echo "the event contract's tests want npm (for $2); they will skip" >&2
 	fi
-fi
+}
+npm_package asyncapi-parser @asyncapi/parser 3.6.3
+npm_package typescript typescript 5.6.3
 
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }

@@ -54,26 +54,26 @@ func document(t *testing.T, node *wstest.Node) map[string]any {
 	return doc
 }
 
-// asyncAPIParser returns the node_modules holding @asyncapi/parser,
-// installing it into the user's cache when missing, or skips the test
-// when npm is not there to install it.
-func asyncAPIParser(t *testing.T) string {
+// npmPackage returns the node_modules holding pkg@version, installing it
+// into the user's cache (under dir/version, where hack/test-deps.sh puts
+// it) when missing, or skips the test when npm is not there to install it.
+func npmPackage(t *testing.T, dir, pkg, version string) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		t.Skipf("no cache directory for @asyncapi/parser: %v", err)
+		t.Skipf("no cache directory for %s: %v", pkg, err)
 	}
-	dir := filepath.Join(cache, "asyncapi-parser", parserVersion)
-	modules := filepath.Join(dir, "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "@asyncapi", "parser", "package.json")); err == nil {
+	prefix := filepath.Join(cache, dir, version)
+	modules := filepath.Join(prefix, "node_modules")
+	if _, err := os.Stat(filepath.Join(modules, pkg, "package.json")); err == nil {
 		return modules
 	}
 	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm is not installed: the AsyncAPI document cannot be checked with @asyncapi/parser; install Node.js and npm, then run hack/test-deps.sh")
+		t.Skipf("npm is not installed: %s is needed for this check; install Node.js and npm, then run hack/test-deps.sh", pkg)
 	}
-	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "@asyncapi/parser@"+parserVersion)
+	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", prefix, pkg+"@"+version)
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install @asyncapi/parser@%s: %v\n%s", parserVersion, err, out)
+		t.Fatalf("npm install %s@%s: %v\n%s", pkg, version, err, out)
 	}
 	return modules
 }
@@ -81,7 +81,7 @@ func asyncAPIParser(t *testing.T) string {
 // TestDocumentPassesAsyncAPIParser checks the served document with the
 // official parser: no error and no warning.
 func TestDocumentPassesAsyncAPIParser(t *testing.T) {
-	modules := asyncAPIParser(t)
+	modules := npmPackage(t, "asyncapi-parser", "@asyncapi/parser", parserVersion)
 	node := wstest.Start(t, nil)
 	_, body := get(t, node.HTTPURL+contract.DocumentPath, nil)
 	file := filepath.Join(t.TempDir(), "asyncapi.json")

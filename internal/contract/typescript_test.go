@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +14,10 @@ import (
 	"github.com/gfws/template-ws/internal/contract"
 	"github.com/gfws/template-ws/internal/wstest"
 )
+
+// typescriptVersion is the compiler the declarations are checked with;
+// hack/test-deps.sh installs the same one.
+const typescriptVersion = "5.6.3"
 
 // declarationsFile is the committed output of make gen-client.
 const declarationsFile = "../../resource/public/ws-client.d.ts"
@@ -94,5 +100,29 @@ func TestNodeServesClientDeclarations(t *testing.T) {
 	}
 	if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/typescript") {
 		t.Errorf("Content-Type %q, want application/typescript", got)
+	}
+}
+
+// TestClientDeclarationsCompile type-checks testdata/client-usage.ts, a
+// program using the client, against the committed declarations with tsc:
+// the declarations must compile, and its misuses must be refused.
+func TestClientDeclarationsCompile(t *testing.T) {
+	modules := npmPackage(t, "typescript", "typescript", typescriptVersion)
+	dir := t.TempDir()
+	for from, to := range map[string]string{declarationsFile: "ws-client.d.ts", "testdata/client-usage.ts": "usage.ts"} {
+		text, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tsc := exec.Command("node", filepath.Join(modules, "typescript", "bin", "tsc"), "--noEmit", "--strict",
+		"--target", "es2020", "--lib", "es2020", "--module", "esnext", "--moduleResolution", "bundler",
+		"ws-client.d.ts", "usage.ts")
+	tsc.Dir = dir
+	if out, err := tsc.CombinedOutput(); err != nil {
+		t.Fatalf("tsc refuses the declarations or their use: %v\n%s", err, out)
 	}
 }

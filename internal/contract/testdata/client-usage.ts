@@ -1,0 +1,40 @@
+// A program written against ws-client.d.ts: it compiles only while the
+// declarations type requests, replies and pushes by event.
+import { WsClient, WsError, type RoomJoinReply, type WsState } from "./ws-client";
+
+const states: WsState["state"][] = [];
+const client = new WsClient("ws://localhost:8000/ws", {
+  token: "<jwt>",
+  onState: (s) => states.push(s.state),
+  getToken: async () => "<new jwt>",
+  requestTimeout: 5000,
+});
+
+export async function join(): Promise<number> {
+  const reply: RoomJoinReply = await client.request("room.join", { room: "lobby", since: { offset: 3, epoch: "e" } });
+  const page = await client.request("room.members", { room: "lobby", limit: 10 });
+  const sent = await client.request("room.send", { room: "lobby", text: "hi" }, { timeout: 1000 });
+  const pong = await client.request("ping", null);
+  return reply.members + page.users.length + (sent.offset ?? 0) + pong.time;
+}
+
+const off = client.on("room.message", (data, msg) => {
+  const text: string = data.text;
+  const offset: number | undefined = msg.offset;
+  return [text, offset];
+});
+off();
+client.on("rejoined", ({ room, recovered, missed, error }) => [room, recovered, missed, error instanceof WsError]);
+client.on("error", (reply) => reply.code + reply.message.length);
+client.on("welcome", (welcome) => welcome.connId.length);
+client.send("user.send", { to: "bob", text: "hi" });
+
+// @ts-expect-error an event the contract does not declare
+client.request("room.nope", {});
+// @ts-expect-error room is required
+client.request("room.join", {});
+// @ts-expect-error text is a string
+client.send("room.send", { room: "lobby", text: 1 });
+// @ts-expect-error a room.message push has no userId
+client.on("room.message", (data) => data.userId);
+client.close();
