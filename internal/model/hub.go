@@ -15,9 +15,9 @@ type Peer interface {
 	UserID() string
 	RemoteAddr() string
 	Since() time.Time
-	// SendFrame queues a frame without blocking; false means the peer is
-	// closing or was just closed as a slow consumer.
-	SendFrame(f *ws.Frame) bool
+	// SendFrames queues frames, in order, without blocking; false means
+	// the peer is closing or was just closed as a slow consumer.
+	SendFrames(frames ...*ws.Frame) bool
 	// Close closes the peer with code and reason after what is queued.
 	Close(code int, reason string)
 }

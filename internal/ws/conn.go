@@ -173,6 +173,20 @@ func (c *Conn) SendFrame(f *Frame) bool {
 	return c.enqueue(outbound{op: opText, frame: f})
 }
 
+// SendFrames queues frames in order as SendFrame would one by one, but
+// under one lock and with one wake of the writer, so that a burst goes
+// out in one write; see Send.
+func (c *Conn) SendFrames(frames ...*Frame) bool {
+	if len(frames) == 0 {
+		return !c.isClosing()
+	}
+	run := make([]outbound, len(frames))
+	for i, f := range frames {
+		run[i] = outbound{op: opText, frame: f}
+	}
+	return c.enqueue(run...)
+}
+
 // Push queues a server push {"event","data"}; see Send.
 func (c *Conn) Push(event string, data any) bool {
 	frame, err := EncodePush(event, data)

@@ -7,24 +7,27 @@ import "github.com/gorilla/websocket"
 // than this of a burst at a time.
 const maxBatch = 64 << 10
 
-// enqueue adds m to the send queue and starts the writer goroutine if none
-// is running: an idle connection holds neither a writer nor a buffer. A
-// queue over ws.sendQueueSize messages or ws.sendQueueBytes bytes condemns
-// the connection as a slow consumer. Pings skip the limits, since they are
-// what finds out whether the peer is alive.
-func (c *Conn) enqueue(m outbound) bool {
-	size := m.size()
+// enqueue adds ms, in order, to the send queue and starts the writer
+// goroutine if none is running: an idle connection holds neither a writer
+// nor a buffer. A queue over ws.sendQueueSize messages or ws.sendQueueBytes
+// bytes condemns the connection as a slow consumer. Pings skip the limits,
+// since they are what finds out whether the peer is alive.
+func (c *Conn) enqueue(ms ...outbound) bool {
+	size := 0
+	for _, m := range ms {
+		size += m.size()
+	}
 	c.queueMu.Lock()
 	if c.isClosing() {
 		c.queueMu.Unlock()
 		return false
 	}
-	if m.op != opPing && c.overflowsLocked(size) {
+	if ms[0].op != opPing && c.overflowsLocked(len(ms), size) {
 		c.queueMu.Unlock()
 		c.condemn()
 		return false
 	}
-	c.queue = append(c.queue, m)
+	c.queue = append(c.queue, ms...)
 	c.queuedBytes += size
 	start := !c.writing
 	c.writing = true
@@ -35,12 +38,13 @@ func (c *Conn) enqueue(m outbound) bool {
 	return true
 }
 
-// overflowsLocked reports whether size more bytes break the queue's
-// bounds. One message larger than the byte bound still goes through an
-// empty queue, so that the bound limits backlog, not message size.
-func (c *Conn) overflowsLocked(size int) bool {
+// overflowsLocked reports whether n more messages of size bytes in all
+// break the queue's bounds. One message larger than the byte bound still
+// goes through an empty queue, so that the bound limits backlog, not
+// message size.
+func (c *Conn) overflowsLocked(n, size int) bool {
 	cfg := &c.server.cfg
-	return len(c.queue) >= cfg.SendQueueSize ||
+	return len(c.queue)+n > cfg.SendQueueSize ||
 		(c.queuedBytes > 0 && c.queuedBytes+size > cfg.SendQueueBytes)
 }
 

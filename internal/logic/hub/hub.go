@@ -67,6 +67,7 @@ type sHub struct {
 	roomUsers map[string]int
 
 	presence presence
+	lanes    lanes
 
 	recovered, lost atomic.Uint64 // joins with since, by outcome
 }
@@ -90,6 +91,7 @@ func New(node string, b broker.Broker, cfg Config) *sHub {
 		rooms:    make(map[string]map[*member]struct{}),
 
 		roomUsers: make(map[string]int),
+		lanes:     lanes{rooms: make(map[string]*lane)},
 	}
 	b.Subscribe(func(m broker.Message) { h.deliver(m, nil) })
 	return h
@@ -193,33 +195,37 @@ func (h *sHub) Connections(user string) []model.Connection {
 
 // deliver hands m to this node's connections, skipping except, and
 // returns how many took it. A frame is encoded once for all receivers.
+// Pushes to a room count 0 here: a large room's go to its lane, which
+// keeps their order.
 func (h *sHub) deliver(m broker.Message, except model.Peer) int {
-	if m.Kind == broker.KickUser || m.Kind == broker.KickConn {
+	switch m.Kind {
+	case broker.KickUser, broker.KickConn:
 		return h.kick(m.Kind, m.Target, string(m.Frame))
+	case broker.ToRoom:
+		push := roomPush{offset: m.Offset, except: except}
+		if m.Offset > 0 {
+			push.frame = streamFrame(m)
+		} else {
+			push.frame = ws.NewFrame(m.Frame)
+		}
+		h.mu.RLock()
+		members := len(h.rooms[m.Target])
+		h.mu.RUnlock()
+		if !h.lanes.add(m.Target, members, push, h.deliverToRoom) {
+			h.deliverToRoom(m.Target, []roomPush{push})
+		}
+		return 0
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	delivered := 0
-	if m.Offset > 0 {
-		frame := streamFrame(m)
-		for mem := range h.rooms[m.Target] {
-			if mem.rooms[m.Target].deliver(mem.peer, frame, m.Offset) {
-				delivered++
-			}
-		}
-		return delivered
-	}
 	frame := ws.NewFrame(m.Frame)
 	send := func(p model.Peer) {
-		if p != except && p.SendFrame(frame) {
+		if p != except && p.SendFrames(frame) {
 			delivered++
 		}
 	}
 	switch m.Kind {
-	case broker.ToRoom:
-		for mem := range h.rooms[m.Target] {
-			send(mem.peer)
-		}
 	case broker.ToUser:
 		for mem := range h.users[m.Target] {
 			send(mem.peer)

@@ -24,14 +24,18 @@ import (
 type fakePeer struct {
 	id, user string
 
-	mu     sync.Mutex
-	pushes []push
-	closed int // the close code, 0 while open
+	mu      sync.Mutex
+	pushes  []push
+	runs    []int         // how many frames each SendFrames call queued
+	gate    chan struct{} // when set, SendFrames waits for it to close
+	entered chan struct{} // when set, closed as SendFrames first waits
+	closed  int           // the close code, 0 while open
 }
 
 type push struct {
-	Event string         `json:"event"`
-	Data  map[string]any `json:"data"`
+	Event  string         `json:"event"`
+	Offset uint64         `json:"offset"`
+	Data   map[string]any `json:"data"`
 }
 
 func (p *fakePeer) ID() string         { return p.id }
@@ -39,14 +43,27 @@ func (p *fakePeer) UserID() string     { return p.user }
 func (p *fakePeer) RemoteAddr() string { return "127.0.0.1" }
 func (p *fakePeer) Since() time.Time   { return time.Time{} }
 
-func (p *fakePeer) SendFrame(f *ws.Frame) bool {
-	var m push
-	if err := json.Unmarshal(f.Text(), &m); err != nil {
-		panic(err)
+func (p *fakePeer) SendFrames(frames ...*ws.Frame) bool {
+	p.mu.Lock()
+	gate, entered := p.gate, p.entered
+	p.entered = nil
+	p.mu.Unlock()
+	if entered != nil {
+		close(entered)
+	}
+	if gate != nil {
+		<-gate
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.pushes = append(p.pushes, m)
+	p.runs = append(p.runs, len(frames))
+	for _, f := range frames {
+		var m push
+		if err := json.Unmarshal(f.Text(), &m); err != nil {
+			panic(err)
+		}
+		p.pushes = append(p.pushes, m)
+	}
 	return p.closed == 0
 }
 

@@ -122,26 +122,52 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 
 // While several connections keep publishing, a client that rejoins with
 // since gets every message after it exactly once, in order, replayed or
-// live.
+// live: in a small room, delivered by the publishing connections, and in
+// one large enough for its pushes to go through the room's lane.
 func TestRecoveryWhileOthersPublish(t *testing.T) {
-	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
-	var publishers []*wstest.Client
-	for i := range 3 {
-		p := dialAs(t, node, fmt.Sprint("pub", i))
-		p.JoinSince("busy", nil)
-		publishers = append(publishers, p)
+	for _, tc := range []struct {
+		name      string
+		listeners int
+	}{{"small room", 0}, {"large room", 64}} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
+			listen(t, node, "busy", tc.listeners)
+			var publishers []*wstest.Client
+			for i := range 3 {
+				p := dialAs(t, node, fmt.Sprint("pub", i))
+				p.JoinSince("busy", nil)
+				publishers = append(publishers, p)
+			}
+			alice := dialAs(t, node, "alice")
+			joined, _ := alice.JoinSince("busy", nil)
+			stop := wstest.Publish(t, "busy", publishers...)
+			defer stop()
+			alice.ExpectStream("busy", joined.Offset, joined.Offset+30)
+			_ = alice.Close()
+			back := dialAs(t, node, "alice")
+			rejoined, replayed := back.JoinSince("busy", &wstest.Since{Offset: joined.Offset + 30, Epoch: joined.Epoch})
+			if !*rejoined.Recovered {
+				t.Fatalf("rejoin while others publish: %+v", rejoined)
+			}
+			wstest.CheckReplay(t, replayed, joined.Offset+30, rejoined.Offset)
+			back.ExpectStream("busy", rejoined.Offset, rejoined.Offset+200)
+		})
 	}
-	alice := dialAs(t, node, "alice")
-	joined, _ := alice.JoinSince("busy", nil)
-	stop := wstest.Publish(t, "busy", publishers...)
-	defer stop()
-	alice.ExpectStream("busy", joined.Offset, joined.Offset+30)
-	_ = alice.Close()
-	back := dialAs(t, node, "alice")
-	rejoined, replayed := back.JoinSince("busy", &wstest.Since{Offset: joined.Offset + 30, Epoch: joined.Epoch})
-	if !*rejoined.Recovered {
-		t.Fatalf("rejoin while others publish: %+v", rejoined)
+}
+
+// listen joins n more members to room that read and drop what they get
+// until the test ends.
+func listen(t *testing.T, node *wstest.Node, room string, n int) {
+	t.Helper()
+	for i := range n {
+		c := dialAs(t, node, fmt.Sprint("listener", i))
+		c.JoinSince(room, nil)
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
 	}
-	wstest.CheckReplay(t, replayed, joined.Offset+30, rejoined.Offset)
-	back.ExpectStream("busy", rejoined.Offset, rejoined.Offset+200)
 }

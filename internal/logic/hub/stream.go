@@ -29,12 +29,7 @@ type membership struct {
 	recovering atomic.Bool
 	floor      uint64 // written before recovering turns false
 	mu         sync.Mutex
-	pending    []streamed
-}
-
-type streamed struct {
-	frame  *ws.Frame
-	offset uint64
+	pending    []roomPush
 }
 
 func newMembership() *membership {
@@ -43,22 +38,64 @@ func newMembership() *membership {
 	return ms
 }
 
-// deliver hands peer a stream message, holding it while the join
-// recovers. It reports whether the peer took it.
-func (ms *membership) deliver(peer model.Peer, frame *ws.Frame, offset uint64) bool {
+// deliver hands peer its share of a lane's batch, in order, holding the
+// stream messages while the join recovers. shared, when set, is every
+// frame of the batch.
+func (ms *membership) deliver(peer model.Peer, batch []roomPush, shared []*ws.Frame) {
 	if !ms.recovering.Load() {
-		return offset > ms.floor && peer.SendFrame(frame)
+		ms.send(peer, batch, shared)
+		return
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if !ms.recovering.Load() {
-		return offset > ms.floor && peer.SendFrame(frame)
+		ms.send(peer, batch, shared)
+		return
 	}
-	if len(ms.pending) == maxPending {
-		go peer.Close(ws.CloseSlowConsumer, "slow consumer")
-		return false
+	var now []*ws.Frame
+	for _, p := range batch {
+		switch {
+		case p.except == peer:
+		case p.offset == 0:
+			now = append(now, p.frame)
+		case len(ms.pending) == maxPending:
+			go peer.Close(ws.CloseSlowConsumer, "slow consumer")
+			return
+		default:
+			ms.pending = append(ms.pending, p)
+		}
 	}
-	ms.pending = append(ms.pending, streamed{frame, offset})
+	if len(now) > 0 {
+		peer.SendFrames(now...)
+	}
+}
+
+// send queues the batch's pushes for peer: all but those it is excepted
+// from and the stream messages at or below floor.
+func (ms *membership) send(peer model.Peer, batch []roomPush, shared []*ws.Frame) {
+	if shared != nil && ms.above(batch) {
+		peer.SendFrames(shared...)
+		return
+	}
+	frames := make([]*ws.Frame, 0, len(batch))
+	for _, p := range batch {
+		if p.except != peer && (p.offset == 0 || p.offset > ms.floor) {
+			frames = append(frames, p.frame)
+		}
+	}
+	if len(frames) > 0 {
+		peer.SendFrames(frames...)
+	}
+}
+
+// above reports whether every stream message of batch is past floor:
+// offsets ascend, so the first one tells.
+func (ms *membership) above(batch []roomPush) bool {
+	for _, p := range batch {
+		if p.offset > 0 {
+			return p.offset > ms.floor
+		}
+	}
 	return true
 }
 
@@ -68,10 +105,14 @@ func (ms *membership) live(peer model.Peer, floor uint64) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	ms.floor = floor
-	for _, s := range ms.pending {
-		if s.offset > floor {
-			peer.SendFrame(s.frame)
+	var frames []*ws.Frame
+	for _, p := range ms.pending {
+		if p.offset > floor {
+			frames = append(frames, p.frame)
 		}
+	}
+	if len(frames) > 0 {
+		peer.SendFrames(frames...)
 	}
 	ms.pending = nil
 	ms.recovering.Store(false)
@@ -101,8 +142,12 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 	if err != nil {
 		rec = broker.Recovery{} // out of reach: no position, live messages from now
 	}
-	for _, m := range rec.Missed {
-		p.SendFrame(streamFrame(m))
+	replay := make([]*ws.Frame, len(rec.Missed))
+	for i, m := range rec.Missed {
+		replay[i] = streamFrame(m)
+	}
+	if len(replay) > 0 {
+		p.SendFrames(replay...)
 	}
 	if !ws.AfterReply(ctx, func() { ms.live(p, rec.Offset) }) {
 		ms.live(p, rec.Offset) // not a WebSocket request: there is no reply to follow

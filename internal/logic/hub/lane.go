@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"sync"
+
+	"github.com/gfws/template-ws/internal/model"
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// laneFrom is the smallest number of a room's members on this node whose
+// pushes go through the room's lane. A smaller room's delivery is quicker
+// than handing it over, and a room.send's reply then follows the sender's
+// own copy, as it does with no lane at all.
+const laneFrom = 64
+
+// laneLimit bounds the deliveries waiting in one room's lane: past it,
+// whoever hands the lane more waits, which holds back the publisher rather
+// than growing the node's memory.
+const laneLimit = 1024
+
+// lanes deliver a large room's pushes on this node in the order they were
+// handed over, away from the goroutine that published or received them.
+// While one batch goes out to a large room, the pushes arriving meanwhile
+// gather and go out together: each member then takes them with one
+// enqueue and its writer with one write, where one push at a time would
+// cost every member a write per push. A lane exists only while it has
+// work.
+type lanes struct {
+	mu    sync.Mutex
+	rooms map[string]*lane
+}
+
+type lane struct {
+	pending []roomPush
+	drained *sync.Cond // on lanes.mu: the lane went back under laneLimit
+}
+
+// roomPush is one delivery to a room: a stream message when offset > 0.
+type roomPush struct {
+	frame  *ws.Frame
+	offset uint64
+	except model.Peer // a member that does not get it
+}
+
+// add queues push for room, starting the room's lane when it was idle,
+// and reports true; run delivers each batch. For a room below laneFrom
+// members without a lane under way it reports false, and the caller
+// delivers push itself.
+func (ls *lanes) add(room string, members int, push roomPush, run func(room string, batch []roomPush)) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for {
+		l := ls.rooms[room]
+		if l == nil && members < laneFrom {
+			return false
+		}
+		if l == nil {
+			l = &lane{drained: sync.NewCond(&ls.mu)}
+			ls.rooms[room] = l
+			go ls.drain(room, l, run)
+		}
+		if len(l.pending) < laneLimit {
+			l.pending = append(l.pending, push)
+			return true
+		}
+		// The lane may retire while this waits: look it up again.
+		l.drained.Wait()
+	}
+}
+
+// drain hands run whatever the lane holds, batch after batch, and retires
+// the lane once it is empty.
+func (ls *lanes) drain(room string, l *lane, run func(room string, batch []roomPush)) {
+	for {
+		ls.mu.Lock()
+		batch := l.pending
+		if len(batch) == 0 {
+			delete(ls.rooms, room)
+			ls.mu.Unlock()
+			return
+		}
+		l.pending = nil
+		l.drained.Broadcast()
+		ls.mu.Unlock()
+		run(room, batch)
+	}
+}
+
+// deliverToRoom hands a batch of room's pushes to this node's members of
+// it. When no push skips a member, every member that is past its
+// recovery shares one slice of frames.
+func (h *sHub) deliverToRoom(room string, batch []roomPush) {
+	var shared []*ws.Frame
+	for _, p := range batch {
+		if p.except != nil {
+			shared = nil
+			break
+		}
+		shared = append(shared, p.frame)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for mem := range h.rooms[room] {
+		mem.rooms[room].deliver(mem.peer, batch, shared)
+	}
+}
