@@ -13,6 +13,7 @@ import (
 	"github.com/gogf/gf/v2/os/gcfg"
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/text/gstr"
+	"github.com/gogf/gf/v2/util/gconv"
 	"github.com/gogf/gf/v2/util/gutil"
 
 	"github.com/gfws/template-ws/internal/contract"
@@ -60,7 +61,8 @@ func readHeaderTimeout(ctx context.Context, cfg *gcfg.Config) (time.Duration, er
 }
 
 // guardOpsPaths puts admin.OpsGuard before the OpenAPI document, the
-// Swagger UI, the event contract and /metrics. Its hooks use the very patterns ghttp binds
+// Swagger UI, the event contract, /metrics and, when server.pprofEnabled
+// turns it on, GoFrame's pprof (profiles and goroutine dumps). Its hooks use the very patterns ghttp binds
 // those paths with in Start, and, bound first, run first. The Swagger path
 // is found in the section the way ghttp finds it, key case and all; ghttp
 // has no getter for it.
@@ -74,6 +76,13 @@ func guardOpsPaths(s *ghttp.Server, serverSection map[string]any, token string) 
 	}
 	if _, v := gutil.MapPossibleItemByKey(serverSection, "SwaggerPath"); v != nil && fmt.Sprint(v) != "" {
 		s.BindHookHandler(fmt.Sprint(v)+"/*", ghttp.HookBeforeServe, guard)
+	}
+	if _, on := gutil.MapPossibleItemByKey(serverSection, "PProfEnabled"); gconv.Bool(on) {
+		pattern := "/debug/pprof" // ghttp's default
+		if _, v := gutil.MapPossibleItemByKey(serverSection, "PProfPattern"); v != nil && fmt.Sprint(v) != "" {
+			pattern = strings.TrimRight(fmt.Sprint(v), "/")
+		}
+		s.BindHookHandler(pattern+"/*", ghttp.HookBeforeServe, guard)
 	}
 }
 

@@ -135,13 +135,13 @@ func TestEdgeConfigMistakesStopTheServer(t *testing.T) {
 }
 
 // Behind nginx every request reaches the node from 127.0.0.1: the admin
-// API, the OpenAPI document and /metrics must still be closed to a client
+// API, the OpenAPI document, /metrics and pprof must still be closed to a client
 // without the admin token, through the shipped file and through the two
 // proxies an operator is likely to write: nginx's defaults (HTTP/1.0, no
 // forwarding header, Host naming the node), and the usual headers.
 func TestNginxDoesNotOpenTheAdminAPI(t *testing.T) {
 	t.Parallel()
-	node := wstest.Start(t, map[string]any{"server.openapiPath": "/api.json", "server.swaggerPath": "/swagger"})
+	node := wstest.Start(t, map[string]any{"server.openapiPath": "/api.json", "server.swaggerPath": "/swagger", "server.pprofEnabled": true})
 	shipped, bare, usual := wstest.FreePort(t), wstest.FreePort(t), wstest.FreePort(t)
 	conf := wstest.ShippedNginxConf(t, "template-ws.conf",
 		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", shipped),
@@ -170,6 +170,8 @@ server {
 		{"GET", "/api.json", ""},
 		{"GET", "/swagger/", ""},
 		{"GET", "/metrics", ""},
+		{"GET", "/debug/pprof/goroutine?debug=1", ""},
+		{"GET", "/debug/pprof/cmdline", ""},
 	} {
 		for port, want := range map[int]int{bare: 401, usual: 401, node.App.HTTP.GetListenedPort(): 200} {
 			s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
