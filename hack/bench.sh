@@ -10,10 +10,15 @@
 # one node and through the two Redis nodes).
 # Usage: hack/bench.sh [rounds]               (default 2 rounds of every section)
 #        BENCH_ONLY=rooms hack/bench.sh 1     (one section: load, rooms or recovery)
+#        BENCH_PROFILE=8 hack/bench.sh 1      (also an 8 s CPU profile of the
+#                                              template node of every run, from
+#                                              its start, in bench-profiles/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
 only=${BENCH_ONLY:-}
+profile=${BENCH_PROFILE:-}
+profiles=$PWD/bench-profiles
 case $only in
 "" | load | rooms | recovery) ;;
 *) echo "BENCH_ONLY=$only: want load, rooms or recovery" >&2; exit 2 ;;
@@ -64,6 +69,9 @@ start_template() {
 	fi
 	if [ -n "$history_size" ]; then
 		edits+=(-e "s/^    size: 100 /    size: $history_size /")
+	fi
+	if [ -n "$profile" ]; then
+		edits+=(-e 's/^  readHeaderTimeout: "10s"$/&\n  pprofEnabled: true/')
 	fi
 	mkdir -p "$tmp/$name"
 	sed "${edits[@]}" manifest/config/config.yaml >"$conf"
@@ -133,9 +141,20 @@ src=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 results="$tmp/results.jsonl"
 url() { echo "ws://127.0.0.1:$1/ws"; }
 run() { # label mode args...
-	local label=$1 mode=$2
+	local label=$1 mode=$2 port profiler=""
 	shift 2
+	if [ -n "$profile" ] && [ "$label" != reference ]; then
+		# The node profiled is the first -url's.
+		port=$(printf '%s\n' "$@" | sed -n 's#^ws://127.0.0.1:\([0-9]*\)/ws.*#\1#p' | head -1)
+		mkdir -p "$profiles"
+		curl -sf -o "$profiles/$label-$mode-$round.pprof" \
+			"http://127.0.0.1:$port/debug/pprof/profile?seconds=$profile" &
+		profiler=$!
+	fi
 	"$tmp/wsbench" -label "$label" -src "$src" -mode "$mode" "$@" | tee -a "$results"
+	if [ -n "$profiler" ]; then
+		wait "$profiler" || echo "no profile of $label $mode: is pprof on?" >&2
+	fi
 }
 for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
@@ -173,4 +192,13 @@ for round in $(seq "$rounds"); do
 	fi
 done
 echo
-"$tmp/benchratio" ${only:+-only "$only"} <"$results"
+status=0
+"$tmp/benchratio" ${only:+-only "$only"} <"$results" || status=$?
+if [ -n "$profile" ]; then
+	for p in "$profiles"/*.pprof; do
+		echo
+		echo "## $(basename "$p" .pprof)"
+		go tool pprof -top -nodecount=25 "$tmp/template-ws" "$p" 2>/dev/null | sed -n '1,32p'
+	done
+fi
+exit $status

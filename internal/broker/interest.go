@@ -19,7 +19,10 @@ type interest struct {
 	subscribed  map[string]bool // channels the subscription has been told to have
 	unconfirmed map[string]int  // subscribe commands sent and not yet confirmed
 	waiters     map[string][]chan struct{}
-	changed     chan struct{} // wakes the reconciler; holds at most one signal
+	// dirty holds the channels changed since the last plan, so that a plan
+	// costs what changed, not every channel of the node.
+	dirty   map[string]struct{}
+	changed chan struct{} // wakes the reconciler; holds at most one signal
 }
 
 func newInterest() *interest {
@@ -28,6 +31,7 @@ func newInterest() *interest {
 		subscribed:  make(map[string]bool),
 		unconfirmed: make(map[string]int),
 		waiters:     make(map[string][]chan struct{}),
+		dirty:       make(map[string]struct{}),
 		changed:     make(chan struct{}, 1),
 	}
 }
@@ -43,6 +47,7 @@ func (in *interest) add(channel string) <-chan struct{} {
 	}
 	wait := make(chan struct{})
 	in.waiters[channel] = append(in.waiters[channel], wait)
+	in.dirty[channel] = struct{}{}
 	signal(in.changed)
 	return wait
 }
@@ -53,6 +58,7 @@ func (in *interest) remove(channel string) {
 	defer in.mu.Unlock()
 	if in.wanted[channel]--; in.wanted[channel] <= 0 {
 		delete(in.wanted, channel)
+		in.dirty[channel] = struct{}{}
 		signal(in.changed)
 	}
 }
@@ -62,19 +68,18 @@ func (in *interest) remove(channel string) {
 func (in *interest) plan() (subscribe, unsubscribe []string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for channel := range in.wanted {
-		if !in.subscribed[channel] {
+	for channel := range in.dirty {
+		switch wanted, subscribed := in.wanted[channel] > 0, in.subscribed[channel]; {
+		case wanted && !subscribed:
 			in.subscribed[channel] = true
 			in.unconfirmed[channel]++
 			subscribe = append(subscribe, channel)
-		}
-	}
-	for channel := range in.subscribed {
-		if in.wanted[channel] == 0 {
+		case !wanted && subscribed:
 			delete(in.subscribed, channel)
 			unsubscribe = append(unsubscribe, channel)
 		}
 	}
+	clear(in.dirty)
 	return subscribe, unsubscribe
 }
 
