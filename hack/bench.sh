@@ -93,13 +93,25 @@ start_template() {
 
 template_port=8200
 reference_port=8100
-start_template template $template_port
-template_pid=$started_pid
-"$tmp/refserver" -addr "127.0.0.1:$reference_port" >"$tmp/reference.log" 2>&1 &
-reference_pid=$!
-pids+=("$reference_pid")
-wait_port $template_port
-wait_port $reference_port
+# start_side template|reference (re)starts that server on its port and
+# sets its pid: the idle mode measures a fresh process each round, so
+# that memory the runtime returns from the round before does not count.
+start_side() {
+	if [ "$1" = template ]; then
+		if [ -n "${template_pid:-}" ]; then kill "$template_pid"; wait "$template_pid" 2>/dev/null || true; fi
+		start_template template $template_port
+		template_pid=$started_pid
+		wait_port $template_port
+	else
+		if [ -n "${reference_pid:-}" ]; then kill "$reference_pid"; wait "$reference_pid" 2>/dev/null || true; fi
+		"$tmp/refserver" -addr "127.0.0.1:$reference_port" >"$tmp/reference.log" 2>&1 &
+		reference_pid=$!
+		pids+=("$reference_pid")
+		wait_port $reference_port
+	fi
+}
+start_side template
+start_side reference
 
 # Fan-out with room history on and off: two more template instances, alike
 # but for rooms.history.size.
@@ -159,9 +171,13 @@ run() { # label mode args...
 for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
 	for side in template reference; do
+		if section load; then
+			[ "$round" -eq 1 ] || start_side $side
+		fi
 		if [ $side = template ]; then port=$template_port pid=$template_pid; else port=$reference_port pid=$reference_pid; fi
 		if section load; then
-			run $side idle -url "$(url $port)" -pid "$pid" -conns 10000
+			# 30 s of idle CPU spans a ping interval (25 s) of every connection.
+			run $side idle -url "$(url $port)" -pid "$pid" -conns 10000 -cpu-window 30s
 			run $side echo -url "$(url $port)" -conns 50 -inflight 16 -payload 64 -duration 5s
 			run $side fanout -url "$(url $port)" -members 2000 -messages 50 -payload 64
 			run $side handshake -url "$(url $port)" -concurrency 50 -duration 5s

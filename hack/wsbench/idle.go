@@ -25,7 +25,10 @@ type idleResult struct {
 	RSSBeforeKB  int64  `json:"rss_before_kb"`
 	RSSAfterKB   int64  `json:"rss_after_kb"`
 	BytesPerConn int64  `json:"bytes_per_conn"`
-	Label        string `json:"label,omitempty"`
+	// CPUPercent is the server's CPU over -cpu-window once the
+	// connections are idle, in percent of one core.
+	CPUPercent *float64 `json:"cpu_percent,omitempty"`
+	Label      string   `json:"label,omitempty"`
 }
 
 func runIdle(cfg *config) (any, error) {
@@ -73,7 +76,7 @@ func runIdle(cfg *config) (any, error) {
 		cleanup()
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	readEnd := time.Now().Add(rssMaxWait + idleReadSlack)
+	readEnd := time.Now().Add(rssMaxWait + cfg.cpuWindow + idleReadSlack)
 	for _, c := range conns {
 		_ = c.SetReadDeadline(readEnd)
 	}
@@ -96,6 +99,10 @@ func runIdle(cfg *config) (any, error) {
 			break
 		}
 	}
+	var cpu *float64
+	if err == nil && cfg.cpuWindow > 0 {
+		cpu, err = cpuPercent(cfg.pid, cfg.cpuWindow)
+	}
 	n := lost.Load()
 	cleanup()
 	if err != nil {
@@ -109,7 +116,7 @@ func runIdle(cfg *config) (any, error) {
 	}
 	return &idleResult{
 		Mode: "idle", Conns: cfg.conns, RSSBeforeKB: before, RSSAfterKB: after,
-		BytesPerConn: (after - before) * 1024 / int64(cfg.conns), Label: cfg.label,
+		BytesPerConn: (after - before) * 1024 / int64(cfg.conns), CPUPercent: cpu, Label: cfg.label,
 	}, nil
 }
 
@@ -130,4 +137,45 @@ func readRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status: has the process exited?", pid)
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
+// every Linux architecture Go runs on.
+const clockTicks = 100
+
+// cpuPercent measures pid's CPU over window, in percent of one core.
+func cpuPercent(pid int, window time.Duration) (*float64, error) {
+	start, err := cpuTicks(pid)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	time.Sleep(window)
+	end, err := cpuTicks(pid)
+	if err != nil {
+		return nil, err
+	}
+	pct := round(float64(end-start)/clockTicks/time.Since(began).Seconds()*100, 3)
+	return &pct, nil
+}
+
+// cpuTicks returns pid's user and system time so far, in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading CPU time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis, where utime and stime are the 12th
+	// and 13th.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parsing /proc/%d/stat: %q %q", pid, fields[11], fields[12])
+	}
+	return utime + stime, nil
 }

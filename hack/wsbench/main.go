@@ -48,7 +48,7 @@ type config struct {
 	conns, inflight, payload int
 	members, messages, joins int
 	concurrency, pid         int
-	duration                 time.Duration
+	duration, cpuWindow      time.Duration
 	rate                     float64
 	srcs                     []net.IP
 }
@@ -109,6 +109,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout, crossnode, roomfill)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 10, "parallel handshake loops (handshake)")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id whose RSS is sampled (idle)")
+	fs.DurationVar(&cfg.cpuWindow, "cpu-window", 0, "after RSS settles, also measure the server's CPU for this long, e.g. 30s (idle)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
