@@ -40,8 +40,9 @@ lint:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt would change the files above" && exit 1)
 	$(GO) vet ./...
 
-# Rewrite resource/public/ws-client.d.ts, the JS client's TypeScript
-# declarations, from the event contract after changing api/ws/v1.
+# Rewrite the clients' code that follows the event contract after changing
+# api/ws/v1: resource/public/ws-client.d.ts, the JS client's TypeScript
+# declarations, and pkg/wsclient/events.go, the Go client's typed methods.
 .PHONY: gen-client
 gen-client:
 	$(GO) run ./hack/gencontract

@@ -1,7 +1,8 @@
-// Command gencontract writes resource/public/ws-client.d.ts, the
-// TypeScript declarations of the JS client, from the event contract:
-// run it from the module root with make gen-client after changing an
-// event or a push of api/ws/v1.
+// Command gencontract writes the clients' code that follows the event
+// contract: resource/public/ws-client.d.ts, the TypeScript declarations
+// of the JS client, and pkg/wsclient/events.go, the Go client's typed
+// methods. Run it from the module root with make gen-client after
+// changing an event or a push of api/ws/v1.
 package main
 
 import (
@@ -14,8 +15,11 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 )
 
-// output is the declarations file, from the module root.
-const output = "resource/public/ws-client.d.ts"
+// The generated files, from the module root.
+const (
+	declarationsFile = "resource/public/ws-client.d.ts"
+	goClientFile     = "pkg/wsclient/events.go"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -37,5 +41,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(output, declarations, 0o644)
+	goClient, err := contract.GoClient(router, pushes)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(declarationsFile, declarations, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(goClientFile, goClient, 0o644)
 }

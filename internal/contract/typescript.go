@@ -24,7 +24,7 @@ func TypeScript(router *ws.Router, pushes []Push) ([]byte, error) {
 	pushMap := []string{`  "error": ErrorReply;`, `  "rejoined": Rejoined;`}
 	out.WriteString(tsHeader)
 	for _, event := range router.Contracts() {
-		name := typeName(event.Event)
+		name := TypeName(event.Event)
 		request, err := schemaOf(event.Request, inbound)
 		if err != nil {
 			return nil, err
@@ -42,7 +42,7 @@ func TypeScript(router *ws.Router, pushes []Push) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := typeName(push.Event) + "Push"
+		name := TypeName(push.Event) + "Push"
 		writeDeclaration(&out, name, push.Summary, data)
 		pushMap = append(pushMap, fmt.Sprintf("  %q: %s;", push.Event, name))
 	}
@@ -55,7 +55,7 @@ func TypeScript(router *ws.Router, pushes []Push) ([]byte, error) {
 }
 
 // typeName is event in PascalCase: room.join is RoomJoin.
-func typeName(event string) string {
+func TypeName(event string) string {
 	var b strings.Builder
 	for _, part := range strings.FieldsFunc(event, func(r rune) bool { return r == '.' || r == '_' || r == '-' }) {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])

@@ -1,0 +1,142 @@
+package wsclient
+
+import (
+	"encoding/json"
+	"sync"
+)
+
+// Rejoined reports a room joined again after a reconnect.
+type Rejoined struct {
+	Room string
+	// Recovered is true when every missed message was replayed, to the
+	// room's handlers, before this report; false means the app must
+	// reload the room another way.
+	Recovered bool
+	// Missed is how many messages were replayed.
+	Missed  uint64
+	Offset  uint64
+	Epoch   string
+	Members int
+	Local   bool
+	// Err is why the join failed, when it did.
+	Err error
+}
+
+// since is where the client's copy of a room's stream ends.
+type since struct {
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
+}
+
+// rooms are the rooms joined, with the position of their streams
+// (PROTOCOL 3a), so that a reconnect rejoins them where they left off.
+type rooms struct {
+	mu       sync.Mutex
+	position map[string]since
+}
+
+// joinReply is what rooms needs of a room.join reply.
+type joinReply struct {
+	Room      string `json:"room"`
+	Offset    uint64 `json:"offset"`
+	Epoch     string `json:"epoch"`
+	Members   int    `json:"members"`
+	Recovered *bool  `json:"recovered"`
+	Local     bool   `json:"local"`
+}
+
+// follow remembers a room joined and forgets a room left, from the reply
+// to event.
+func (r *rooms) follow(event string, data json.RawMessage) {
+	if event != "room.join" && event != "room.leave" {
+		return
+	}
+	var reply joinReply
+	if json.Unmarshal(data, &reply) != nil || reply.Room == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if event == "room.leave" {
+		delete(r.position, reply.Room)
+		return
+	}
+	if reply.Epoch == "" {
+		return
+	}
+	if r.position == nil {
+		r.position = map[string]since{}
+	}
+	// A rejoin's replayed messages may have moved the offset past the one
+	// the reply started from.
+	known, ok := r.position[reply.Room]
+	if ok && known.Epoch == reply.Epoch && known.Offset > reply.Offset {
+		return
+	}
+	r.position[reply.Room] = since{Offset: reply.Offset, Epoch: reply.Epoch}
+}
+
+// advance moves a remembered room's position to offset and reports
+// whether the message at offset is new.
+func (r *rooms) advance(room string, offset uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	position, ok := r.position[room]
+	if !ok {
+		return true
+	}
+	if offset <= position.Offset {
+		return false
+	}
+	position.Offset = offset
+	r.position[room] = position
+	return true
+}
+
+func (r *rooms) snapshot() map[string]since {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]since, len(r.position))
+	for room, position := range r.position {
+		out[room] = position
+	}
+	return out
+}
+
+// rejoin joins every remembered room again with since; each reply, read
+// after the messages it replays, becomes a Rejoined for OnRejoined.
+func (c *Client) rejoin() {
+	for room, position := range c.rooms.snapshot() {
+		before := position.Offset
+		data, _ := json.Marshal(struct {
+			Room  string `json:"room"`
+			Since since  `json:"since"`
+		}{room, position})
+		id := "rejoin-" + room
+		err := c.transmit(id, "room.join", data, func(m Message) {
+			c.handlers.rejoined(rejoinedFrom(room, before, m))
+		})
+		if err != nil {
+			c.handlers.rejoined(Rejoined{Room: room, Err: err})
+		}
+	}
+}
+
+func rejoinedFrom(room string, before uint64, m Message) Rejoined {
+	if m.Code != 0 || m.Event == "" {
+		code := m.Code
+		if m.Event == "" {
+			code = NoReply
+		}
+		return Rejoined{Room: room, Err: &Error{Event: "room.join", Code: code, Message: m.Message}}
+	}
+	var reply joinReply
+	if err := json.Unmarshal(m.Data, &reply); err != nil {
+		return Rejoined{Room: room, Err: err}
+	}
+	r := Rejoined{Room: room, Offset: reply.Offset, Epoch: reply.Epoch, Members: reply.Members, Local: reply.Local}
+	if reply.Recovered != nil && *reply.Recovered {
+		r.Recovered, r.Missed = true, reply.Offset-before
+	}
+	return r
+}
