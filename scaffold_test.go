@@ -105,7 +105,7 @@ func TestScaffoldFromTheTemplate(t *testing.T) {
 
 // appSkips are the app's tests of code it shares with the template
 // unchanged, which the template's own run covers.
-const appSkips = "^Test(Cluster|MemoryNodeRestart|DemoPageRecovers|DemoPageCounts|DemoPageSays|ContractPage|NonReadingFlooders|HeaderWaits|ReadHeaderTimeout)"
+const appSkips = "^Test(Cluster|GoClientRecovers|MemoryNodeRestart|DemoPageRecovers|DemoPageCounts|DemoPageSays|ContractPage|NonReadingFlooders|HeaderWaits|ReadHeaderTimeout)"
 
 // appMakeTest runs the new app's `make test` on the packages whose tests
 // read the app's own files, module path and binary; the others run the

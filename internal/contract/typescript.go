@@ -54,7 +54,8 @@ func TypeScript(router *ws.Router, pushes []Push) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// typeName is event in PascalCase: room.join is RoomJoin.
+// TypeName is event in PascalCase, as the generated clients name their
+// types and methods: room.join is RoomJoin.
 func TypeName(event string) string {
 	var b strings.Builder
 	for _, part := range strings.FieldsFunc(event, func(r rune) bool { return r == '.' || r == '_' || r == '-' }) {
