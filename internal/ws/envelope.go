@@ -30,15 +30,6 @@ type request struct {
 	Data  json.RawMessage `json:"data"`
 }
 
-// reply answers a request; Data stays null on failure.
-type reply struct {
-	ID      json.RawMessage `json:"id,omitempty"`
-	Event   string          `json:"event"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Data    any             `json:"data"`
-}
-
 // push is a server message nobody asked for.
 type push struct {
 	Event string `json:"event"`
@@ -49,8 +40,12 @@ type push struct {
 // client gets with code 66. Whatever it returns of the request is safe to
 // echo in the reply: an id or event over its bound is dropped.
 func decodeRequest(frame []byte) (request, error) {
-	var req request
-	err := json.Unmarshal(frame, &req)
+	req, ok := scanEnvelope(frame)
+	var err error
+	if !ok {
+		req = request{}
+		err = json.Unmarshal(frame, &req)
+	}
 	eventErr := req.boundEvent()
 	idErr := req.boundID()
 	switch {
@@ -121,10 +116,6 @@ func isNull(raw json.RawMessage) bool {
 // Its size does not matter: the id is echoed as sent, never converted.
 func isJSONNumber(raw json.RawMessage) bool {
 	return raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')
-}
-
-func encodeReply(id json.RawMessage, event string, code gcode.Code, message string, data any) ([]byte, error) {
-	return marshal(reply{ID: id, Event: event, Code: code.Code(), Message: clip(message, maxReplyMessage), Data: data})
 }
 
 // EncodePush builds the frame of a server push {"event","data"}.

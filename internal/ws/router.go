@@ -217,7 +217,7 @@ func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
 		}
 	}
 	if !isNull(req.Data) {
-		if err := json.Unmarshal(req.Data, in.Interface()); err != nil {
+		if err := decodeData(req.Data, in.Interface()); err != nil {
 			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, "data does not fit event "+req.Event+": "+err.Error(), nil)
 			return
 		}
@@ -243,6 +243,16 @@ func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
 	if req.ID != nil {
 		c.reply(req.ID, req.Event, gcode.CodeOK, "", res)
 	}
+}
+
+// decodeData decodes a request's data, which decodeRequest has found to
+// be valid JSON: a type that decodes itself, such as echo's raw JSON, gets
+// it directly rather than after one more validating pass.
+func decodeData(data json.RawMessage, into any) error {
+	if self, ok := into.(json.Unmarshaler); ok {
+		return self.UnmarshalJSON(data)
+	}
+	return json.Unmarshal(data, into)
 }
 
 // call runs the handler, turning a panic into an error without a code so
