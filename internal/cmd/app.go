@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	})
 	// The demo page and its client, from the binary itself.
 	public := ghttp.WrapH(http.FileServerFS(resource.Public))
-	for _, path := range []string{"/", "/index.html", "/ws-client.js", "/ws-client.mjs"} {
+	for _, path := range []string{"/", "/index.html", "/demo.js", "/ws-client.js", "/ws-client.mjs"} {
 		s.BindHandler("GET:"+path, public)
 	}
 	for _, path := range []string{contract.ClientDeclarationsPath, contract.ClientModuleDeclarationsPath} {
