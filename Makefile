@@ -41,7 +41,8 @@ lint:
 	$(GO) vet ./...
 
 # Rewrite resource/public/ws-client.d.ts, the JS client's TypeScript
-# declarations, from the event contract after changing api/ws/v1.
+# declarations, from the event contract after changing api/ws/v1. make
+# ctrl runs it too.
 .PHONY: gen-client
 gen-client:
 	$(GO) run ./hack/gencontract

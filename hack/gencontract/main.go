@@ -1,7 +1,7 @@
 // Command gencontract writes resource/public/ws-client.d.ts, the
 // TypeScript declarations of the JS client, from the event contract:
-// run it from the module root with make gen-client after changing an
-// event or a push of api/ws/v1.
+// run it from the module root with make gen-client (make ctrl runs it
+// too) after changing an event or a push of api/ws/v1.
 package main
 
 import (
