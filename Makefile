@@ -43,6 +43,7 @@ lint:
 # Rewrite the clients' code that follows the event contract after changing
 # api/ws/v1: resource/public/ws-client.d.ts, the JS client's TypeScript
 # declarations, and pkg/wsclient/events.go, the Go client's typed methods.
+# make ctrl runs it too.
 .PHONY: gen-client
 gen-client:
 	$(GO) run ./hack/gencontract

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -46,7 +47,7 @@ type OnlineRes struct {
 `,
 }
 
-// The method bodies filled into the stubs that gf gen ctrl writes.
+// The method bodies filled into the stubs that make ctrl writes.
 var filled = map[string]string{
 	"internal/controller/ws/ws_v1_chat_typing.go": `package ws
 
@@ -132,20 +133,28 @@ func writeFiles(t *testing.T, app string, files map[string]string) {
 
 func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	writeFiles(t, app, walkthrough)
-	run(t, app, env, gf, "gen", "ctrl")
+	run(t, app, env, "make", "ctrl", "GF="+gf)
 	for name := range filled {
 		if strings.HasSuffix(name, "_test.go") {
 			continue // the team's own test, not a stub
 		}
 		if _, err := os.Stat(filepath.Join(app, name)); err != nil {
-			t.Fatalf("gf gen ctrl did not write the stub %s: %v", name, err)
+			t.Fatalf("make ctrl did not write the stub %s: %v", name, err)
 		}
+	}
+	declarations, err := os.ReadFile(filepath.Join(app, "resource", "public", "ws-client.d.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(declarations), "\n  \"chat.typing\": { request: ChatTypingRequest; reply: ChatTypingReply };\n") {
+		t.Fatalf("after make ctrl, the EventMap of resource/public/ws-client.d.ts has no chat.typing:\n%s", declarations)
 	}
 	writeFiles(t, app, filled)
 	run(t, app, env, "go", "build", "-o", "bin/myapp", ".")
 
 	served := startApp(t, app, env, filepath.Join(app, "bin", "myapp"))
 	defer served.stop()
+	documentsEvent(t, served.base, "chat.typing")
 	run(t, app, env, "go", "test", "-count=1", "-run", "TestChatTypingReachesTheOtherMembers", "./internal/controller/ws/")
 	c, _ := wstest.DialWelcome(t, "ws"+strings.TrimPrefix(served.base, "http")+"/ws", nil)
 	if r := c.Call("2", "chat.typing", map[string]string{}); r.CodeOf(t) != 51 {
@@ -159,6 +168,27 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `"data":{"connections":1}`) {
 		t.Fatalf("GET /api/v1/online: %d %s", resp.StatusCode, body)
+	}
+}
+
+// documentsEvent fails unless the app's /asyncapi.json has a send
+// operation for event: the document follows the bound controller, with
+// no step of its own.
+func documentsEvent(t *testing.T, base, event string) {
+	t.Helper()
+	resp, err := wstest.HTTP.Get(base + "/asyncapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Operations map[string]struct{ Action string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("GET /asyncapi.json: status %d: %v", resp.StatusCode, err)
+	}
+	if op, ok := doc.Operations[event]; !ok || op.Action != "send" {
+		t.Fatalf("/asyncapi.json has no send operation for %s: %+v", event, doc.Operations)
 	}
 }
 

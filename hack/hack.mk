@@ -1,10 +1,14 @@
 # Day-to-day gf CLI targets. Generated code is committed; `make ctrl
 # service` on a clean checkout must leave `git status` clean.
 
-# Regenerate api/*/*.go interfaces and controller stubs from api/.
+# Regenerate api/*/*.go interfaces and controller stubs from api/, then
+# the JS client's declarations (gen-client, in the root Makefile), so that
+# a new event reaches the typed clients in the same step. After gen ctrl:
+# the declarations come from the controller the stubs complete.
 .PHONY: ctrl
 ctrl:
 	@$(GF) gen ctrl
+	@$(MAKE) --no-print-directory gen-client
 
 # Regenerate internal/service interfaces from internal/logic.
 .PHONY: service

@@ -1,8 +1,8 @@
 // Command gencontract writes the clients' code that follows the event
 // contract: resource/public/ws-client.d.ts, the TypeScript declarations
 // of the JS client, and pkg/wsclient/events.go, the Go client's typed
-// methods. Run it from the module root with make gen-client after
-// changing an event or a push of api/ws/v1.
+// methods. Run it from the module root with make gen-client (make ctrl
+// runs it too) after changing an event or a push of api/ws/v1.
 package main
 
 import (

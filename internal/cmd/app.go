@@ -139,15 +139,18 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	})
 	// The demo page and its client, from the binary itself.
 	public := ghttp.WrapH(http.FileServerFS(resource.Public))
-	for _, path := range []string{"/", "/index.html", "/ws-client.js", "/ws-client.mjs"} {
+	for _, path := range []string{"/", "/index.html", "/demo.js", "/ws-client.js", "/ws-client.mjs"} {
 		s.BindHandler("GET:"+path, public)
 	}
-	s.BindHandler("GET:"+contract.ClientDeclarationsPath, func(r *ghttp.Request) {
-		// Set before the file server, which would take .ts from the
-		// system's mime.types: an MPEG transport stream.
-		r.Response.Header().Set("Content-Type", "application/typescript; charset=utf-8")
-		public(r)
-	})
+	for _, path := range []string{contract.ClientDeclarationsPath, contract.ClientModuleDeclarationsPath} {
+		s.BindHandler("GET:"+path, func(r *ghttp.Request) {
+			// Set before the file server, which would take .ts and .mts
+			// from the system's mime.types, where they name other formats
+			// (MPEG transport streams, Qt translations, 3D models).
+			r.Response.Header().Set("Content-Type", "application/typescript; charset=utf-8")
+			public(r)
+		})
+	}
 	contract.Serve(s, events)
 	s.Group("/api/v1", func(group *ghttp.RouterGroup) {
 		group.Middleware(stats.HTTPLatency, admin.StatusFromCode, ghttp.MiddlewareHandlerResponse, admin.Guard(adminToken.String()))

@@ -10,8 +10,13 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 )
 
-// ClientDeclarationsPath is where a node serves TypeScript's declarations.
-const ClientDeclarationsPath = "/ws-client.d.ts"
+// Where a node serves TypeScript's declarations of the JS client: those of
+// the plain script ws-client.js, and those of its ES module entry
+// ws-client.mjs, which re-export the first.
+const (
+	ClientDeclarationsPath       = "/ws-client.d.ts"
+	ClientModuleDeclarationsPath = "/ws-client.d.mts"
+)
 
 // TypeScript renders the declarations of resource/public/ws-client.js from
 // the same schemas as the document: an interface per event's request and

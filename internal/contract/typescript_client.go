@@ -30,19 +30,31 @@ export interface ErrorReply {
   data: null;
 }
 
-/** Rejoined reports a room joined again after a reconnect. */
-export interface Rejoined {
+/** Rejoined reports a room joined again after a reconnect, or the error that kept it out. */
+export type Rejoined = RejoinedRoom | RejoinFailed;
+
+/** RejoinedRoom is a rejoin that succeeded, with its join reply's position and count. */
+export interface RejoinedRoom {
   room: string;
   /** true when every missed message was replayed before it */
   recovered: boolean;
   /** how many messages were replayed */
   missed: number;
-  offset?: number;
-  epoch?: string;
-  members?: number;
-  local?: boolean;
-  /** why the join failed, when it did */
-  error?: WsError;
+  offset: number;
+  epoch: string;
+  members: number;
+  /** true when members counts only this node's users */
+  local: boolean;
+  error?: undefined;
+}
+
+/** RejoinFailed is a rejoin the server refused or that got no reply. */
+export interface RejoinFailed {
+  room: string;
+  recovered: false;
+  missed: 0;
+  /** why the join failed */
+  error: WsError;
 }
 
 `
@@ -50,10 +62,20 @@ export interface Rejoined {
 // tsClient closes ws-client.d.ts: the classes of ws-client.js.
 const tsClient = `
 /** WsState is what onState gets on each change of the connection. */
-export interface WsState {
-  state: "connecting" | "connected" | "reconnecting" | "closed";
-  [key: string]: unknown;
-}
+export type WsState =
+  /** an attempt to connect, or (with delay) the wait before the next one */
+  | {
+      state: "connecting" | "reconnecting";
+      attempt: number;
+      /** milliseconds until the next attempt */
+      delay?: number;
+      /** the close that caused the wait */
+      code?: number;
+      reason?: string;
+    }
+  | { state: "connected"; welcome: PushMap["welcome"] }
+  /** code is the server's close code, absent after close() */
+  | { state: "closed"; code?: number; reason?: string };
 
 /** WsClientOptions are WsClient's options; each has a default. */
 export interface WsClientOptions {
@@ -98,4 +120,11 @@ export declare class WsClient {
 }
 
 export default WsClient;
+
+// As a plain script, ws-client.js defines both classes on globalThis; a
+// script that references this file gets them as globals.
+declare global {
+  var WsClient: typeof import("./ws-client").WsClient;
+  var WsError: typeof import("./ws-client").WsError;
+}
 `

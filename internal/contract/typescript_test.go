@@ -19,8 +19,12 @@ import (
 // hack/test-deps.sh installs the same one.
 const typescriptVersion = "5.6.3"
 
-// declarationsFile is the committed output of make gen-client.
-const declarationsFile = "../../resource/public/ws-client.d.ts"
+// declarationsFile is the committed output of make gen-client;
+// moduleDeclarationsFile, beside it, re-exports it for ws-client.mjs.
+const (
+	declarationsFile       = "../../resource/public/ws-client.d.ts"
+	moduleDeclarationsFile = "../../resource/public/ws-client.d.mts"
+)
 
 // declarations renders the client's declarations from a node's contract.
 func declarations(t *testing.T) []byte {
@@ -78,51 +82,71 @@ func TestClientDeclarationsCoverTheContract(t *testing.T) {
 }
 
 // TestNodeServesClientDeclarations checks that a node serves the committed
-// file as TypeScript.
+// files as TypeScript.
 func TestNodeServesClientDeclarations(t *testing.T) {
 	node := wstest.Start(t, nil)
-	committed, err := os.ReadFile(declarationsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(node.HTTPURL + contract.ClientDeclarationsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, committed) {
-		t.Fatalf("GET %s: status %d, %d bytes; want 200 with resource/public/ws-client.d.ts (%d bytes)",
-			contract.ClientDeclarationsPath, resp.StatusCode, len(body), len(committed))
-	}
-	if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/typescript") {
-		t.Errorf("Content-Type %q, want application/typescript", got)
+	for path, file := range map[string]string{
+		contract.ClientDeclarationsPath:       declarationsFile,
+		contract.ClientModuleDeclarationsPath: moduleDeclarationsFile,
+	} {
+		committed := readFile(t, file)
+		resp, err := http.Get(node.HTTPURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, committed) {
+			t.Errorf("GET %s: status %d, %d bytes; want 200 with %s (%d bytes)",
+				path, resp.StatusCode, len(body), file, len(committed))
+		}
+		if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/typescript") {
+			t.Errorf("GET %s: Content-Type %q, want application/typescript", path, got)
+		}
 	}
 }
 
 // TestClientDeclarationsCompile type-checks testdata/client-usage.ts, a
-// program using the client, against the committed declarations with tsc:
-// the declarations must compile, and its misuses must be refused.
+// module using the client through ws-client.mjs, against the committed
+// declarations: they must compile, and its misuses must be refused.
 func TestClientDeclarationsCompile(t *testing.T) {
-	modules := npmPackage(t, "typescript", "typescript", typescriptVersion)
-	dir := t.TempDir()
-	for from, to := range map[string]string{declarationsFile: "ws-client.d.ts", "testdata/client-usage.ts": "usage.ts"} {
-		text, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, to), text, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tsc := exec.Command("node", filepath.Join(modules, "typescript", "bin", "tsc"), "--noEmit", "--strict",
-		"--target", "es2020", "--lib", "es2020", "--module", "esnext", "--moduleResolution", "bundler",
-		"ws-client.d.ts", "usage.ts")
-	tsc.Dir = dir
-	if out, err := tsc.CombinedOutput(); err != nil {
+	out, err := tsc(t, map[string][]byte{
+		"ws-client.d.ts":  readFile(t, declarationsFile),
+		"ws-client.d.mts": readFile(t, moduleDeclarationsFile),
+		"usage.ts":        readFile(t, "testdata/client-usage.ts"),
+	}, "--lib", "es2020", "--module", "esnext", "--moduleResolution", "bundler", "usage.ts")
+	if err != nil {
 		t.Fatalf("tsc refuses the declarations or their use: %v\n%s", err, out)
 	}
+}
+
+// tsc runs the pinned TypeScript compiler, strict and emitting nothing,
+// with args in a new directory holding files (name: content), and returns
+// its output.
+func tsc(t *testing.T, files map[string][]byte, args ...string) (string, error) {
+	t.Helper()
+	modules := npmPackage(t, "typescript", "typescript", typescriptVersion)
+	dir := t.TempDir()
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("node", append([]string{filepath.Join(modules, "typescript", "bin", "tsc"),
+		"--noEmit", "--strict", "--target", "es2020"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -1,6 +1,7 @@
-// A program written against ws-client.d.ts: it compiles only while the
-// declarations type requests, replies and pushes by event.
-import { WsClient, WsError, type RoomJoinReply, type WsState } from "./ws-client";
+// A program written against ws-client.d.ts, imported as an ES module
+// through ws-client.d.mts: it compiles only while the declarations type
+// requests, replies, pushes and the connection's states by event.
+import { WsClient, WsError, type RoomJoinReply, type WsState } from "./ws-client.mjs";
 
 const states: WsState["state"][] = [];
 const client = new WsClient("ws://localhost:8000/ws", {
@@ -25,6 +26,7 @@ const off = client.on("room.message", (data, msg) => {
 });
 off();
 client.on("rejoined", ({ room, recovered, missed, error }) => [room, recovered, missed, error instanceof WsError]);
+client.on("rejoined", (r) => (r.error ? r.error.code : r.members + r.offset + r.epoch.length));
 client.on("error", (reply) => reply.code + reply.message.length);
 client.on("welcome", (welcome) => welcome.connId.length);
 client.send("user.send", { to: "bob", text: "hi" });
@@ -37,4 +39,20 @@ client.request("room.join", {});
 client.send("room.send", { room: "lobby", text: 1 });
 // @ts-expect-error a room.message push has no userId
 client.on("room.message", (data) => data.userId);
+// @ts-expect-error a failed rejoin has no member count
+client.on("rejoined", (r) => r.members);
 client.close();
+
+// Each state carries its own fields.
+export function describe(s: WsState): string {
+  switch (s.state) {
+    case "connected":
+      return s.welcome.userId + " on " + s.welcome.node;
+    case "closed":
+      return "closed " + (s.code ?? "by close()") + (s.reason ?? "");
+    default:
+      return s.state + " " + s.attempt + (s.delay === undefined ? "" : " in " + s.delay + " ms after " + s.code);
+  }
+}
+// @ts-expect-error only a connected state has the welcome
+export const welcomeOf = (s: WsState) => s.welcome;
