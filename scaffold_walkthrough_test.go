@@ -77,34 +77,52 @@ func (c *ControllerV1) ChatTyping(ctx context.Context, req *v1.ChatTypingReq) (r
 	"internal/controller/ws/ws_v1_chat_typing_test.go": `package ws_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"myapp/api/ws/v1"
 	"myapp/internal/wstest"
+	"myapp/pkg/wsclient"
 )
 
 func TestChatTypingReachesTheOtherMembers(t *testing.T) {
 	node := wstest.Start(t, nil)
-	ann, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	bob, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	eve, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	for _, c := range []*wstest.Client{ann, bob} {
-		if r := c.Call(1, "room.join", map[string]string{"room": "team"}); r.CodeOf(t) != 0 {
-			t.Fatalf("join: %+v", r)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ann, bob, eve := dial(t, node.WSURL), dial(t, node.WSURL), dial(t, node.WSURL)
+	typing := make(chan wsclient.Message, 1)
+	bob.On("chat.typing", func(m wsclient.Message) { typing <- m })
+	for _, c := range []*wsclient.Client{ann, bob} {
+		if _, err := c.RoomJoin(ctx, &v1.RoomJoinReq{Room: "team"}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if m := ann.Read(); m.Event != "room.joined" {
-		t.Fatalf("ann got %+v, want bob's room.joined", m)
+	if _, err := ann.ChatTyping(ctx, &v1.ChatTypingReq{Room: "team"}); err != nil {
+		t.Fatal(err)
 	}
-	if r := ann.Call(2, "chat.typing", map[string]string{"room": "team"}); r.CodeOf(t) != 0 {
-		t.Fatalf("chat.typing: %+v", r)
+	select {
+	case m := <-typing:
+		if !strings.Contains(string(m.Data), ` + "`" + `"room":"team"` + "`" + `) {
+			t.Fatalf("bob got %s", m.Data)
+		}
+	case <-ctx.Done():
+		t.Fatal("bob got no chat.typing")
 	}
-	if m := bob.Read(); m.Event != "chat.typing" || !strings.Contains(string(m.Data), ` + "`" + `"room":"team"` + "`" + `) {
-		t.Fatalf("bob got %+v", m)
+	if _, err := eve.ChatTyping(ctx, &v1.ChatTypingReq{Room: "team"}); !wsclient.IsRefusal(err, 61) {
+		t.Fatalf("a non-member's chat.typing: %v, want code 61", err)
 	}
-	if r := eve.Call(1, "chat.typing", map[string]string{"room": "team"}); r.CodeOf(t) != 61 {
-		t.Fatalf("a non-member's chat.typing: %+v", r)
+}
+
+func dial(t *testing.T, url string) *wsclient.Client {
+	t.Helper()
+	c, err := wsclient.Dial(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 `,
 	"internal/controller/admin/admin_v1_online.go": `package admin
@@ -148,6 +166,13 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 	}
 	if !strings.Contains(string(declarations), "\n  \"chat.typing\": { request: ChatTypingRequest; reply: ChatTypingReply };\n") {
 		t.Fatalf("after make ctrl, the EventMap of resource/public/ws-client.d.ts has no chat.typing:\n%s", declarations)
+	}
+	goClient, err := os.ReadFile(filepath.Join(app, "pkg", "wsclient", "events.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(goClient), "func (c *Client) ChatTyping(ctx context.Context, req *wsv1.ChatTypingReq) (*wsv1.ChatTypingRes, error) {") {
+		t.Fatalf("after make ctrl, pkg/wsclient/events.go has no ChatTyping method:\n%s", goClient)
 	}
 	writeFiles(t, app, filled)
 	run(t, app, env, "go", "build", "-o", "bin/myapp", ".")
