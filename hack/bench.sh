@@ -12,7 +12,9 @@
 #        BENCH_ONLY=rooms hack/bench.sh 1     (one section: load, rooms or recovery)
 #        BENCH_PROFILE=8 hack/bench.sh 1      (also an 8 s CPU profile of the
 #                                              template node of every run, from
-#                                              its start, in bench-profiles/)
+#                                              its start, and a heap profile of
+#                                              its idle connections, in
+#                                              bench-profiles/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
@@ -159,8 +161,15 @@ run() { # label mode args...
 		# The node profiled is the first -url's.
 		port=$(printf '%s\n' "$@" | sed -n 's#^ws://127.0.0.1:\([0-9]*\)/ws.*#\1#p' | head -1)
 		mkdir -p "$profiles"
-		curl -sf -o "$profiles/$label-$mode-$round.pprof" \
-			"http://127.0.0.1:$port/debug/pprof/profile?seconds=$profile" &
+		if [ "$mode" = idle ]; then
+			# What the held connections keep: the heap once they are all
+			# up, well inside the CPU window.
+			(sleep 25 && curl -sf -o "$profiles/$label-$mode-$round.heap" \
+				"http://127.0.0.1:$port/debug/pprof/heap?gc=1") &
+		else
+			curl -sf -o "$profiles/$label-$mode-$round.pprof" \
+				"http://127.0.0.1:$port/debug/pprof/profile?seconds=$profile" &
+		fi
 		profiler=$!
 	fi
 	"$tmp/wsbench" -label "$label" -src "$src" -mode "$mode" "$@" | tee -a "$results"
@@ -215,6 +224,12 @@ if [ -n "$profile" ]; then
 		echo
 		echo "## $(basename "$p" .pprof)"
 		go tool pprof -top -nodecount=25 "$tmp/template-ws" "$p" 2>/dev/null | sed -n '1,32p'
+	done
+	for p in "$profiles"/*.heap; do
+		[ -e "$p" ] || continue
+		echo
+		echo "## $(basename "$p" .heap) (in use)"
+		go tool pprof -top -sample_index=inuse_space -nodecount=25 "$tmp/template-ws" "$p" 2>/dev/null | sed -n '1,32p'
 	done
 fi
 exit $status
