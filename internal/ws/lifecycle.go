@@ -42,7 +42,23 @@ func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
 func (c *Conn) start() {
 	c.server.opened(c)
 	c.server.handler.Open(c)
+	c.releaseResponse()
 	go c.readLoop()
+}
+
+// releaseResponse sends the held 101 response now unless the writer is
+// running: then its first write, the welcome as a rule, carries it.
+func (c *Conn) releaseResponse() {
+	c.queueMu.Lock()
+	writing := c.writing
+	c.queueMu.Unlock()
+	if writing {
+		return
+	}
+	if err := c.sock.release(); err != nil {
+		c.broken.Store(true)
+		c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error(), drop: true})
+	}
 }
 
 // opened tells the layers above and logs the connection.

@@ -25,6 +25,13 @@ type socket struct {
 
 	deadlineMu sync.Mutex
 	writesBy   time.Time // no write may last past this once a close began
+
+	// The 101 response waits for the connection's first frame, usually
+	// the welcome, so that both go out in one write; release sends it
+	// alone when nothing is queued.
+	holding  atomic.Bool
+	heldMu   sync.Mutex
+	response []byte
 }
 
 // Read feeds what gorilla reads through the scanner, which notices the
@@ -45,22 +52,53 @@ func (s *socket) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	s.deflate = s.deflate || bytes.Contains(p, deflateAccepted)
-	return s.Conn.Write(p)
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	// gorilla reuses p as its write buffer: keep a copy.
+	s.response = append(s.response, p...)
+	s.holding.Store(true)
+	return len(p), nil
 }
 
 // write sends bytes of whole frames under the write deadline.
 func (s *socket) write(p []byte) error {
-	s.setWriteDeadline()
-	_, err := s.Conn.Write(p)
-	return err
+	return s.writev(p, nil)
 }
 
-// writev sends a frame header and its payload without joining them.
+// writev sends a frame header and its payload without joining them,
+// after the 101 response while it is held.
 func (s *socket) writev(header, payload []byte) error {
+	if s.holding.Load() {
+		s.heldMu.Lock()
+		defer s.heldMu.Unlock()
+		if s.holding.Load() {
+			// Cleared once the write is done, so that no other write can
+			// go out before the 101. Joining them copies a few hundred
+			// bytes and saves a system call.
+			defer s.holding.Store(false)
+			header, payload = append(append(s.response, header...), payload...), nil
+			s.response = nil
+		}
+	}
+	if len(header) == 0 && len(payload) == 0 {
+		return nil
+	}
 	s.setWriteDeadline()
+	if len(payload) == 0 {
+		_, err := s.Conn.Write(header)
+		return err
+	}
 	bufs := net.Buffers{header, payload}
 	_, err := bufs.WriteTo(s.Conn)
 	return err
+}
+
+// release sends the 101 response if no frame has taken it along.
+func (s *socket) release() error {
+	if !s.holding.Load() {
+		return nil
+	}
+	return s.writev(nil, nil)
 }
 
 // setWriteDeadline bounds the next write by ws.writeTimeout, or by the
