@@ -37,6 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Profiles of an earlier run would be listed with this one's.
+if [ -n "$profile" ]; then rm -rf "$profiles"; fi
 go build -o "$tmp/template-ws" .
 go build -o "$tmp/refserver" ./hack/refserver
 go build -o "$tmp/wsbench" ./hack/wsbench
