@@ -1,4 +1,4 @@
-// Package wsclient is a Go client of the template-ws envelope for
+// Package wsclient is a Go client of this app's WebSocket envelope, for
 // services, tools and tests: requests matched to their replies by id,
 // pushes as callbacks, one writer per connection, and the reconnects and
 // room recovery that PROTOCOL 3a and 4 ask of a client.
