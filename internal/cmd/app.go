@@ -22,6 +22,7 @@ import (
 	"github.com/gfws/template-ws/internal/edge"
 	"github.com/gfws/template-ws/internal/logic/hub"
 	"github.com/gfws/template-ws/internal/metrics"
+	"github.com/gfws/template-ws/internal/rules"
 	"github.com/gfws/template-ws/internal/service"
 	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/resource"
@@ -67,6 +68,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	}
 
 	router := ws.NewRouter()
+	router.PureRules(rules.Room)
 	if err := router.Bind(wsctrl.NewV1()); err != nil {
 		return nil, err
 	}

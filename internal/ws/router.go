@@ -14,7 +14,6 @@ import (
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gogf/gf/v2/util/gconv"
 	"github.com/gogf/gf/v2/util/gmeta"
-	"github.com/gogf/gf/v2/util/gvalid"
 )
 
 // internalErrorMessage is all a client learns of a handler that failed
@@ -30,6 +29,7 @@ var (
 // before the server starts and only read afterwards.
 type Router struct {
 	handlers map[string]*handler
+	pure     map[string]bool // custom rules that PureRules named
 }
 
 // handler is one bound controller method.
@@ -37,10 +37,11 @@ type handler struct {
 	event    string
 	name     string // Controller.Method, for logs
 	method   reflect.Value
-	reqType  reflect.Type   // the struct the request pointer points to
-	resType  reflect.Type   // the struct the reply's data is
-	validate bool           // the request struct has v: tags
-	defaults map[string]any // d: tag values by JSON field name, applied before data
+	reqType  reflect.Type    // the struct the request pointer points to
+	resType  reflect.Type    // the struct the reply's data is
+	validate bool            // the request struct has v: tags
+	memo     *validationMemo // data that passed the rules, nil when not kept
+	defaults map[string]any  // d: tag values by JSON field name, applied before data
 }
 
 // NewRouter returns an empty Router.
@@ -65,6 +66,9 @@ func (r *Router) Bind(controllers ...any) error {
 			h, err := newHandler(typ, m, value.Method(i))
 			if err != nil {
 				return err
+			}
+			if h.validate {
+				h.memo = r.memoFor(h.reqType)
 			}
 			if prev, ok := r.handlers[h.event]; ok {
 				return fmt.Errorf("ws router: event %q is bound twice, by %s and %s", h.event, prev.name, h.name)
@@ -222,12 +226,9 @@ func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
 			return
 		}
 	}
-	// Bail: the first failed rule is the answer, as ghttp gives it.
-	if h.validate {
-		if err := gvalid.New().Bail().Data(in.Interface()).Run(c.ctx); err != nil {
-			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, err.Error(), nil)
-			return
-		}
+	if err := h.check(c.ctx, in.Interface(), req.Data); err != nil {
+		c.reply(req.ID, req.Event, gcode.CodeValidationFailed, err.Error(), nil)
+		return
 	}
 	res, err := h.call(c, in)
 	if err != nil {
