@@ -130,7 +130,10 @@ func TestRecoveryWhileOthersPublish(t *testing.T) {
 		listeners int
 	}{{"small room", 0}, {"large room", 64}} {
 		t.Run(tc.name, func(t *testing.T) {
-			node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
+			// Three publishers send about 3,000 messages a second: the
+			// history must outlast the slowest rejoin on a loaded machine.
+			node := startNode(t, map[string]any{"ws.rateLimit.rate": 0,
+				"ws.sendQueueSize": 4096, "rooms.history.size": 4000})
 			listen(t, node, "busy", tc.listeners)
 			var publishers []*wstest.Client
 			for i := range 3 {
