@@ -83,10 +83,15 @@ type Broker interface {
 	// all kept (ErrSinceBeyond for a since past the last offset).
 	Recover(ctx context.Context, room string, since *Position) (Recovery, error)
 	// Apply records this node's presence changes, in order, and returns
-	// how many users each change's room has after it, on every node. Once
-	// it returns, a room this node joined receives the other nodes'
-	// deliveries to it.
+	// how many users each change's room has after it, on every node.
 	Apply(ctx context.Context, changes []Change) (users []int, err error)
+	// WatchRoom makes deliveries to room reach this node; the channel is
+	// closed once they do. UnwatchRoom undoes one WatchRoom. Neither
+	// blocks: the hub calls them under its lock, once for each connection
+	// that enters and leaves the room, so that a join can read the room's
+	// stream position as soon as the deliveries after it are sure to come.
+	WatchRoom(room string) <-chan struct{}
+	UnwatchRoom(room string)
 	// WatchUser makes deliveries to user reach this node; the channel is
 	// closed once they do. UnwatchUser undoes one WatchUser. Neither
 	// blocks: the hub calls them under its lock, in the order of its

@@ -50,31 +50,30 @@ func (m *Memory) Apply(_ context.Context, changes []Change) ([]int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, c := range changes {
-		users[i], _ = m.applyLocked(c)
+		users[i] = m.applyLocked(c)
 	}
 	return users, nil
 }
 
-// applyLocked makes one change and returns the room's users after it,
-// and whether it changed anything.
-func (m *Memory) applyLocked(c Change) (users int, changed bool) {
+// applyLocked makes one change and returns the room's users after it.
+func (m *Memory) applyLocked(c Change) int {
 	tree := m.rooms[c.Room]
 	if c.Join {
 		if tree == nil {
 			tree = btree.NewOrderedG[string](treeDegree)
 			m.rooms[c.Room] = tree
 		}
-		_, replaced := tree.ReplaceOrInsert(c.User)
-		return tree.Len(), !replaced
+		tree.ReplaceOrInsert(c.User)
+		return tree.Len()
 	}
 	if tree == nil {
-		return 0, false
+		return 0
 	}
-	_, removed := tree.Delete(c.User)
+	tree.Delete(c.User)
 	if tree.Len() == 0 {
 		delete(m.rooms, c.Room)
 	}
-	return tree.Len(), removed
+	return tree.Len()
 }
 
 // WatchUser returns a closed channel: every user's deliveries are here.
@@ -82,6 +81,12 @@ func (m *Memory) WatchUser(string) <-chan struct{} { return closedChan }
 
 // UnwatchUser does nothing.
 func (m *Memory) UnwatchUser(string) {}
+
+// WatchRoom returns a closed channel: every room's deliveries are here.
+func (m *Memory) WatchRoom(string) <-chan struct{} { return closedChan }
+
+// UnwatchRoom does nothing.
+func (m *Memory) UnwatchRoom(string) {}
 
 var closedChan = func() chan struct{} {
 	c := make(chan struct{})

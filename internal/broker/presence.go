@@ -72,23 +72,14 @@ func (r *Redis) presenceKeys(room string) []string {
 
 func (r *Redis) entry(user string) string { return r.node + "\x00" + user }
 
-// Apply records the changes on this node at once, subscribes to the rooms
-// it now has members of and leaves those it has none left in, then sends
-// the changes to Redis in one pipeline, in order. While Redis is out of
-// reach it returns ErrUnavailable; the next heartbeat after it returns
-// re-sends this node's presence.
+// Apply records the changes on this node at once, then sends them to
+// Redis in one pipeline, in order. While Redis is out of reach it returns
+// ErrUnavailable; the next heartbeat after it returns re-sends this node's
+// presence. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
 func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
-	var waits []<-chan struct{}
 	r.local.mu.Lock()
 	for _, c := range changes {
-		users, changed := r.local.applyLocked(c)
-		switch {
-		case !changed:
-		case c.Join && users == 1:
-			waits = append(waits, r.interest.add(r.names.room(c.Room)))
-		case !c.Join && users == 0:
-			r.interest.remove(r.names.room(c.Room))
-		}
+		r.local.applyLocked(c)
 	}
 	r.local.mu.Unlock()
 	if !r.ready.Load() {
@@ -115,7 +106,7 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
 		}
 		users[i] = n
 	}
-	return users, r.await(ctx, waits)
+	return users, nil
 }
 
 // Count returns how many users room has on every live node: one ZCARD.

@@ -21,12 +21,7 @@ var _ Broker = (*Redis)(nil)
 // keeps serving its own connections meanwhile.
 var ErrUnavailable = errors.New("redis is unavailable: only this node's connections are served")
 
-const (
-	maxBackoff = 5 * time.Second
-	// subscribeWait bounds how long a join waits for Redis to confirm a
-	// new subscription before it answers anyway.
-	subscribeWait = 5 * time.Second
-)
+const maxBackoff = 5 * time.Second
 
 // Redis is the broker of a cluster. Deliveries travel on Pub/Sub channels
 // by interest (see names.channel and interest), and presence is kept per
@@ -130,24 +125,14 @@ func (r *Redis) UnwatchUser(user string) {
 	r.interest.remove(r.names.user(user))
 }
 
-// await waits until every subscription in waits is confirmed, for at most
-// subscribeWait.
-func (r *Redis) await(ctx context.Context, waits []<-chan struct{}) error {
-	if len(waits) == 0 {
-		return nil
-	}
-	timer := time.NewTimer(subscribeWait)
-	defer timer.Stop()
-	for _, wait := range waits {
-		select {
-		case <-wait:
-		case <-timer.C:
-			return errors.New("redis has not confirmed a subscription in time")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+// WatchRoom subscribes to room's deliveries unless this node already has.
+func (r *Redis) WatchRoom(room string) <-chan struct{} {
+	return r.interest.add(r.names.room(room))
+}
+
+// UnwatchRoom leaves room's deliveries once no connection needs them.
+func (r *Redis) UnwatchRoom(room string) {
+	r.interest.remove(r.names.room(room))
 }
 
 // Received counts the deliveries taken from other nodes.

@@ -46,15 +46,20 @@ func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, 
 	return b
 }
 
-// join records user in room on node b and returns the room's users.
+// join records user in room on node b, as the hub does for a connection
+// that joins: the room's deliveries reach b first. It returns the room's
+// users.
 func join(tb testing.TB, b broker.Broker, room, user string) int {
 	tb.Helper()
+	<-b.WatchRoom(room)
 	return apply(tb, b, broker.Change{Room: room, User: user, Join: true})
 }
 
-// leave takes user out of room on node b and returns the room's users.
+// leave takes user out of room on node b, as the hub does for the
+// connection, and returns the room's users.
 func leave(tb testing.TB, b broker.Broker, room, user string) int {
 	tb.Helper()
+	b.UnwatchRoom(room)
 	return apply(tb, b, broker.Change{Room: room, User: user})
 }
 

@@ -33,7 +33,8 @@ func DefaultConfig() Config {
 }
 
 // subscribeWait bounds how long a new connection waits for its user's
-// deliveries to reach this node before it is welcomed anyway.
+// deliveries, and a join for its room's, to reach this node before it is
+// answered anyway.
 const subscribeWait = 5 * time.Second
 
 // closed is a channel that never blocks.
@@ -117,15 +118,23 @@ func (h *sHub) Register(p model.Peer) {
 	}
 	addTo(h.users, p.UserID(), m)
 	h.mu.Unlock()
+	awaitSubscription(subscribed)
+}
+
+// awaitSubscription waits until subscribed is closed, when the broker has
+// confirmed a subscription, or subscribeWait has passed: a node whose
+// Redis is slow still answers, serving its own connections meanwhile.
+func awaitSubscription(subscribed <-chan struct{}) {
 	select {
 	case <-subscribed:
+		return
 	default:
-		timer := time.NewTimer(subscribeWait)
-		defer timer.Stop()
-		select {
-		case <-subscribed:
-		case <-timer.C:
-		}
+	}
+	timer := time.NewTimer(subscribeWait)
+	defer timer.Stop()
+	select {
+	case <-subscribed:
+	case <-timer.C:
 	}
 }
 
@@ -146,6 +155,7 @@ func (h *sHub) Unregister(p model.Peer) {
 	var gone []string
 	for room := range m.rooms {
 		removeFrom(h.rooms, room, m)
+		h.broker.UnwatchRoom(room)
 		if !h.userInRoomLocked(p.UserID(), room) {
 			gone = append(gone, room)
 		}

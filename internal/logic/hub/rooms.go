@@ -59,20 +59,27 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	ms := newMembership()
 	m.rooms[room] = ms
 	addTo(h.rooms, room, m)
-	var count roomCount
-	if !firstOfUser {
-		h.mu.Unlock()
-		count = h.countUsers(ctx, room)
-	} else {
+	watched := h.broker.WatchRoom(room)
+	var counted chan roomCount
+	if firstOfUser {
 		// The count must include this user: it comes with the change.
-		counted := make(chan roomCount, 1)
+		counted = make(chan roomCount, 1)
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
-		h.mu.Unlock()
-		count = <-counted
 	}
+	h.mu.Unlock()
+	// The stream position is read once the room's deliveries reach this
+	// node, while the presence change is on its way: the two share a
+	// pipeline to Redis rather than waiting on each other.
+	awaitSubscription(watched)
 	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since)
 	if err != nil {
 		return out, err
+	}
+	var count roomCount
+	if counted != nil {
+		count = <-counted
+	} else {
+		count = h.countUsers(ctx, room)
 	}
 	if firstOfUser && h.announces(count.users) {
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
@@ -128,6 +135,7 @@ func (h *sHub) leave(p model.Peer, room string) {
 	}
 	delete(m.rooms, room)
 	removeFrom(h.rooms, room, m)
+	h.broker.UnwatchRoom(room)
 	if !h.userInRoomLocked(p.UserID(), room) {
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
 	}
