@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"maps"
 	"path"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/gfws/template-ws/internal/ws"
@@ -84,14 +85,9 @@ func (g goImports) name(t reflect.Type) string {
 }
 
 func (g goImports) block() string {
-	paths := make([]string, 0, len(g))
-	for pkg := range g {
-		paths = append(paths, pkg)
-	}
-	sort.Strings(paths)
 	var b strings.Builder
 	b.WriteString("\n")
-	for _, pkg := range paths {
+	for _, pkg := range slices.Sorted(maps.Keys(g)) {
 		fmt.Fprintf(&b, "\t%s %q\n", g[pkg], pkg)
 	}
 	return b.String()

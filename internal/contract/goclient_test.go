@@ -15,15 +15,7 @@ const goClientFile = "../../pkg/wsclient/events.go"
 
 func goClient(t *testing.T) []byte {
 	t.Helper()
-	pushes, err := contract.PushesOf(wsv1.Pushes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := contract.GoClient(boundRouter(t), pushes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return code
+	return generate(t, contract.GoClient)
 }
 
 // TestGoClientIsCurrent fails when an event or a push changed without the

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -127,15 +129,10 @@ func objectType(properties, schema Schema, indent string) string {
 	for _, name := range names {
 		required[name] = true
 	}
-	keys := make([]string, 0, len(properties))
-	for name := range properties {
-		keys = append(keys, name)
-	}
-	sort.Strings(keys)
 	var b bytes.Buffer
 	b.WriteString("{\n")
 	inner := indent + "  "
-	for _, name := range keys {
+	for _, name := range slices.Sorted(maps.Keys(properties)) {
 		field := properties[name].(Schema)
 		writeDoc(&b, inner, fieldDoc(field))
 		optional := "?"

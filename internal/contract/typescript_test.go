@@ -12,6 +12,7 @@ import (
 
 	wsv1 "github.com/gfws/template-ws/api/ws/v1"
 	"github.com/gfws/template-ws/internal/contract"
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -26,18 +27,25 @@ const (
 	moduleDeclarationsFile = "../../resource/public/ws-client.d.mts"
 )
 
-// declarations renders the client's declarations from a node's contract.
-func declarations(t *testing.T) []byte {
+// generate renders a client's code with generator from the contract of
+// the events a node binds and of the pushes of api/ws/v1.
+func generate(t *testing.T, generator func(*ws.Router, []contract.Push) ([]byte, error)) []byte {
 	t.Helper()
 	pushes, err := contract.PushesOf(wsv1.Pushes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := contract.TypeScript(boundRouter(t), pushes)
+	code, err := generator(boundRouter(t), pushes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ts
+	return code
+}
+
+// declarations renders the client's declarations from a node's contract.
+func declarations(t *testing.T) []byte {
+	t.Helper()
+	return generate(t, contract.TypeScript)
 }
 
 // TestClientDeclarationsAreCurrent fails when an event or a push changed
