@@ -1,8 +1,6 @@
 package contract_test
 
 import (
-	"bytes"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,13 +19,7 @@ func goClient(t *testing.T) []byte {
 // TestGoClientIsCurrent fails when an event or a push changed without the
 // committed Go client following it.
 func TestGoClientIsCurrent(t *testing.T) {
-	committed, err := os.ReadFile(goClientFile)
-	if err != nil {
-		t.Fatalf("%v; run make gen-client", err)
-	}
-	if !bytes.Equal(committed, goClient(t)) {
-		t.Fatalf("pkg/wsclient/events.go differs from the event contract; run make gen-client")
-	}
+	expectCurrent(t, goClientFile, goClient(t))
 }
 
 // TestGoClientCoversTheContract checks for a typed method per event, with

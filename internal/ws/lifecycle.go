@@ -56,8 +56,7 @@ func (c *Conn) releaseResponse() {
 		return
 	}
 	if err := c.sock.release(); err != nil {
-		c.broken.Store(true)
-		c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error(), drop: true})
+		c.writeFailed(err)
 	}
 }
 

@@ -81,14 +81,20 @@ func (c *Conn) writeLoop() {
 			c.spare = batch[:0]
 		}
 		if err != nil {
-			c.broken.Store(true)
 			c.dropQueueLocked()
 		}
 		c.queueMu.Unlock()
 		if err != nil {
-			c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error(), drop: true})
+			c.writeFailed(err)
 		}
 	}
+}
+
+// writeFailed closes a connection whose socket refused a write: nothing
+// more can reach the peer, the close frame included.
+func (c *Conn) writeFailed(err error) {
+	c.broken.Store(true)
+	c.closeWith(closeState{code: websocket.CloseAbnormalClosure, reason: "write failed: " + err.Error(), drop: true})
 }
 
 // writeBatch writes the batch's frames: small ones joined into writes of at
