@@ -56,9 +56,12 @@ func (s *stream) reached(t *testing.T, offset uint64) bool {
 func TestGoClientRecoversThroughNginxOnAnotherNode(t *testing.T) {
 	t.Parallel()
 	redis := wstest.StartRedis(t)
+	// Two publishers send about 2,000 messages a second: the history must
+	// outlast the drain and the reconnect on a loaded machine.
+	settings := map[string]any{"ws.shutdownTimeout": "5s", "ws.sendQueueSize": 4096, "rooms.history.size": 4000}
 	nodes := []*server{
-		launchClusterNode(t, redis, map[string]any{"broker.nodeId": "node-a", "ws.shutdownTimeout": "5s"}),
-		launchClusterNode(t, redis, map[string]any{"broker.nodeId": "node-b", "ws.shutdownTimeout": "5s"}),
+		launchClusterNode(t, redis, wstest.Merge(settings, map[string]any{"broker.nodeId": "node-a"})),
+		launchClusterNode(t, redis, wstest.Merge(settings, map[string]any{"broker.nodeId": "node-b"})),
 	}
 	port := wstest.FreePort(t)
 	upstreams := ""
