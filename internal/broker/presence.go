@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -47,6 +48,28 @@ if op == 'join' then
     local user = userOf(ARGV[2])
     if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
       redis.call('ZADD', KEYS[2], 0, user)
+    end
+  end
+  for i = 1, 3 do
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+  end
+elseif op == 'renew' then
+  -- this node's entries in the room, all at once: one ZMSCORE finds
+  -- those that expired during an outage, whose users count again
+  local ttl = tonumber(ARGV[2])
+  local known = redis.call('ZMSCORE', KEYS[1], unpack(ARGV, 3))
+  local scored = {}
+  for i = 3, #ARGV do
+    scored[#scored + 1] = now + ttl
+    scored[#scored + 1] = ARGV[i]
+  end
+  redis.call('ZADD', KEYS[1], unpack(scored))
+  for i, score in ipairs(known) do
+    if not score then
+      local user = userOf(ARGV[i + 2])
+      if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+        redis.call('ZADD', KEYS[2], 0, user)
+      end
     end
   end
   for i = 1, 3 do
@@ -138,22 +161,36 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 	return users, int(count), nil
 }
 
-// heartbeat renews this node's presence, in pipelines of a bounded size.
+// heartbeat renews this node's presence: one script call per room and
+// renewEntries users, so that Redis's work per heartbeat is a few
+// commands per room rather than a script run per membership; pipelines
+// hold at most perWrite entries.
 func (r *Redis) heartbeat() {
-	const perWrite = 1000
-	var batch []Change
+	const renewEntries, perWrite = 500, 2000
+	type renewal struct {
+		room    string
+		entries []any
+	}
+	var batch []renewal
+	queued := 0
 	flush := func() bool {
 		err := r.write(r.ctx, func(p goredis.Pipeliner) {
-			for _, c := range batch {
-				presenceScript.Eval(r.ctx, p, r.presenceKeys(c.Room), "join", r.entry(c.User), r.ttl.Milliseconds())
+			for _, rn := range batch {
+				args := append([]any{"renew", r.ttl.Milliseconds()}, rn.entries...)
+				presenceScript.Eval(r.ctx, p, r.presenceKeys(rn.room), args...)
 			}
 		})
-		batch = batch[:0]
+		batch, queued = batch[:0], 0
 		return err == nil
 	}
 	for room, users := range r.local.snapshot() {
-		for _, u := range users {
-			if batch = append(batch, Change{Room: room, User: u, Join: true}); len(batch) == perWrite && !flush() {
+		for chunk := range slices.Chunk(users, renewEntries) {
+			entries := make([]any, len(chunk))
+			for i, u := range chunk {
+				entries[i] = r.entry(u)
+			}
+			batch, queued = append(batch, renewal{room, entries}), queued+len(chunk)
+			if queued >= perWrite && !flush() {
 				return // the receiver notices the outage and logs it
 			}
 		}

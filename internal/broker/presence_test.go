@@ -115,3 +115,37 @@ func TestRedisForgetsADeadNodesUsers(t *testing.T) {
 		t.Fatalf("members after the node died: %v", users)
 	}
 }
+
+// A live node's heartbeat keeps its entries from expiring and, when Redis
+// lost them, puts its users back, each counted once across nodes.
+func TestRedisHeartbeatRenewsAndRestoresPresence(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", 300*time.Millisecond, nil)
+	b := newRedisBroker(t, redis, testPrefix, "b", nil)
+	join(t, a, "r", "ann")
+	join(t, a, "r", "bob")
+	join(t, b, "r", "ann")
+	entries := testPrefix + ":presence:r"
+	expiry := func() float64 { return redis.Do(t, "ZSCORE", entries, "a\x00ann").Float64() }
+	first := expiry()
+	wstest.WaitFor(t, "a's heartbeat to renew its entries past their first expiry", func() bool {
+		return expiry() > first+300
+	})
+	ctx := context.Background()
+	if n, err := a.Count(ctx, "r"); err != nil || n != 2 {
+		t.Fatalf("count after a's entries were renewed: %d (%v), want 2", n, err)
+	}
+	redis.Do(t, "DEL", entries, testPrefix+":members:r", testPrefix+":refs:r")
+	a.Heartbeat()
+	b.Heartbeat()
+	if users, count, err := b.Page(ctx, "r", "", 10); err != nil || count != 2 || !slices.Equal(users, []string{"ann", "bob"}) {
+		t.Fatalf("after the heartbeats put presence back: %v, count %d (%v)", users, count, err)
+	}
+	if refs := redis.Do(t, "HGET", testPrefix+":refs:r", "ann").Int(); refs != 2 {
+		t.Fatalf("ann is held by %d nodes, want 2", refs)
+	}
+	leave(t, b, "r", "ann")
+	if n := leave(t, a, "r", "bob"); n != 1 {
+		t.Fatalf("count after bob left and ann left one node: %d, want 1", n)
+	}
+}

@@ -1,0 +1,55 @@
+package broker_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// BenchmarkRedisHeartbeat renews the presence of a node holding 10,000
+// memberships (one room of 5,000 users, 100 rooms of 50) and reports the
+// CPU time Redis spent on each renewal beside the node's own time.
+func BenchmarkRedisHeartbeat(b *testing.B) {
+	redis := wstest.StartRedis(b)
+	node := newRedisBroker(b, redis, testPrefix, "a", nil)
+	var changes []broker.Change
+	for i := range 5000 {
+		changes = append(changes, broker.Change{Room: "big", User: fmt.Sprintf("user-%04d", i), Join: true})
+	}
+	for room := range 100 {
+		for i := range 50 {
+			changes = append(changes, broker.Change{Room: fmt.Sprintf("room-%03d", room), User: fmt.Sprintf("user-%04d", i), Join: true})
+		}
+	}
+	if _, err := node.Apply(context.Background(), changes); err != nil {
+		b.Fatal(err)
+	}
+	before := redisCPUSeconds(b, redis)
+	b.ResetTimer()
+	for range b.N {
+		node.Heartbeat()
+	}
+	b.StopTimer()
+	b.ReportMetric((redisCPUSeconds(b, redis)-before)*1e3/float64(b.N), "redis-cpu-ms/op")
+}
+
+// redisCPUSeconds is the CPU time redis-server has used so far.
+func redisCPUSeconds(tb testing.TB, redis *wstest.Redis) float64 {
+	var total float64
+	for _, line := range strings.Split(redis.Do(tb, "INFO", "cpu").String(), "\n") {
+		key, value, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if key == "used_cpu_sys" || key == "used_cpu_user" {
+			seconds, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				tb.Fatalf("INFO cpu: %s", line)
+			}
+			total += seconds
+		}
+	}
+	return total
+}
