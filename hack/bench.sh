@@ -135,13 +135,16 @@ if section rooms || section recovery; then
 	mkdir -p "$tmp/redis"
 	redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp/redis" --save '' --appendonly no \
 		>"$tmp/redis.log" 2>&1 &
-	pids+=($!)
+	redis_pid=$!
+	pids+=("$redis_pid")
 	wait_port "$redis_port"
 	node_a_port=$(free_port 8201)
 	start_template node-a "$node_a_port" "$redis_port"
+	node_a_pid=$started_pid
 	wait_port "$node_a_port"
 	node_b_port=$(free_port $((node_a_port + 1)))
 	start_template node-b "$node_b_port" "$redis_port"
+	node_b_pid=$started_pid
 	wait_port "$node_b_port"
 	for port in $node_a_port $node_b_port; do
 		for _ in $(seq 100); do
@@ -194,12 +197,13 @@ for round in $(seq "$rounds"); do
 			run $side handshake -url "$(url $port)" -concurrency 50 -duration 5s
 		fi
 		if section rooms; then
-			run $side roomfill -url "$(url $port)" -members 10000 -messages 10 -payload 64
+			run $side roomfill -url "$(url $port)" -server-pids "$pid" -members 10000 -messages 10 -payload 64
 		fi
 	done
 	if section rooms; then
 		# Members split over both nodes, the publisher on node A.
-		run redis roomfill -url "$(url $node_a_port),$(url $node_b_port)" -members 10000 -messages 10 -payload 64
+		run redis roomfill -url "$(url $node_a_port),$(url $node_b_port)" \
+			-server-pids "$node_a_pid,$node_b_pid,$redis_pid" -members 10000 -messages 10 -payload 64
 		# Every member on node A; the publisher on A, then on B.
 		run redis fanout -url "$(url $node_a_port)" -members 10000 -messages 10 -payload 64
 		run redis crossnode -url "$(url $node_a_port)" -publish-url "$(url $node_b_port)" \

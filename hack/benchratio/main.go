@@ -2,9 +2,10 @@
 // prints, per comparison, the mean of each side, their ratio and the
 // target the ratio must meet, as a Markdown table for BENCHMARKS.md. A run
 // is a side of a comparison by its mode and label; most compare the
-// template with the reference hub (labels "template" and "reference"),
-// one compares two modes run through the Redis broker (label "redis"), one
-// the template with room history on and off. A second table holds the
+// template, on one node or on two through Redis (labels "template" and
+// "redis"), with the reference hub ("reference"), one compares two modes
+// run through the Redis broker, one the template with room history on and
+// off. Further tables hold the room fills' CPU time per join and the
 // latencies that have a limit of their own rather than a ratio.
 //
 //	benchratio [-only load|rooms|recovery] <results.jsonl
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 )
 
 // run names the wsbench lines of one side: their mode and label.
@@ -43,6 +45,8 @@ var comparisons = []comparison{
 	{"load", "bytes_per_conn", run{"idle", "template"}, run{"idle", "reference"}, 0.80, false},
 	{"rooms", "join_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, false},
 	{"rooms", "deliveries_per_sec", run{"roomfill", "template"}, run{"roomfill", "reference"}, 1.50, true},
+	{"rooms", "join_sec", run{"roomfill", "redis"}, run{"roomfill", "reference"}, 1.50, false},
+	{"rooms", "deliveries_per_sec", run{"roomfill", "redis"}, run{"roomfill", "reference"}, 1.50, true},
 	{"rooms", "deliveries_per_sec", run{"crossnode", "redis"}, run{"fanout", "redis"}, 0.70, true},
 	{"recovery", "deliveries_per_sec", run{"fanout", "history-on"}, run{"fanout", "history-off"}, 0.75, true},
 }
@@ -82,12 +86,20 @@ func main() {
 		mode, _ := line["mode"].(string)
 		label, _ := line["label"].(string)
 		r := run{mode, label}
+		if values[r] == nil {
+			values[r] = map[string][]float64{}
+		}
 		for field, v := range line {
-			if n, ok := v.(float64); ok {
-				if values[r] == nil {
-					values[r] = map[string][]float64{}
+			switch v := v.(type) {
+			case float64:
+				values[r][field] = append(values[r][field], v)
+			case []any: // element i of a list is field[i]
+				for i, e := range v {
+					if n, ok := e.(float64); ok {
+						key := fmt.Sprintf("%s[%d]", field, i)
+						values[r][key] = append(values[r][key], n)
+					}
 				}
-				values[r][field] = append(values[r][field], n)
 			}
 		}
 	}
@@ -113,6 +125,9 @@ func main() {
 		failed = failed || !met
 		fmt.Printf("| %s | %s | %s | %s | %s | %.2fx | %s %.2fx | %s |\n",
 			c.field, c.of, show(of), c.against, show(against), ratio, sign, c.target, yes(met))
+	}
+	if *only == "" || *only == "rooms" {
+		printJoinCPU(values)
 	}
 	if !printLimits(values, *only) || failed {
 		os.Exit(1)
@@ -151,6 +166,40 @@ func printLimits(values map[run]map[string][]float64, only string) bool {
 		fmt.Printf("| %s | %s | %s | %s | <= %s | %s |\n", l.field, l.of, show(value), detail, show(l.max), yes(ok))
 	}
 	return met
+}
+
+// joinCPURuns are the room fills whose CPU per join is shown, and what
+// their -server-pids were.
+var joinCPURuns = []struct {
+	of        run
+	processes []string
+}{
+	{run{"roomfill", "reference"}, []string{"reference hub"}},
+	{run{"roomfill", "template"}, []string{"template"}},
+	{run{"roomfill", "redis"}, []string{"node A", "node B", "redis-server"}},
+}
+
+// printJoinCPU prints, for each room fill, the CPU time per join of its
+// servers, process by process, and of the load tool: with every core
+// busy, a fill takes about as long as their total allows.
+func printJoinCPU(values map[run]map[string][]float64) {
+	fmt.Println()
+	fmt.Println("| room fill | servers' CPU per join (us) | by process | load tool's (us) | total (us) |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, c := range joinCPURuns {
+		v := values[c.of]
+		if len(v["join_server_cpu_us"]) == 0 {
+			continue
+		}
+		var byProcess []string
+		for i, name := range c.processes {
+			if each := v[fmt.Sprintf("join_server_cpu_us_by_pid[%d]", i)]; len(each) > 0 {
+				byProcess = append(byProcess, fmt.Sprintf("%s %.1f", name, mean(each)))
+			}
+		}
+		server, client := mean(v["join_server_cpu_us"]), mean(v["join_client_cpu_us"])
+		fmt.Printf("| %s | %.1f | %s | %.1f | %.1f |\n", c.of, server, strings.Join(byProcess, ", "), client, server+client)
+	}
 }
 
 func mean(values []float64) float64 {

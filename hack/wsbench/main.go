@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,9 +49,12 @@ type config struct {
 	conns, inflight, payload int
 	members, messages, joins int
 	concurrency, pid         int
-	duration, cpuWindow      time.Duration
-	rate                     float64
-	srcs                     []net.IP
+	// serverPIDs are the processes whose CPU a roomfill's join phase is
+	// charged: the server, or a cluster's nodes and its Redis.
+	serverPIDs          []int
+	duration, cpuWindow time.Duration
+	rate                float64
+	srcs                []net.IP
 }
 
 func main() {
@@ -109,6 +113,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout, crossnode, roomfill)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 10, "parallel handshake loops (handshake)")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id whose RSS is sampled (idle)")
+	serverPIDs := fs.String("server-pids", "", "comma-separated process ids whose CPU time per join is reported (roomfill)")
 	fs.DurationVar(&cfg.cpuWindow, "cpu-window", 0, "after RSS settles, also measure the server's CPU for this long, e.g. 30s (idle)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -135,6 +140,15 @@ func parseFlags(args []string) (*config, error) {
 			return nil, fmt.Errorf("-src %q: not a loopback IP", s)
 		}
 		cfg.srcs = append(cfg.srcs, ip)
+	}
+	if *serverPIDs != "" {
+		for _, s := range strings.Split(*serverPIDs, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || pid <= 0 {
+				return nil, fmt.Errorf("-server-pids %q: not a process id", s)
+			}
+			cfg.serverPIDs = append(cfg.serverPIDs, pid)
+		}
 	}
 	return cfg, checkMode(cfg)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,13 @@ type roomFillResult struct {
 	// a larger room.
 	JoinMeanMsByTenth  []float64 `json:"join_mean_ms_by_tenth"`
 	JoinsPerSecByTenth []float64 `json:"joins_per_sec_by_tenth"`
+	// JoinServerCPUus is the CPU time, in microseconds per join, that the
+	// -server-pids processes spent in the join phase, each and in sum;
+	// JoinClientCPUus is this tool's own. On a machine whose cores are
+	// all busy, the join phase takes about as long as their total.
+	JoinServerCPUus      float64   `json:"join_server_cpu_us,omitempty"`
+	JoinServerCPUusByPID []float64 `json:"join_server_cpu_us_by_pid,omitempty"`
+	JoinClientCPUus      float64   `json:"join_client_cpu_us"`
 	deliveryStats
 	Label string `json:"label,omitempty"`
 }
@@ -51,6 +60,11 @@ func runRoomFill(cfg *config) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
+	pids := append(slices.Clone(cfg.serverPIDs), os.Getpid())
+	cpuBefore, err := ticksOf(pids)
+	if err != nil {
+		return nil, err
+	}
 	joinStart := time.Now()
 	joins := newJoinLog(cfg.members)
 	err = dialAll(cfg.members, func(i int) error {
@@ -65,6 +79,10 @@ func runRoomFill(cfg *config) (any, error) {
 		return nil, fmt.Errorf("join (%d of %d answered): %w", joins.n.Load(), cfg.members, err)
 	}
 	joinEnd := time.Now()
+	cpuAfter, err := ticksOf(pids)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.joinPublisher(); err != nil {
 		return nil, err
 	}
@@ -83,7 +101,29 @@ func runRoomFill(cfg *config) (any, error) {
 	}
 	res.JoinMeanMsByTenth, res.JoinsPerSecByTenth = joins.parts(joinStart)
 	res.JoinP50ms, res.JoinP99ms = percentiles(joins.took)
+	for i := range pids {
+		us := round(float64(cpuAfter[i]-cpuBefore[i])*1e6/clockTicks/float64(cfg.members), 1)
+		if i == len(pids)-1 {
+			res.JoinClientCPUus = us
+			break
+		}
+		res.JoinServerCPUusByPID = append(res.JoinServerCPUusByPID, us)
+		res.JoinServerCPUus = round(res.JoinServerCPUus+us, 1)
+	}
 	return res, nil
+}
+
+// ticksOf reads the CPU time of each process so far, in clock ticks.
+func ticksOf(pids []int) ([]int64, error) {
+	ticks := make([]int64, len(pids))
+	for i, pid := range pids {
+		t, err := cpuTicks(pid)
+		if err != nil {
+			return nil, err
+		}
+		ticks[i] = t
+	}
+	return ticks, nil
 }
 
 // joinLog records each join in the order its reply came, so that entry k
