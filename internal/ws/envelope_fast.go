@@ -100,11 +100,14 @@ func scanEnvelope(frame []byte) (request, bool) {
 }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
+
+// isSpace reports whether c is whitespace between JSON tokens.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // skipValue returns the end of the JSON value at b[i:], which json.Valid
 // has accepted as part of b.
@@ -128,8 +131,7 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	default: // a number, true, false or null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' &&
-			b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
 			i++
 		}
 		return i
