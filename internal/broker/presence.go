@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -38,21 +39,43 @@ local function drop(entry)
     end
   end
 end
+-- a new entry's user is in the room on one more node
+local function counted(entry)
+  local user = userOf(entry)
+  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+    redis.call('ZADD', KEYS[2], 0, user)
+  end
+end
 for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)) do
   drop(entry)
 end
-local op = ARGV[1]
-if op == 'join' then
-  local ttl = tonumber(ARGV[3])
-  if redis.call('ZADD', KEYS[1], now + ttl, ARGV[2]) == 1 then
-    local user = userOf(ARGV[2])
-    if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
-      redis.call('ZADD', KEYS[2], 0, user)
-    end
-  end
+local function keep(ttl)
   for i = 1, 3 do
     redis.call('PEXPIRE', KEYS[i], 2 * ttl)
   end
+end
+local op = ARGV[1]
+if op == 'apply' then
+  -- this node's changes in the room, in order, "+entry" entering and
+  -- "-entry" leaving; the answer is the room's users after each
+  local ttl = tonumber(ARGV[2])
+  local users, entered = {}, false
+  for i = 3, #ARGV do
+    local entry = string.sub(ARGV[i], 2)
+    if string.sub(ARGV[i], 1, 1) == '+' then
+      entered = true
+      if redis.call('ZADD', KEYS[1], now + ttl, entry) == 1 then
+        counted(entry)
+      end
+    else
+      drop(entry)
+    end
+    users[#users + 1] = redis.call('ZCARD', KEYS[2])
+  end
+  if entered then
+    keep(ttl)
+  end
+  return users
 elseif op == 'renew' then
   -- this node's entries in the room, all at once: one ZMSCORE finds
   -- those that expired during an outage, whose users count again
@@ -66,17 +89,10 @@ elseif op == 'renew' then
   redis.call('ZADD', KEYS[1], unpack(scored))
   for i, score in ipairs(known) do
     if not score then
-      local user = userOf(ARGV[i + 2])
-      if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
-        redis.call('ZADD', KEYS[2], 0, user)
-      end
+      counted(ARGV[i + 2])
     end
   end
-  for i = 1, 3 do
-    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
-  end
-elseif op == 'leave' then
-  drop(ARGV[2])
+  keep(ttl)
 elseif op == 'page' then
   local from = '-'
   if ARGV[2] ~= '' then
@@ -96,10 +112,13 @@ func (r *Redis) presenceKeys(room string) []string {
 func (r *Redis) entry(user string) string { return r.node + "\x00" + user }
 
 // Apply records the changes on this node at once, then sends them to
-// Redis in one pipeline, in order. While Redis is out of reach it returns
+// Redis in one pipeline: one script call per room and up to
+// changesPerCall of its changes, in their order, so that joins arriving
+// together share a script run. While Redis is out of reach it returns
 // ErrUnavailable; the next heartbeat after it returns re-sends this node's
 // presence. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
 func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
+	const changesPerCall = 500
 	r.local.mu.Lock()
 	for _, c := range changes {
 		r.local.applyLocked(c)
@@ -108,26 +127,48 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
 	if !r.ready.Load() {
 		return nil, ErrUnavailable
 	}
-	cmds := make([]*goredis.Cmd, len(changes))
+	type call struct {
+		room    string
+		args    []any // "apply", the TTL, then one "+entry" or "-entry" per change
+		changes []int // the changes' places in changes
+		cmd     *goredis.Cmd
+	}
+	var calls []*call
+	open := make(map[string]*call)
+	for i, c := range changes {
+		k := open[c.Room]
+		if k == nil || len(k.changes) == changesPerCall {
+			k = &call{room: c.Room, args: []any{"apply", r.ttl.Milliseconds()}}
+			open[c.Room] = k
+			calls = append(calls, k)
+		}
+		sign := "-"
+		if c.Join {
+			sign = "+"
+		}
+		k.args = append(k.args, sign+r.entry(c.User))
+		k.changes = append(k.changes, i)
+	}
 	err := r.write(ctx, func(p goredis.Pipeliner) {
-		for i, c := range changes {
-			op := "leave"
-			if c.Join {
-				op = "join"
-			}
-			cmds[i] = presenceScript.Eval(r.ctx, p, r.presenceKeys(c.Room), op, r.entry(c.User), r.ttl.Milliseconds())
+		for _, k := range calls {
+			k.cmd = presenceScript.Eval(r.ctx, p, r.presenceKeys(k.room), k.args...)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
 	users := make([]int, len(changes))
-	for i, cmd := range cmds {
-		n, err := cmd.Int()
+	for _, k := range calls {
+		counts, err := k.cmd.Int64Slice()
 		if err != nil {
 			return nil, err
 		}
-		users[i] = n
+		if len(counts) != len(k.changes) {
+			return nil, fmt.Errorf("presence of room %q: %d counts for %d changes", k.room, len(counts), len(k.changes))
+		}
+		for j, i := range k.changes {
+			users[i] = int(counts[j])
+		}
 	}
 	return users, nil
 }

@@ -48,6 +48,54 @@ func TestRedisCountsUsersOnceAcrossNodes(t *testing.T) {
 	}
 }
 
+// One Apply of many changes, rooms interleaved, more of one room than one
+// script call takes, and users entering and leaving within it, reports
+// each change's count as if the changes had been applied one by one.
+func TestRedisAppliesABatchInOrder(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	var changes []broker.Change
+	var want []int
+	users := map[string]map[string]bool{"big": {}, "small": {}}
+	change := func(room, user string, join bool) {
+		changes = append(changes, broker.Change{Room: room, User: user, Join: join})
+		if join {
+			users[room][user] = true
+		} else {
+			delete(users[room], user)
+		}
+		want = append(want, len(users[room]))
+	}
+	for i := range 1200 {
+		change("big", fmt.Sprintf("user-%d", i), true)
+		switch {
+		case i%7 == 0:
+			change("small", fmt.Sprintf("user-%d", i), true)
+		case i%11 == 0:
+			change("big", fmt.Sprintf("user-%d", i-1), false)
+		case i%13 == 0:
+			change("big", fmt.Sprintf("user-%d", i), true) // already in: no change
+		}
+	}
+	got, err := a.Apply(context.Background(), changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("change %d of %d (%+v) reports %d users, want %d", i, len(want), changes[i], got[i], want[i])
+			}
+		}
+		t.Fatalf("got %d counts for %d changes", len(got), len(want))
+	}
+	for room, in := range users {
+		if n, err := a.Count(context.Background(), room); err != nil || n != len(in) {
+			t.Fatalf("room %s counts %d (%v), want %d", room, n, err, len(in))
+		}
+	}
+}
+
 // Pages walk a room of a few hundred users, some on both nodes, in byte
 // order, with no duplicate and no gap, and each reports the room's count.
 func TestRedisPagesWalkARoom(t *testing.T) {

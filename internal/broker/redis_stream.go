@@ -100,21 +100,22 @@ func (r *Redis) Append(ctx context.Context, m Message) (uint64, error) {
 }
 
 // Recover runs the recover script in the writer's next pipeline, after
-// whatever this node queued before it.
+// whatever this node queued before it. Reads of the position alone share
+// a run with the other reads of the room in that pipeline.
 func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Recovery, error) {
 	if !r.ready.Load() {
 		return Recovery{}, ErrUnavailable
 	}
-	sinceEpoch, sinceOffset := "", uint64(0)
-	if since != nil && r.history.Size > 0 {
-		sinceEpoch, sinceOffset = since.Epoch, since.Offset
-	}
 	var cmd *goredis.Cmd
-	err := r.write(ctx, func(p goredis.Pipeliner) {
-		cmd = recoverScript.Eval(r.ctx, p, r.streamKeys(room),
-			newEpoch(), r.history.TTL.Milliseconds(), sinceEpoch, strconv.FormatUint(sinceOffset, 10))
-	})
-	if err != nil {
+	if since == nil || r.history.Size == 0 {
+		read := &positionRead{room: room}
+		if err := r.await(ctx, write{position: read, done: make(chan struct{})}); err != nil {
+			return Recovery{}, err
+		}
+		cmd = read.reply
+	} else if err := r.write(ctx, func(p goredis.Pipeliner) {
+		cmd = r.recoverCmd(p, room, since.Epoch, since.Offset)
+	}); err != nil {
 		return Recovery{}, err
 	}
 	reply, err := cmd.Slice()
@@ -143,4 +144,11 @@ func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Reco
 		}
 	}
 	return rec, nil
+}
+
+// recoverCmd adds a run of the recover script for room to p; an empty
+// sinceEpoch reads the position alone.
+func (r *Redis) recoverCmd(p goredis.Pipeliner, room, sinceEpoch string, sinceOffset uint64) *goredis.Cmd {
+	return recoverScript.Eval(r.ctx, p, r.streamKeys(room),
+		newEpoch(), r.history.TTL.Milliseconds(), sinceEpoch, strconv.FormatUint(sinceOffset, 10))
 }

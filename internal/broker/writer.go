@@ -16,11 +16,22 @@ const (
 )
 
 // write is one unit of the writer's work: commands to add to a pipeline,
-// and, when the caller waits for the replies, a channel closed once the
-// pipeline has run.
+// or a read of a room's stream position, and, when the caller waits for
+// the replies, a channel closed once the pipeline has run.
 type write struct {
 	commands func(p goredis.Pipeliner)
+	position *positionRead
 	done     chan struct{}
+}
+
+// positionRead asks for room's stream position. The reads of one room in
+// one pipeline share one script run: each is then answered with a
+// position taken after it was asked for, which is all a reader needs (a
+// join registers its member and subscribes to the room before it asks, so
+// every message past that position reaches the member live).
+type positionRead struct {
+	room  string
+	reply *goredis.Cmd
 }
 
 // queue hands w to the writer, waiting while the queue is full.
@@ -38,7 +49,11 @@ func (r *Redis) queue(ctx context.Context, w write) error {
 // write runs commands in the writer's next pipeline and waits for it. The
 // commands' own results say whether each succeeded.
 func (r *Redis) write(ctx context.Context, commands func(p goredis.Pipeliner)) error {
-	w := write{commands: commands, done: make(chan struct{})}
+	return r.await(ctx, write{commands: commands, done: make(chan struct{})})
+}
+
+// await queues w and waits for its pipeline to run.
+func (r *Redis) await(ctx context.Context, w write) error {
 	if err := r.queue(ctx, w); err != nil {
 		return err
 	}
@@ -56,6 +71,7 @@ func (r *Redis) write(ctx context.Context, commands func(p goredis.Pipeliner)) e
 func (r *Redis) writeLoop() {
 	defer r.done.Done()
 	batch := make([]write, 0, perPipeline)
+	positions := make(map[string]*goredis.Cmd)
 	for {
 		select {
 		case <-r.ctx.Done():
@@ -76,10 +92,18 @@ func (r *Redis) writeLoop() {
 		// receiver's to notice and log.
 		_, _ = r.raw.Pipelined(r.ctx, func(p goredis.Pipeliner) error {
 			for _, w := range batch {
+				if read := w.position; read != nil {
+					if read.reply = positions[read.room]; read.reply == nil {
+						read.reply = r.recoverCmd(p, read.room, "", 0)
+						positions[read.room] = read.reply
+					}
+					continue
+				}
 				w.commands(p)
 			}
 			return nil
 		})
+		clear(positions)
 		for i, w := range batch {
 			if w.done != nil {
 				close(w.done)

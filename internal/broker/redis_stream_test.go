@@ -1,0 +1,53 @@
+package broker_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gfws/template-ws/internal/broker"
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// Position reads that share a script run still answer a position taken
+// after each was asked for: never one that misses an append that had
+// returned before the read began.
+func TestRedisSharedPositionReadsAreCurrent(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	ctx := context.Background()
+	const appends, readers = 300, 8
+	var appended atomic.Uint64
+	var wg sync.WaitGroup
+	wg.Add(1 + readers)
+	go func() {
+		defer wg.Done()
+		for range appends {
+			offset, err := a.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			appended.Store(offset)
+		}
+	}()
+	for range readers {
+		go func() {
+			defer wg.Done()
+			for appended.Load() < appends {
+				before := appended.Load()
+				rec, err := a.Recover(ctx, "r", nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if after := appended.Load(); rec.Offset < before || rec.Offset > after+1 {
+					t.Errorf("read between offsets %d and %d answered %d", before, after, rec.Offset)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
