@@ -53,3 +53,25 @@ func redisCPUSeconds(tb testing.TB, redis *wstest.Redis) float64 {
 	}
 	return total
 }
+
+// BenchmarkRedisJoins joins users to one room in batches of 16, as a
+// node's presence changes arrive while a room fills, and reports the CPU
+// time Redis spent per join.
+func BenchmarkRedisJoins(b *testing.B) {
+	redis := wstest.StartRedis(b)
+	node := newRedisBroker(b, redis, testPrefix, "a", nil)
+	const perBatch = 16
+	changes := make([]broker.Change, perBatch)
+	before := redisCPUSeconds(b, redis)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += perBatch {
+		for j := range changes {
+			changes[j] = broker.Change{Room: "big", User: fmt.Sprintf("user-%07d", i+j), Join: true}
+		}
+		if _, err := node.Apply(context.Background(), changes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric((redisCPUSeconds(b, redis)-before)*1e6/float64(b.N), "redis-cpu-us/join")
+}

@@ -24,7 +24,7 @@ import (
 // Every call first drops a bounded number of expired entries of its room,
 // so a dead node's users leave as their rooms are used, and the keys
 // expire after two TTLs without a join or heartbeat.
-var presenceScript = goredis.NewScript(`
+var presenceScript = newScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function userOf(entry)
@@ -151,7 +151,7 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
 	}
 	err := r.write(ctx, func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			k.cmd = presenceScript.Eval(r.ctx, p, r.presenceKeys(k.room), k.args...)
+			k.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(k.room), k.args...)
 		}
 	})
 	if err != nil {
@@ -218,7 +218,7 @@ func (r *Redis) heartbeat() {
 		err := r.write(r.ctx, func(p goredis.Pipeliner) {
 			for _, rn := range batch {
 				args := append([]any{"renew", r.ttl.Milliseconds()}, rn.entries...)
-				presenceScript.Eval(r.ctx, p, r.presenceKeys(rn.room), args...)
+				presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rn.room), args...)
 			}
 		})
 		batch, queued = batch[:0], 0

@@ -49,35 +49,63 @@ func TestRedisCountsUsersOnceAcrossNodes(t *testing.T) {
 }
 
 // One Apply of many changes, rooms interleaved, more of one room than one
-// script call takes, and users entering and leaving within it, reports
-// each change's count as if the changes had been applied one by one.
+// script call takes, users entering, leaving and entering again within
+// it, some also held by another node, reports each change's count as if
+// the changes had been applied one by one, and leaves the room as they
+// would have.
 func TestRedisAppliesABatchInOrder(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	ctx := context.Background()
+	onB := map[string]bool{}
+	var bChanges []broker.Change
+	for i := 0; i < 1200; i += 5 {
+		user := fmt.Sprintf("user-%d", i)
+		onB[user] = true
+		bChanges = append(bChanges, broker.Change{Room: "big", User: user, Join: true})
+	}
+	if _, err := b.Apply(ctx, bChanges); err != nil {
+		t.Fatal(err)
+	}
 	var changes []broker.Change
 	var want []int
-	users := map[string]map[string]bool{"big": {}, "small": {}}
-	change := func(room, user string, join bool) {
+	onA := map[string]map[string]bool{"big": {}, "small": {}}
+	count := func(room string) int {
+		n := len(onA[room])
+		if room == "big" {
+			for user := range onB {
+				if !onA[room][user] {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	change := func(room string, i int, join bool) {
+		user := fmt.Sprintf("user-%d", i)
 		changes = append(changes, broker.Change{Room: room, User: user, Join: join})
 		if join {
-			users[room][user] = true
+			onA[room][user] = true
 		} else {
-			delete(users[room], user)
+			delete(onA[room], user)
 		}
-		want = append(want, len(users[room]))
+		want = append(want, count(room))
 	}
 	for i := range 1200 {
-		change("big", fmt.Sprintf("user-%d", i), true)
+		change("big", i, true)
 		switch {
 		case i%7 == 0:
-			change("small", fmt.Sprintf("user-%d", i), true)
+			change("small", i, true)
 		case i%11 == 0:
-			change("big", fmt.Sprintf("user-%d", i-1), false)
+			change("big", i-1, false)
 		case i%13 == 0:
-			change("big", fmt.Sprintf("user-%d", i), true) // already in: no change
+			change("big", i, true) // already in: no change
+		case i%17 == 0:
+			change("big", i, false)
+			change("big", i, true)
 		}
 	}
-	got, err := a.Apply(context.Background(), changes)
+	got, err := a.Apply(ctx, changes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +117,32 @@ func TestRedisAppliesABatchInOrder(t *testing.T) {
 		}
 		t.Fatalf("got %d counts for %d changes", len(got), len(want))
 	}
-	for room, in := range users {
-		if n, err := a.Count(context.Background(), room); err != nil || n != len(in) {
-			t.Fatalf("room %s counts %d (%v), want %d", room, n, err, len(in))
+	for room := range onA {
+		if n, err := b.Count(ctx, room); err != nil || n != count(room) {
+			t.Fatalf("room %s counts %d (%v), want %d", room, n, err, count(room))
 		}
+	}
+	// Every user leaving, on both nodes, in one batch each, empties the
+	// rooms and leaves no key behind.
+	var leaves []broker.Change
+	for room, users := range onA {
+		for user := range users {
+			leaves = append(leaves, broker.Change{Room: room, User: user})
+		}
+	}
+	for _, step := range []struct {
+		node    broker.Broker
+		changes []broker.Change
+	}{{a, leaves}, {b, bChanges}} {
+		for i := range step.changes {
+			step.changes[i].Join = false
+		}
+		if _, err := step.node.Apply(ctx, step.changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys := redis.Do(t, "KEYS", "*").Strings(); len(keys) != 0 {
+		t.Fatalf("keys after everyone left: %q", keys)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 // and a stream that starts again gets a new epoch. Each kept message and
 // each published one is the encoded Message followed by its offset in
 // decimal (see decodeMessage).
-var appendScript = goredis.NewScript(`
+var appendScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', 0)
@@ -43,7 +43,7 @@ return offset
 // recoverScript answers {epoch, offset, state, entries...}: state 0 when
 // nothing is recovered, 1 when entries are every message after since, -1
 // when since is past the last offset.
-var recoverScript = goredis.NewScript(`
+var recoverScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local offset = 0
 if not epoch then
@@ -89,7 +89,7 @@ func (r *Redis) Append(ctx context.Context, m Message) (uint64, error) {
 	m.Origin = r.node
 	var cmd *goredis.Cmd
 	err := r.write(ctx, func(p goredis.Pipeliner) {
-		cmd = appendScript.Eval(r.ctx, p, r.streamKeys(m.Target),
+		cmd = appendScript.EvalSha(r.ctx, p, r.streamKeys(m.Target),
 			r.names.room(m.Target), encodeMessage(m), r.history.Size, r.history.TTL.Milliseconds(), newEpoch())
 	})
 	if err != nil {
@@ -149,6 +149,6 @@ func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Reco
 // recoverCmd adds a run of the recover script for room to p; an empty
 // sinceEpoch reads the position alone.
 func (r *Redis) recoverCmd(p goredis.Pipeliner, room, sinceEpoch string, sinceOffset uint64) *goredis.Cmd {
-	return recoverScript.Eval(r.ctx, p, r.streamKeys(room),
+	return recoverScript.EvalSha(r.ctx, p, r.streamKeys(room),
 		newEpoch(), r.history.TTL.Milliseconds(), sinceEpoch, strconv.FormatUint(sinceOffset, 10))
 }

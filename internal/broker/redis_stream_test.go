@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,4 +51,27 @@ func TestRedisSharedPositionReadsAreCurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Redis that has forgotten the scripts (a restart, SCRIPT FLUSH) gets
+// them again from the first calls that need them: presence, appends and
+// position reads go on as before.
+func TestRedisRunsScriptsItHasForgotten(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	ctx := context.Background()
+	for round := 1; round <= 2; round++ {
+		redis.Do(t, "SCRIPT", "FLUSH")
+		if users := join(t, a, "r", "user-"+strconv.Itoa(round)); users != round {
+			t.Fatalf("round %d: the join reports %d users", round, users)
+		}
+		offset, err := a.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)})
+		if err != nil || offset != uint64(round) {
+			t.Fatalf("round %d: append at offset %d (%v)", round, offset, err)
+		}
+		redis.Do(t, "SCRIPT", "FLUSH")
+		if rec, err := a.Recover(ctx, "r", nil); err != nil || rec.Offset != uint64(round) {
+			t.Fatalf("round %d: position %d (%v)", round, rec.Offset, err)
+		}
+	}
 }

@@ -90,7 +90,7 @@ func (r *Redis) writeLoop() {
 		}
 		// Failures are in each command's result; an outage is the
 		// receiver's to notice and log.
-		_, _ = r.raw.Pipelined(r.ctx, func(p goredis.Pipeliner) error {
+		cmds, _ := r.raw.Pipelined(r.ctx, func(p goredis.Pipeliner) error {
 			for _, w := range batch {
 				if read := w.position; read != nil {
 					if read.reply = positions[read.room]; read.reply == nil {
@@ -104,6 +104,7 @@ func (r *Redis) writeLoop() {
 			return nil
 		})
 		clear(positions)
+		r.rerunUnknownScripts(cmds)
 		for i, w := range batch {
 			if w.done != nil {
 				close(w.done)
