@@ -30,21 +30,24 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function userOf(entry)
   return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
 end
+-- drop and counted return how the room's users changed: -1, 0 or 1
 local function drop(entry)
   if redis.call('ZREM', KEYS[1], entry) == 1 then
     local user = userOf(entry)
     if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then
       redis.call('HDEL', KEYS[3], user)
-      redis.call('ZREM', KEYS[2], user)
+      return -redis.call('ZREM', KEYS[2], user)
     end
   end
+  return 0
 end
 -- a new entry's user is in the room on one more node
 local function counted(entry)
   local user = userOf(entry)
   if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
-    redis.call('ZADD', KEYS[2], 0, user)
+    return redis.call('ZADD', KEYS[2], 0, user)
   end
+  return 0
 end
 for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)) do
   drop(entry)
@@ -59,18 +62,18 @@ if op == 'apply' then
   -- this node's changes in the room, in order, "+entry" entering and
   -- "-entry" leaving; the answer is the room's users after each
   local ttl = tonumber(ARGV[2])
-  local users, entered = {}, false
+  local count, users, entered = redis.call('ZCARD', KEYS[2]), {}, false
   for i = 3, #ARGV do
     local entry = string.sub(ARGV[i], 2)
     if string.sub(ARGV[i], 1, 1) == '+' then
       entered = true
       if redis.call('ZADD', KEYS[1], now + ttl, entry) == 1 then
-        counted(entry)
+        count = count + counted(entry)
       end
     else
-      drop(entry)
+      count = count + drop(entry)
     end
-    users[#users + 1] = redis.call('ZCARD', KEYS[2])
+    users[#users + 1] = count
   end
   if entered then
     keep(ttl)
