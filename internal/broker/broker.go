@@ -61,6 +61,17 @@ type Change struct {
 	Join       bool
 }
 
+// Applied is what one Change left behind.
+type Applied struct {
+	// Users is how many users the room has after the change, on every
+	// node.
+	Users int
+	// Position is, for a join, the room's stream position read after the
+	// change when the broker reads it along with the change, and nil when
+	// it does not (Recover tells it then).
+	Position *Position
+}
+
 // Broker connects a node to the others. Its methods are safe for
 // concurrent use.
 type Broker interface {
@@ -83,8 +94,8 @@ type Broker interface {
 	// all kept (ErrSinceBeyond for a since past the last offset).
 	Recover(ctx context.Context, room string, since *Position) (Recovery, error)
 	// Apply records this node's presence changes, in order, and returns
-	// how many users each change's room has after it, on every node.
-	Apply(ctx context.Context, changes []Change) (users []int, err error)
+	// what each left behind.
+	Apply(ctx context.Context, changes []Change) ([]Applied, error)
 	// WatchRoom makes deliveries to room reach this node; the channel is
 	// closed once they do. UnwatchRoom undoes one WatchRoom. Neither
 	// blocks: the hub calls them under its lock, once for each connection

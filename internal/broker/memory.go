@@ -45,14 +45,15 @@ func (m *Memory) Publish(context.Context, Message) error { return nil }
 func (m *Memory) Subscribe(h Handler) { m.streams.handler = h }
 
 // Apply adds and removes users, and forgets a room once it is empty.
-func (m *Memory) Apply(_ context.Context, changes []Change) ([]int, error) {
-	users := make([]int, len(changes))
+// The room's stream position is Recover's to tell: it is as cheap.
+func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
+	applied := make([]Applied, len(changes))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, c := range changes {
-		users[i] = m.applyLocked(c)
+		applied[i].Users = m.applyLocked(c)
 	}
-	return users, nil
+	return applied, nil
 }
 
 // applyLocked makes one change and returns the room's users after it.

@@ -60,7 +60,8 @@ end
 local op = ARGV[1]
 if op == 'apply' then
   -- this node's changes in the room, in order, "+entry" entering and
-  -- "-entry" leaving; the answer is the room's users after each
+  -- "-entry" leaving; the answer is the stream's epoch and offset, then
+  -- the room's users after each change
   local ttl = tonumber(ARGV[2])
   local count, users, entered = redis.call('ZCARD', KEYS[2]), {}, false
   for i = 3, #ARGV do
@@ -75,9 +76,15 @@ if op == 'apply' then
     end
     users[#users + 1] = count
   end
+  -- after a join, the stream position (KEYS[4]) as it is now: the joins
+  -- need it too, and reading it here saves a call
+  local head = {false, false}
   if entered then
     keep(ttl)
+    head = redis.call('HMGET', KEYS[4], 'epoch', 'offset')
   end
+  table.insert(users, 1, tonumber(head[2]) or 0)
+  table.insert(users, 1, head[1] or '')
   return users
 elseif op == 'renew' then
   -- this node's entries in the room, all at once: one ZMSCORE finds
@@ -117,10 +124,11 @@ func (r *Redis) entry(user string) string { return r.node + "\x00" + user }
 // Apply records the changes on this node at once, then sends them to
 // Redis in one pipeline: one script call per room and up to
 // changesPerCall of its changes, in their order, so that joins arriving
-// together share a script run. While Redis is out of reach it returns
+// together share a script run. The call also reads the room's stream
+// position after its joins. While Redis is out of reach it returns
 // ErrUnavailable; the next heartbeat after it returns re-sends this node's
 // presence. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
-func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
+func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) {
 	const changesPerCall = 500
 	r.local.mu.Lock()
 	for _, c := range changes {
@@ -154,26 +162,36 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]int, error) {
 	}
 	err := r.write(ctx, func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			k.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(k.room), k.args...)
+			keys := append(r.presenceKeys(k.room), r.streamKeys(k.room)[0])
+			k.cmd = presenceScript.EvalSha(r.ctx, p, keys, k.args...)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	users := make([]int, len(changes))
+	applied := make([]Applied, len(changes))
 	for _, k := range calls {
-		counts, err := k.cmd.Int64Slice()
+		reply, err := k.cmd.Slice()
 		if err != nil {
 			return nil, err
 		}
-		if len(counts) != len(k.changes) {
-			return nil, fmt.Errorf("presence of room %q: %d counts for %d changes", k.room, len(counts), len(k.changes))
+		if len(reply) != 2+len(k.changes) {
+			return nil, fmt.Errorf("presence of room %q: %d values for %d changes", k.room, len(reply), len(k.changes))
+		}
+		var position *Position // shared by the call's joins
+		if epoch, _ := reply[0].(string); epoch != "" {
+			offset, _ := reply[1].(int64)
+			position = &Position{Epoch: epoch, Offset: uint64(offset)}
 		}
 		for j, i := range k.changes {
-			users[i] = int(counts[j])
+			users, _ := reply[2+j].(int64)
+			applied[i].Users = int(users)
+			if changes[i].Join {
+				applied[i].Position = position
+			}
 		}
 	}
-	return users, nil
+	return applied, nil
 }
 
 // Count returns how many users room has on every live node: one ZCARD.

@@ -75,3 +75,32 @@ func TestRedisRunsScriptsItHasForgotten(t *testing.T) {
 		}
 	}
 }
+
+// A join's presence change reads the room's stream position after it,
+// once the room has a stream; a leave reads none.
+func TestRedisJoinReadsThePosition(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBroker(t, redis, testPrefix, "a", nil)
+	ctx := context.Background()
+	applied, err := a.Apply(ctx, []broker.Change{{Room: "r", User: "ann", Join: true}})
+	if err != nil || applied[0].Position != nil {
+		t.Fatalf("a join before the room has a stream: %+v (%v), want no position", applied, err)
+	}
+	start, err := a.Recover(ctx, "r", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := a.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied, err = a.Apply(ctx, []broker.Change{{Room: "r", User: "bob", Join: true}, {Room: "r", User: "ann"}})
+	want := broker.Position{Epoch: start.Epoch, Offset: 3}
+	if err != nil || applied[0].Position == nil || *applied[0].Position != want || applied[0].Users != 2 {
+		t.Fatalf("a join after 3 messages: %+v (%v), want 2 users at %+v", applied[0], err, want)
+	}
+	if applied[1].Position != nil || applied[1].Users != 1 {
+		t.Fatalf("a leave: %+v, want 1 user and no position", applied[1])
+	}
+}

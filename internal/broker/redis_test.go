@@ -65,11 +65,11 @@ func leave(tb testing.TB, b broker.Broker, room, user string) int {
 
 func apply(tb testing.TB, b broker.Broker, change broker.Change) int {
 	tb.Helper()
-	users, err := b.Apply(context.Background(), []broker.Change{change})
+	applied, err := b.Apply(context.Background(), []broker.Change{change})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return users[0]
+	return applied[0].Users
 }
 
 // collect returns a handler that sends messages to a channel, and the

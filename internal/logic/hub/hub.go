@@ -121,6 +121,16 @@ func (h *sHub) Register(p model.Peer) {
 	awaitSubscription(subscribed)
 }
 
+// isClosed reports whether a subscription's channel says it is live.
+func isClosed(subscribed <-chan struct{}) bool {
+	select {
+	case <-subscribed:
+		return true
+	default:
+		return false
+	}
+}
+
 // awaitSubscription waits until subscribed is closed, when the broker has
 // confirmed a subscription, or subscribeWait has passed: a node whose
 // Redis is slow still answers, serving its own connections meanwhile.

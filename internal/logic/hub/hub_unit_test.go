@@ -236,7 +236,7 @@ func TestRoomsPerConnectionAreCapped(t *testing.T) {
 // cutOff is a broker whose other nodes are out of reach.
 type cutOff struct{ *broker.Memory }
 
-func (c cutOff) Apply(ctx context.Context, changes []broker.Change) ([]int, error) {
+func (c cutOff) Apply(ctx context.Context, changes []broker.Change) ([]broker.Applied, error) {
 	_, _ = c.Memory.Apply(ctx, changes)
 	return nil, broker.ErrUnavailable
 }

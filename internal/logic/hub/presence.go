@@ -26,10 +26,12 @@ type presenceChange struct {
 }
 
 // roomCount is how many users a room has: on every node, or on this one
-// (local) while the others are out of reach.
+// (local) while the others are out of reach; with the room's stream
+// position after a join when the broker read it along with the change.
 type roomCount struct {
-	users int
-	local bool
+	users    int
+	local    bool
+	position *broker.Position
 }
 
 // record queues a change. The hub calls it with its registry lock held, so
@@ -71,11 +73,11 @@ func (h *sHub) sendPresence() {
 		for i, c := range batch {
 			changes[i] = c.Change
 		}
-		users, err := h.broker.Apply(ctx, changes)
+		applied, err := h.broker.Apply(ctx, changes)
 		for i, c := range batch {
 			count := roomCount{local: err != nil}
 			if err == nil {
-				count.users = users[i]
+				count.users, count.position = applied[i].Users, applied[i].Position
 			} else {
 				count.users = h.localUsers(c.Room)
 			}

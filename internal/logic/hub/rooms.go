@@ -60,6 +60,9 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	m.rooms[room] = ms
 	addTo(h.rooms, room, m)
 	watched := h.broker.WatchRoom(room)
+	// A stream position read after the change is one this member can
+	// start from if the room's deliveries reached this node before it.
+	subscribed := isClosed(watched)
 	var counted chan roomCount
 	if firstOfUser {
 		// The count must include this user: it comes with the change.
@@ -67,18 +70,24 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
 	}
 	h.mu.Unlock()
-	// The stream position is read once the room's deliveries reach this
-	// node, while the presence change is on its way: the two share a
-	// pipeline to Redis rather than waiting on each other.
-	awaitSubscription(watched)
-	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since)
+	var count roomCount
+	counts := false
+	if counted != nil && subscribed && in.Since == nil {
+		count, counts = <-counted, true
+	} else {
+		// The stream position is read once the room's deliveries reach
+		// this node, while the presence change is on its way.
+		awaitSubscription(watched)
+	}
+	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
 	if err != nil {
 		return out, err
 	}
-	var count roomCount
-	if counted != nil {
+	switch {
+	case counts:
+	case counted != nil:
 		count = <-counted
-	} else {
+	default:
 		count = h.countUsers(ctx, room)
 	}
 	if firstOfUser && h.announces(count.users) {

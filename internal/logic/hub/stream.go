@@ -124,15 +124,21 @@ func streamFrame(m broker.Message) *ws.Frame {
 }
 
 // recoverJoin reads room's stream position for a join that has just
-// registered ms and, with since, replays what the client missed to p;
-// the held live messages follow the reply. A since past the stream's end
-// undoes the join and is code 51.
-func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition) (model.StreamPosition, *bool, error) {
+// registered ms, unless it is known already, and, with since, replays
+// what the client missed to p; the held live messages follow the reply.
+// A since past the stream's end undoes the join and is code 51.
+func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, known *broker.Position) (model.StreamPosition, *bool, error) {
 	var from *broker.Position
 	if since != nil {
 		from = &broker.Position{Offset: since.Offset, Epoch: since.Epoch}
 	}
-	rec, err := h.broker.Recover(ctx, room, from)
+	var rec broker.Recovery
+	var err error
+	if known != nil {
+		rec.Position = *known
+	} else {
+		rec, err = h.broker.Recover(ctx, room, from)
+	}
 	if errors.Is(err, broker.ErrSinceBeyond) {
 		h.leave(p, room)
 		return model.StreamPosition{}, nil, gerror.NewCodef(gcode.CodeValidationFailed,
