@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/gogf/gf/v2/net/ghttp"
 	"github.com/gogf/gf/v2/net/goai"
@@ -193,9 +194,27 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		return err
 	}
+	if err := AwaitServing(a.HTTP); err != nil {
+		return err
+	}
 	// ghttp binds its routes in Start, so FastCGI, which serves the same
 	// handler, starts after it.
 	return a.fastCGI.start(ctx, a.HTTP)
+}
+
+// AwaitServing waits until s, just started, serves. ghttp's Start serves
+// from a goroutine and its Shutdown does nothing to a server that has not
+// begun: a stop that came first would leave it accepting for good.
+func AwaitServing(s *ghttp.Server) error {
+	const wait = 5 * time.Second
+	deadline := time.Now().Add(wait)
+	for s.Status() != ghttp.ServerStatusRunning {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the HTTP server did not begin serving within %s", wait)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // Run serves until SIGINT or SIGTERM, then drains the WebSocket

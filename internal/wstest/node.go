@@ -86,6 +86,9 @@ func Serve(t testing.TB, routes func(s *ghttp.Server)) string {
 	if err := s.Start(); err != nil {
 		t.Fatalf("start http server: %v", err)
 	}
+	if err := cmd.AwaitServing(s); err != nil {
+		t.Fatal(err)
+	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", s.GetListenedPort())
 	t.Cleanup(func() {
 		lifecycle.Lock()
