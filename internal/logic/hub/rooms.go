@@ -71,9 +71,9 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	}
 	h.mu.Unlock()
 	var count roomCount
-	counts := false
+	haveCount := false
 	if counted != nil && subscribed && in.Since == nil {
-		count, counts = <-counted, true
+		count, haveCount = <-counted, true
 	} else {
 		// The stream position is read once the room's deliveries reach
 		// this node, while the presence change is on its way.
@@ -84,7 +84,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		return out, err
 	}
 	switch {
-	case counts:
+	case haveCount:
 	case counted != nil:
 		count = <-counted
 	default:
