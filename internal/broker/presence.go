@@ -162,7 +162,7 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 	}
 	err := r.write(ctx, func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			keys := append(r.presenceKeys(k.room), r.streamKeys(k.room)[0])
+			keys := append(r.presenceKeys(k.room), r.streamKey(k.room))
 			k.cmd = presenceScript.EvalSha(r.ctx, p, keys, k.args...)
 		}
 	})

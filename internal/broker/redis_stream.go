@@ -77,8 +77,11 @@ return reply
 `)
 
 func (r *Redis) streamKeys(room string) []string {
-	return []string{r.names.prefix + ":stream:" + room, r.names.prefix + ":history:" + room}
+	return []string{r.streamKey(room), r.names.prefix + ":history:" + room}
 }
+
+// streamKey names the hash of room's stream position.
+func (r *Redis) streamKey(room string) string { return r.names.prefix + ":stream:" + room }
 
 // Append runs the append script in the writer's next pipeline. The
 // message reaches this node, too, through its subscription to the room.

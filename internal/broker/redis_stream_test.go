@@ -20,10 +20,13 @@ func TestRedisSharedPositionReadsAreCurrent(t *testing.T) {
 	ctx := context.Background()
 	const appends, readers = 300, 8
 	var appended atomic.Uint64
+	var appending atomic.Bool // false once the appends end, however they end
+	appending.Store(true)
 	var wg sync.WaitGroup
 	wg.Add(1 + readers)
 	go func() {
 		defer wg.Done()
+		defer appending.Store(false)
 		for range appends {
 			offset, err := a.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)})
 			if err != nil {
@@ -36,7 +39,7 @@ func TestRedisSharedPositionReadsAreCurrent(t *testing.T) {
 	for range readers {
 		go func() {
 			defer wg.Done()
-			for appended.Load() < appends {
+			for appending.Load() {
 				before := appended.Load()
 				rec, err := a.Recover(ctx, "r", nil)
 				if err != nil {

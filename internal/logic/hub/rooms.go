@@ -70,10 +70,10 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
 	}
 	h.mu.Unlock()
+	countWithPosition := counted != nil && subscribed && in.Since == nil
 	var count roomCount
-	haveCount := false
-	if counted != nil && subscribed && in.Since == nil {
-		count, haveCount = <-counted, true
+	if countWithPosition {
+		count = <-counted
 	} else {
 		// The stream position is read once the room's deliveries reach
 		// this node, while the presence change is on its way.
@@ -84,7 +84,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		return out, err
 	}
 	switch {
-	case haveCount:
+	case countWithPosition: // received above
 	case counted != nil:
 		count = <-counted
 	default:
