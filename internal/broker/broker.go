@@ -10,7 +10,7 @@
 //	<prefix>:user:<user>       channel: deliveries to and kicks of a user
 //	<prefix>:presence:<room>   sorted set: "node\x00user" scored by expiry
 //	<prefix>:members:<room>    sorted set: the room's users, in byte order
-//	<prefix>:refs:<room>       hash: user -> how many nodes hold them there
+//	<prefix>:shared:<room>     hash: user -> how many nodes beyond one hold them there
 //
 // A node subscribes to a room's or a user's channel only while it holds a
 // member or a connection of it, so no node carries the whole cluster's

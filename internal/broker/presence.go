@@ -18,8 +18,10 @@ import (
 //     heartbeat: the entries of a node that died expire by themselves;
 //   - users, a sorted set of the room's users, all scored 0, so that it
 //     is in byte order: a count is ZCARD and a page is ZRANGEBYLEX;
-//   - refs, a hash of how many nodes hold each user in the room: a user
-//     leaves users when the last node's entry goes.
+//   - shared, a hash of how many more nodes than one hold a user in the
+//     room: a user leaves users when the last node's entry goes. A user on
+//     one node, the common case, has no field, so a join writes two keys,
+//     not three.
 //
 // Every call first drops a bounded number of expired entries of its room,
 // so a dead node's users leave as their rooms are used, and the keys
@@ -34,9 +36,13 @@ end
 local function drop(entry)
   if redis.call('ZREM', KEYS[1], entry) == 1 then
     local user = userOf(entry)
-    if redis.call('HINCRBY', KEYS[3], user, -1) <= 0 then
-      redis.call('HDEL', KEYS[3], user)
+    local others = tonumber(redis.call('HGET', KEYS[3], user))
+    if not others then
       return -redis.call('ZREM', KEYS[2], user)
+    elseif others > 1 then
+      redis.call('HINCRBY', KEYS[3], user, -1)
+    else
+      redis.call('HDEL', KEYS[3], user)
     end
   end
   return 0
@@ -44,9 +50,10 @@ end
 -- a new entry's user is in the room on one more node
 local function counted(entry)
   local user = userOf(entry)
-  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
-    return redis.call('ZADD', KEYS[2], 0, user)
+  if redis.call('ZADD', KEYS[2], 0, user) == 1 then
+    return 1
   end
+  redis.call('HINCRBY', KEYS[3], user, 1)
   return 0
 end
 for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)) do
@@ -116,7 +123,7 @@ return redis.call('ZCARD', KEYS[2])
 `)
 
 func (r *Redis) presenceKeys(room string) []string {
-	return []string{r.names.prefix + ":presence:" + room, r.names.prefix + ":members:" + room, r.names.prefix + ":refs:" + room}
+	return []string{r.names.prefix + ":presence:" + room, r.names.prefix + ":members:" + room, r.names.prefix + ":shared:" + room}
 }
 
 func (r *Redis) entry(user string) string { return r.node + "\x00" + user }

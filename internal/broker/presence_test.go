@@ -11,11 +11,12 @@ import (
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// A user on two nodes counts once; leaving one node keeps the user in
-// the room until the other lets go.
+// A user on several nodes counts once; leaving one node keeps the user in
+// the room until the last lets go.
 func TestRedisCountsUsersOnceAcrossNodes(t *testing.T) {
 	redis := wstest.StartRedis(t)
 	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	c := newRedisBroker(t, redis, testPrefix, "c", nil)
 	ctx := context.Background()
 	for _, step := range []struct {
 		node       broker.Broker
@@ -27,7 +28,9 @@ func TestRedisCountsUsersOnceAcrossNodes(t *testing.T) {
 		{a, "ann", true, 1, []string{"ann"}},
 		{b, "bob", true, 2, []string{"ann", "bob"}},
 		{b, "ann", true, 2, []string{"ann", "bob"}},
+		{c, "ann", true, 2, []string{"ann", "bob"}},
 		{a, "ann", false, 2, []string{"ann", "bob"}},
+		{c, "ann", false, 2, []string{"ann", "bob"}},
 		{b, "ann", false, 1, []string{"bob"}},
 		{b, "bob", false, 0, nil},
 	} {
@@ -237,14 +240,14 @@ func TestRedisHeartbeatRenewsAndRestoresPresence(t *testing.T) {
 	if n, err := a.Count(ctx, "r"); err != nil || n != 2 {
 		t.Fatalf("count after a's entries were renewed: %d (%v), want 2", n, err)
 	}
-	redis.Do(t, "DEL", entries, testPrefix+":members:r", testPrefix+":refs:r")
+	redis.Do(t, "DEL", entries, testPrefix+":members:r", testPrefix+":shared:r")
 	a.Heartbeat()
 	b.Heartbeat()
 	if users, count, err := b.Page(ctx, "r", "", 10); err != nil || count != 2 || !slices.Equal(users, []string{"ann", "bob"}) {
 		t.Fatalf("after the heartbeats put presence back: %v, count %d (%v)", users, count, err)
 	}
-	if refs := redis.Do(t, "HGET", testPrefix+":refs:r", "ann").Int(); refs != 2 {
-		t.Fatalf("ann is held by %d nodes, want 2", refs)
+	if others := redis.Do(t, "HGET", testPrefix+":shared:r", "ann").Int(); others != 1 {
+		t.Fatalf("ann is held by %d nodes beyond one, want 1", others)
 	}
 	leave(t, b, "r", "ann")
 	if n := leave(t, a, "r", "bob"); n != 1 {
