@@ -231,7 +231,7 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 		h.mu.RLock()
 		members := len(h.rooms[m.Target])
 		h.mu.RUnlock()
-		if !h.lanes.add(m.Target, members, push, h.deliverToRoom) {
+		if !h.lanes.add(m.Target, members, &push, h.deliverToRoom) {
 			h.deliverToRoom(m.Target, []roomPush{push})
 		}
 		return 0

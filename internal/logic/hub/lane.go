@@ -2,6 +2,7 @@ package hub
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/gfws/template-ws/internal/model"
 	"github.com/gfws/template-ws/internal/ws"
@@ -28,6 +29,10 @@ const laneLimit = 1024
 type lanes struct {
 	mu    sync.Mutex
 	rooms map[string]*lane
+	// numbered counts the pushes outside a stream handed over so far, and
+	// numbers each in the order it is queued; a membership keeps the count
+	// at its join, and takes none numbered up to it.
+	numbered atomic.Uint64
 }
 
 type lane struct {
@@ -35,23 +40,26 @@ type lane struct {
 	drained *sync.Cond // on lanes.mu: the lane went back under laneLimit
 }
 
-// roomPush is one delivery to a room: a stream message when offset > 0.
+// roomPush is one delivery to a room: a stream message when offset > 0,
+// otherwise a push numbered by lanes.numbered.
 type roomPush struct {
 	frame  *ws.Frame
 	offset uint64
+	number uint64
 	except model.Peer // a member that does not get it
 }
 
-// add queues push for room, starting the room's lane when it was idle,
-// and reports true; run delivers each batch. For a room below laneFrom
-// members without a lane under way it reports false, and the caller
-// delivers push itself.
-func (ls *lanes) add(room string, members int, push roomPush, run func(room string, batch []roomPush)) bool {
+// add numbers push and queues it for room, starting the room's lane when
+// it was idle, and reports true; run delivers each batch. For a room below
+// laneFrom members without a lane under way it reports false, and the
+// caller delivers push itself.
+func (ls *lanes) add(room string, members int, push *roomPush, run func(room string, batch []roomPush)) bool {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	for {
 		l := ls.rooms[room]
 		if l == nil && members < laneFrom {
+			ls.number(push)
 			return false
 		}
 		if l == nil {
@@ -60,11 +68,20 @@ func (ls *lanes) add(room string, members int, push roomPush, run func(room stri
 			go ls.drain(room, l, run)
 		}
 		if len(l.pending) < laneLimit {
-			l.pending = append(l.pending, push)
+			ls.number(push)
+			l.pending = append(l.pending, *push)
 			return true
 		}
 		// The lane may retire while this waits: look it up again.
 		l.drained.Wait()
+	}
+}
+
+// number gives a push outside a stream the next number, under ls.mu, so
+// that a lane's pushes are numbered in its order.
+func (ls *lanes) number(push *roomPush) {
+	if push.offset == 0 {
+		push.number = ls.numbered.Add(1)
 	}
 }
 

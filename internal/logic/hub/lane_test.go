@@ -6,31 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
+	"github.com/gfws/template-ws/internal/ws"
 )
 
 // In a large room, the messages published while a batch goes out gather
 // in the room's lane and reach each member in one run, in offset order.
 func TestLargeRoomMessagesGatherWhileABatchGoesOut(t *testing.T) {
 	t.Parallel()
-	var peers []*fakePeer
-	for i := range laneFrom {
-		peers = append(peers, &fakePeer{id: fmt.Sprint(i), user: fmt.Sprint("u", i)})
-	}
-	// The slow member joins last, past the presence limit: it hears
-	// nothing before the first message.
-	slow := &fakePeer{id: "slow", user: "slow"}
-	peers = append(peers, slow)
-	h := newTestHub(t, peers...)
-	for _, p := range peers {
-		if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: "big"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gate, entered := make(chan struct{}), make(chan struct{})
-	slow.mu.Lock()
-	slow.gate, slow.entered = gate, entered
-	slow.mu.Unlock()
+	h, peers, gate := stuckLane(t)
 	sender := peers[0]
 	send := func(text string) {
 		t.Helper()
@@ -38,10 +23,8 @@ func TestLargeRoomMessagesGatherWhileABatchGoesOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	send("m1")
-	// The lane is now stuck in the first batch, at the slow member: the
-	// next nine wait in the lane, and the sender is not held up.
-	<-entered
+	// The lane is stuck in the first batch, at the slow member: the next
+	// nine wait in the lane, and the sender is not held up.
 	for i := 2; i <= 10; i++ {
 		send(fmt.Sprint("m", i))
 	}
@@ -67,6 +50,76 @@ func TestLargeRoomMessagesGatherWhileABatchGoesOut(t *testing.T) {
 		if !slices.Equal(runs[len(runs)-2:], []int{1, 9}) {
 			t.Fatalf("%s took the messages in runs %v, want the last two 1 and 9", p.user, runs)
 		}
+	}
+}
+
+// stuckLane returns a hub with a room "big" of laneFrom members and a slow
+// one, whose lane is stuck delivering message m1 to the slow member until
+// gate closes.
+func stuckLane(t *testing.T) (h *sHub, peers []*fakePeer, gate chan struct{}) {
+	t.Helper()
+	for i := range laneFrom {
+		peers = append(peers, &fakePeer{id: fmt.Sprint(i), user: fmt.Sprint("u", i)})
+	}
+	// The slow member joins last, past the presence limit: it hears
+	// nothing before the first message.
+	slow := &fakePeer{id: "slow", user: "slow"}
+	peers = append(peers, slow)
+	h = newTestHub(t, peers...)
+	for _, p := range peers {
+		if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: "big"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate, entered := make(chan struct{}), make(chan struct{})
+	slow.mu.Lock()
+	slow.gate, slow.entered = gate, entered
+	slow.mu.Unlock()
+	if _, err := h.SendToRoom(as(peers[0]), "big", "m1"); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	return h, peers, gate
+}
+
+// A push waiting in a large room's lane when a connection joins is not
+// the joiner's: a room.joined counted in its reply does not come again.
+func TestAJoinDoesNotTakeWhatTheLaneHeldBeforeIt(t *testing.T) {
+	t.Parallel()
+	h, peers, gate := stuckLane(t)
+	// A push from another node reaches the lane while it is stuck.
+	frame, err := ws.EncodePush(EventRoomJoined, map[string]string{"room": "big", "userId": "remote"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(broker.Message{Kind: broker.ToRoom, Target: "big", Frame: frame}, nil)
+	// The lane finishes its first batch and waits to take the push while
+	// late joins.
+	h.lanes.mu.Lock()
+	close(gate)
+	late := &fakePeer{id: "late", user: "late"}
+	h.Register(late)
+	if _, err := h.JoinRoom(as(late), model.RoomJoinInput{Room: "big"}); err != nil {
+		h.lanes.mu.Unlock()
+		t.Fatal(err)
+	}
+	h.lanes.mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		h.lanes.mu.Lock()
+		idle := len(h.lanes.rooms) == 0
+		h.lanes.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lane was still delivering after 5s")
+		}
+	}
+	if got := peers[1].events(); !slices.Equal(got, []string{EventRoomMessage, EventRoomJoined}) {
+		t.Fatalf("a member before the push got %v, want the message and the push", got)
+	}
+	if got := late.events(); len(got) != 0 {
+		t.Fatalf("the late joiner got %v, pushed before it joined", got)
 	}
 }
 

@@ -56,7 +56,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
 	}
 	firstOfUser := !h.userInRoomLocked(p.UserID(), room)
-	ms := newMembership()
+	ms := newMembership(h.lanes.numbered.Load())
 	m.rooms[room] = ms
 	addTo(h.rooms, room, m)
 	watched := h.broker.WatchRoom(room)

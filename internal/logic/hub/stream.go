@@ -24,16 +24,20 @@ const maxPending = 4096
 // it are held, so that they follow the replayed ones and the reply; from
 // then on, those at or below floor, which the reply's offset covers, are
 // dropped: a message can reach a node after a recovery read it from the
-// history.
+// history. The pushes outside the stream handed over before the join
+// (numbered up to joinedAt) are not its own: a large room's lane may
+// deliver them after the join, and a room.joined counted in the reply must
+// not come again.
 type membership struct {
+	joinedAt   uint64
 	recovering atomic.Bool
 	floor      uint64 // written before recovering turns false
 	mu         sync.Mutex
 	pending    []roomPush
 }
 
-func newMembership() *membership {
-	ms := &membership{}
+func newMembership(joinedAt uint64) *membership {
+	ms := &membership{joinedAt: joinedAt}
 	ms.recovering.Store(true)
 	return ms
 }
@@ -57,7 +61,9 @@ func (ms *membership) deliver(peer model.Peer, batch []roomPush, shared []*ws.Fr
 		switch {
 		case p.except == peer:
 		case p.offset == 0:
-			now = append(now, p.frame)
+			if p.number > ms.joinedAt {
+				now = append(now, p.frame)
+			}
 		case len(ms.pending) == maxPending:
 			go peer.Close(ws.CloseSlowConsumer, "slow consumer")
 			return
@@ -71,15 +77,16 @@ func (ms *membership) deliver(peer model.Peer, batch []roomPush, shared []*ws.Fr
 }
 
 // send queues the batch's pushes for peer: all but those it is excepted
-// from and the stream messages at or below floor.
+// from, the stream messages at or below floor and the pushes handed over
+// before its join.
 func (ms *membership) send(peer model.Peer, batch []roomPush, shared []*ws.Frame) {
-	if shared != nil && ms.above(batch) {
+	if shared != nil && ms.takesAll(batch) {
 		peer.SendFrames(shared...)
 		return
 	}
 	frames := make([]*ws.Frame, 0, len(batch))
 	for _, p := range batch {
-		if p.except != peer && (p.offset == 0 || p.offset > ms.floor) {
+		if p.except != peer && ms.takes(p) {
 			frames = append(frames, p.frame)
 		}
 	}
@@ -88,12 +95,32 @@ func (ms *membership) send(peer model.Peer, batch []roomPush, shared []*ws.Frame
 	}
 }
 
-// above reports whether every stream message of batch is past floor:
-// offsets ascend, so the first one tells.
-func (ms *membership) above(batch []roomPush) bool {
+func (ms *membership) takes(p roomPush) bool {
+	if p.offset > 0 {
+		return p.offset > ms.floor
+	}
+	return p.number > ms.joinedAt
+}
+
+// takesAll reports whether the membership takes every push of batch: in
+// a batch, offsets and numbers ascend, so the first of each tells.
+func (ms *membership) takesAll(batch []roomPush) bool {
+	var streamSeen, numberSeen bool
 	for _, p := range batch {
-		if p.offset > 0 {
-			return p.offset > ms.floor
+		if p.offset > 0 && !streamSeen {
+			if p.offset <= ms.floor {
+				return false
+			}
+			streamSeen = true
+		}
+		if p.offset == 0 && !numberSeen {
+			if p.number <= ms.joinedAt {
+				return false
+			}
+			numberSeen = true
+		}
+		if streamSeen && numberSeen {
+			return true
 		}
 	}
 	return true
