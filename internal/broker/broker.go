@@ -8,14 +8,16 @@
 //	<prefix>:all               channel: deliveries to everyone, connection kicks
 //	<prefix>:room:<room>       channel: deliveries to a room
 //	<prefix>:user:<user>       channel: deliveries to and kicks of a user
-//	<prefix>:presence:<room>   sorted set: "node\x00user" scored by expiry
+//	<prefix>:entries:<room>    sorted set: "node\x00user", in byte order
+//	<prefix>:nodes:<room>      sorted set: node -> until when its heartbeat keeps its entries
 //	<prefix>:members:<room>    sorted set: the room's users, in byte order
 //	<prefix>:shared:<room>     hash: user -> how many nodes beyond one hold them there
 //
 // A node subscribes to a room's or a user's channel only while it holds a
 // member or a connection of it, so no node carries the whole cluster's
-// traffic. The three presence keys change together in one script, so a
-// count is ZCARD and a page ZRANGEBYLEX at any room size.
+// traffic. The four presence keys change together in one script, so a
+// count is ZCARD and a page ZRANGEBYLEX at any room size, and a heartbeat
+// costs one call per room whatever its size.
 package broker
 
 import "context"

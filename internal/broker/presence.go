@@ -4,18 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Presence in Redis is three keys per room, changed together by one
+// Presence in Redis is four keys per room, changed together by one
 // script so that they never disagree:
 //
-//   - entries, a sorted set of "node\x00user" scored by expiry time (Redis
-//     time, so node clocks do not matter), renewed by each node's
-//     heartbeat: the entries of a node that died expire by themselves;
+//   - entries, a sorted set of "node\x00user", all scored 0, so that a
+//     node's entries are one range in byte order;
+//   - nodes, a sorted set of the nodes with entries in the room, scored by
+//     the time (Redis time, so node clocks do not matter) until which each
+//     node's heartbeat keeps them: a heartbeat renews one score per room,
+//     however many users the node has there;
 //   - users, a sorted set of the room's users, all scored 0, so that it
 //     is in byte order: a count is ZCARD and a page is ZRANGEBYLEX;
 //   - shared, a hash of how many more nodes than one hold a user in the
@@ -23,14 +26,20 @@ import (
 //     one node, the common case, has no field, so a join writes two keys,
 //     not three.
 //
-// Every call first drops a bounded number of expired entries of its room,
-// so a dead node's users leave as their rooms are used, and the keys
-// expire after two TTLs without a join or heartbeat.
+// Every call first drops up to 100 entries of a node whose score has
+// lapsed, and the node itself once it has none left, so a dead node's
+// users leave as their rooms are used; the keys expire after two TTLs
+// without a join or heartbeat. A node that finds its score lapsed or gone
+// while it still has users in the room restores its entries whole.
 var presenceScript = newScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function userOf(entry)
   return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
+end
+-- the entries of node: "node\0user" sorts by node first
+local function entriesOf(node, ...)
+  return redis.call('ZRANGEBYLEX', KEYS[1], '[' .. node .. '\0', '(' .. node .. '\1', ...)
 end
 -- drop and counted return how the room's users changed: -1, 0 or 1
 local function drop(entry)
@@ -56,60 +65,110 @@ local function counted(entry)
   redis.call('HINCRBY', KEYS[3], user, 1)
   return 0
 end
-for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)) do
-  drop(entry)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', 0, 1)[1]
+if dead then
+  local gone = entriesOf(dead, 'LIMIT', 0, 100)
+  for _, entry in ipairs(gone) do
+    drop(entry)
+  end
+  if #gone < 100 then
+    redis.call('ZREM', KEYS[4], dead)
+  end
 end
-local function keep(ttl)
-  for i = 1, 3 do
+-- whether node's score is current: false once lapsed or swept away
+local function alive(node)
+  local score = tonumber(redis.call('ZSCORE', KEYS[4], node))
+  return score ~= nil and score >= now
+end
+local function keep(node, ttl)
+  redis.call('ZADD', KEYS[4], now + ttl, node)
+  for i = 1, 4 do
     redis.call('PEXPIRE', KEYS[i], 2 * ttl)
   end
 end
-local op = ARGV[1]
+local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if op == 'apply' then
-  -- this node's changes in the room, in order, "+entry" entering and
-  -- "-entry" leaving; the answer is the stream's epoch and offset, then
-  -- the room's users after each change
-  local ttl = tonumber(ARGV[2])
-  local count, users, entered = redis.call('ZCARD', KEYS[2]), {}, false
-  for i = 3, #ARGV do
-    local entry = string.sub(ARGV[i], 2)
+  -- this node's changes in the room, in order, "+user" entering and
+  -- "-user" leaving, after ARGV[4]: "1" when the node had nobody in the
+  -- room before them, so that whatever it left here is stale. The answer
+  -- is the stream's epoch and offset, whether the node's other entries
+  -- are current (0 asks it to restore them), then the room's users after
+  -- each change.
+  local current = 1
+  if ARGV[4] == '1' then
+    for _, entry in ipairs(entriesOf(node)) do
+      drop(entry)
+    end
+    keep(node, ttl)
+  elseif not alive(node) then
+    current = 0
+  end
+  local count, users, entered, left = redis.call('ZCARD', KEYS[2]), {}, false, false
+  for i = 5, #ARGV do
+    local entry = node .. '\0' .. string.sub(ARGV[i], 2)
     if string.sub(ARGV[i], 1, 1) == '+' then
       entered = true
-      if redis.call('ZADD', KEYS[1], now + ttl, entry) == 1 then
+      if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
         count = count + counted(entry)
       end
     else
+      left = true
       count = count + drop(entry)
     end
     users[#users + 1] = count
   end
-  -- after a join, the stream position (KEYS[4]) as it is now: the joins
+  -- a node whose last user here left has no score to keep
+  if left and current == 1 and #entriesOf(node, 'LIMIT', 0, 1) == 0 then
+    redis.call('ZREM', KEYS[4], node)
+  end
+  -- after a join, the stream position (KEYS[5]) as it is now: the joins
   -- need it too, and reading it here saves a call
   local head = {false, false}
   if entered then
-    keep(ttl)
-    head = redis.call('HMGET', KEYS[4], 'epoch', 'offset')
+    for i = 1, 4 do
+      redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+    end
+    head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
   end
+  table.insert(users, 1, current)
   table.insert(users, 1, tonumber(head[2]) or 0)
   table.insert(users, 1, head[1] or '')
   return users
 elseif op == 'renew' then
-  -- this node's entries in the room, all at once: one ZMSCORE finds
-  -- those that expired during an outage, whose users count again
-  local ttl = tonumber(ARGV[2])
-  local known = redis.call('ZMSCORE', KEYS[1], unpack(ARGV, 3))
-  local scored = {}
-  for i = 3, #ARGV do
-    scored[#scored + 1] = now + ttl
-    scored[#scored + 1] = ARGV[i]
+  -- the heartbeat: the node's score moves on while it is current and the
+  -- node holds as many entries as it has users here (ARGV[4]); 0 asks it
+  -- to restore them
+  if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], '[' .. node .. '\0', '(' .. node .. '\1') ~= tonumber(ARGV[4]) then
+    return 0
   end
-  redis.call('ZADD', KEYS[1], unpack(scored))
-  for i, score in ipairs(known) do
-    if not score then
-      counted(ARGV[i + 2])
+  keep(node, ttl)
+  return 1
+elseif op == 'restore' then
+  -- the node's entries become its users after ARGV[3]: the missing ones
+  -- count again, the others leave
+  local wanted = {}
+  for i = 4, #ARGV do
+    wanted[node .. '\0' .. ARGV[i]] = true
+  end
+  for _, entry in ipairs(entriesOf(node)) do
+    if wanted[entry] then
+      wanted[entry] = false
+    else
+      drop(entry)
     end
   end
-  keep(ttl)
+  for i = 4, #ARGV do
+    local entry = node .. '\0' .. ARGV[i]
+    if wanted[entry] and redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+      counted(entry)
+    end
+  end
+  if #ARGV > 3 then
+    keep(node, ttl)
+  else
+    redis.call('ZREM', KEYS[4], node)
+  end
+  return 1
 elseif op == 'page' then
   local from = '-'
   if ARGV[2] ~= '' then
@@ -123,40 +182,38 @@ return redis.call('ZCARD', KEYS[2])
 `)
 
 func (r *Redis) presenceKeys(room string) []string {
-	return []string{r.names.prefix + ":presence:" + room, r.names.prefix + ":members:" + room, r.names.prefix + ":shared:" + room}
+	p := r.names.prefix
+	return []string{p + ":entries:" + room, p + ":members:" + room, p + ":shared:" + room, p + ":nodes:" + room}
 }
-
-func (r *Redis) entry(user string) string { return r.node + "\x00" + user }
 
 // Apply records the changes on this node at once, then sends them to
 // Redis in one pipeline: one script call per room and up to
 // changesPerCall of its changes, in their order, so that joins arriving
 // together share a script run. The call also reads the room's stream
 // position after its joins. While Redis is out of reach it returns
-// ErrUnavailable; the next heartbeat after it returns re-sends this node's
-// presence. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
+// ErrUnavailable; the heartbeat restores this node's presence when it
+// returns. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
 func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) {
 	const changesPerCall = 500
-	r.local.mu.Lock()
-	for _, c := range changes {
-		r.local.applyLocked(c)
-	}
-	r.local.mu.Unlock()
-	if !r.ready.Load() {
-		return nil, ErrUnavailable
-	}
 	type call struct {
 		room    string
-		args    []any // "apply", the TTL, then one "+entry" or "-entry" per change
+		args    []any // "apply", the TTL, the node, fresh, then "+user" or "-user" per change
 		changes []int // the changes' places in changes
 		cmd     *goredis.Cmd
 	}
 	var calls []*call
 	open := make(map[string]*call)
+	r.local.mu.Lock()
 	for i, c := range changes {
 		k := open[c.Room]
 		if k == nil || len(k.changes) == changesPerCall {
-			k = &call{room: c.Room, args: []any{"apply", r.ttl.Milliseconds()}}
+			// The first call of a room this node had nobody in tells the
+			// script that the node's entries there are stale.
+			fresh := "0"
+			if k == nil && r.local.rooms[c.Room] == nil {
+				fresh = "1"
+			}
+			k = &call{room: c.Room, args: []any{"apply", r.ttl.Milliseconds(), r.node, fresh}}
 			open[c.Room] = k
 			calls = append(calls, k)
 		}
@@ -164,41 +221,67 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 		if c.Join {
 			sign = "+"
 		}
-		k.args = append(k.args, sign+r.entry(c.User))
+		k.args = append(k.args, sign+c.User)
 		k.changes = append(k.changes, i)
+		r.local.applyLocked(c)
 	}
-	err := r.write(ctx, func(p goredis.Pipeliner) {
+	if !r.ready.Load() {
+		r.local.mu.Unlock()
+		return nil, ErrUnavailable
+	}
+	// Queued under the lock: the heartbeat's counts of this node's users
+	// then match what Redis has run when its renewal runs.
+	w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			keys := append(r.presenceKeys(k.room), r.streamKey(k.room))
-			k.cmd = presenceScript.EvalSha(r.ctx, p, keys, k.args...)
+			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args...)
 		}
-	})
+	}}
+	err := r.queue(ctx, w)
+	r.local.mu.Unlock()
+	if err == nil {
+		err = r.awaitDone(w)
+	}
 	if err != nil {
+		r.restoreLater(maps.Keys(open))
 		return nil, err
 	}
 	applied := make([]Applied, len(changes))
 	for _, k := range calls {
-		reply, err := k.cmd.Slice()
-		if err != nil {
+		if err := r.readApplied(k.room, k.cmd, k.changes, changes, applied); err != nil {
+			r.restoreLater(maps.Keys(open))
 			return nil, err
-		}
-		if len(reply) != 2+len(k.changes) {
-			return nil, fmt.Errorf("presence of room %q: %d values for %d changes", k.room, len(reply), len(k.changes))
-		}
-		var position *Position // shared by the call's joins
-		if epoch, _ := reply[0].(string); epoch != "" {
-			offset, _ := reply[1].(int64)
-			position = &Position{Epoch: epoch, Offset: uint64(offset)}
-		}
-		for j, i := range k.changes {
-			users, _ := reply[2+j].(int64)
-			applied[i].Users = int(users)
-			if changes[i].Join {
-				applied[i].Position = position
-			}
 		}
 	}
 	return applied, nil
+}
+
+// readApplied fills applied from a call's reply, and has the room's
+// presence restored when the reply says this node's entries there may be
+// gone.
+func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes []Change, applied []Applied) error {
+	reply, err := cmd.Slice()
+	if err != nil {
+		return err
+	}
+	if len(reply) != 3+len(places) {
+		return fmt.Errorf("presence of room %q: %d values for %d changes", room, len(reply), len(places))
+	}
+	var position *Position // shared by the call's joins
+	if epoch, _ := reply[0].(string); epoch != "" {
+		offset, _ := reply[1].(int64)
+		position = &Position{Epoch: epoch, Offset: uint64(offset)}
+	}
+	if current, _ := reply[2].(int64); current == 0 {
+		r.restoreLater(func(yield func(string) bool) { yield(room) })
+	}
+	for j, i := range places {
+		users, _ := reply[3+j].(int64)
+		applied[i].Users = int(users)
+		if changes[i].Join {
+			applied[i].Position = position
+		}
+	}
+	return nil
 }
 
 // Count returns how many users room has on every live node: one ZCARD.
@@ -228,43 +311,4 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 		users = append(users, s)
 	}
 	return users, int(count), nil
-}
-
-// heartbeat renews this node's presence: one script call per room and
-// renewEntries users, so that Redis's work per heartbeat is a few
-// commands per room rather than a script run per membership; pipelines
-// hold at most perWrite entries.
-func (r *Redis) heartbeat() {
-	const renewEntries, perWrite = 500, 2000
-	type renewal struct {
-		room    string
-		entries []any
-	}
-	var batch []renewal
-	queued := 0
-	flush := func() bool {
-		err := r.write(r.ctx, func(p goredis.Pipeliner) {
-			for _, rn := range batch {
-				args := append([]any{"renew", r.ttl.Milliseconds()}, rn.entries...)
-				presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rn.room), args...)
-			}
-		})
-		batch, queued = batch[:0], 0
-		return err == nil
-	}
-	for room, users := range r.local.snapshot() {
-		for chunk := range slices.Chunk(users, renewEntries) {
-			entries := make([]any, len(chunk))
-			for i, u := range chunk {
-				entries[i] = r.entry(u)
-			}
-			batch, queued = append(batch, renewal{room, entries}), queued+len(chunk)
-			if queued >= perWrite && !flush() {
-				return // the receiver notices the outage and logs it
-			}
-		}
-	}
-	if len(batch) > 0 {
-		flush()
-	}
 }

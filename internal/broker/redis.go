@@ -48,7 +48,11 @@ type Redis struct {
 	handler  atomic.Pointer[Handler]
 	received atomic.Uint64
 	ready    atomic.Bool
-	rejoin   chan struct{} // asks the heartbeat to re-send presence now
+	rejoin   chan struct{} // asks the heartbeat to restore all presence now
+	repair   chan struct{} // asks the heartbeat to restore the unsure rooms now
+	// unsure holds the rooms whose presence in Redis may lack this node's
+	// changes; guarded by local.mu.
+	unsure map[string]struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -85,7 +89,8 @@ func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 	return &Redis{
 		client: client, raw: raw, names: names{opts.Prefix}, node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
 		local: NewMemory(), interest: newInterest(), writes: make(chan write, writeQueue),
-		rejoin: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+		rejoin: make(chan struct{}, 1), repair: make(chan struct{}, 1), unsure: make(map[string]struct{}),
+		ctx: ctx, cancel: cancel,
 	}, nil
 }
 
@@ -260,21 +265,26 @@ func (r *Redis) setReady(ready bool, outage *error, cause error) {
 	glog.Warningf(r.ctx, "redis broker: %s (%v); node %s serves only its own connections and reports not ready until it returns", what, cause, r.node)
 }
 
-// heartbeatLoop renews this node's presence three times per TTL, and at
-// once when Redis comes back.
+// heartbeatLoop renews this node's presence three times per TTL, restores
+// all of it when Redis comes back, and the rooms an Apply left unsure as
+// soon as it asks.
 func (r *Redis) heartbeatLoop() {
 	defer r.done.Done()
 	tick := time.NewTicker(r.ttl / 3)
 	defer tick.Stop()
 	for {
+		work := r.heartbeat
 		select {
 		case <-r.ctx.Done():
 			return
 		case <-tick.C:
 		case <-r.rejoin:
+			work = r.restoreAll
+		case <-r.repair:
+			work = r.restoreUnsure
 		}
 		if r.ready.Load() {
-			r.heartbeat()
+			work()
 		}
 	}
 }

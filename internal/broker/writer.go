@@ -57,6 +57,11 @@ func (r *Redis) await(ctx context.Context, w write) error {
 	if err := r.queue(ctx, w); err != nil {
 		return err
 	}
+	return r.awaitDone(w)
+}
+
+// awaitDone waits for the pipeline of a queued w to run.
+func (r *Redis) awaitDone(w write) error {
 	select {
 	case <-w.done:
 		return nil

@@ -1,0 +1,145 @@
+package broker
+
+import (
+	"iter"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// renewalsPerWrite bounds the script calls, and restoredPerWrite the
+// users, of one heartbeat pipeline, so that one pipeline's replies stay
+// small and the writer serves other work between them.
+const renewalsPerWrite, restoredPerWrite = 1000, 2000
+
+// heartbeat renews this node's presence: one script call per room it has
+// users in, however many. A room whose renewal finds the node's score
+// lapsed or gone, or its entries not matching its users, is restored
+// whole, as are the rooms an Apply left unsure.
+func (r *Redis) heartbeat() {
+	type renewal struct {
+		room  string
+		users int
+		cmd   *goredis.Cmd
+	}
+	var renewals []*renewal
+	r.local.mu.Lock()
+	for room, tree := range r.local.rooms {
+		renewals = append(renewals, &renewal{room: room, users: tree.Len()})
+	}
+	// Queued under the lock, after every Apply the counts include.
+	var writes []write
+	for start := 0; start < len(renewals); start += renewalsPerWrite {
+		chunk := renewals[start:min(start+renewalsPerWrite, len(renewals))]
+		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
+			for _, rn := range chunk {
+				rn.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rn.room), "renew", r.ttl.Milliseconds(), r.node, rn.users)
+			}
+		}}
+		if r.queue(r.ctx, w) != nil {
+			r.local.mu.Unlock()
+			return
+		}
+		writes = append(writes, w)
+	}
+	r.local.mu.Unlock()
+	for _, w := range writes {
+		if r.awaitDone(w) != nil {
+			return
+		}
+	}
+	r.local.mu.Lock()
+	for _, rn := range renewals {
+		if renewed, err := rn.cmd.Int(); err != nil || renewed == 0 {
+			r.unsure[rn.room] = struct{}{}
+		}
+	}
+	r.local.mu.Unlock()
+	r.restoreUnsure()
+}
+
+// restoreLater marks rooms whose presence in Redis may have lost this
+// node's changes, and has the heartbeat restore them now.
+func (r *Redis) restoreLater(rooms iter.Seq[string]) {
+	r.local.mu.Lock()
+	for room := range rooms {
+		r.unsure[room] = struct{}{}
+	}
+	r.local.mu.Unlock()
+	signal(r.repair)
+}
+
+// restoreUnsure restores the rooms marked unsure.
+func (r *Redis) restoreUnsure() {
+	r.local.mu.Lock()
+	rooms := make([]string, 0, len(r.unsure))
+	for room := range r.unsure {
+		rooms = append(rooms, room)
+	}
+	clear(r.unsure)
+	r.local.mu.Unlock()
+	r.restore(rooms)
+}
+
+// restoreAll restores every room this node has users in: after an
+// outage, which may have lost its changes or Redis its keys.
+func (r *Redis) restoreAll() {
+	r.local.mu.Lock()
+	rooms := make([]string, 0, len(r.local.rooms))
+	for room := range r.local.rooms {
+		rooms = append(rooms, room)
+	}
+	clear(r.unsure)
+	r.local.mu.Unlock()
+	r.restore(rooms)
+}
+
+// restore makes this node's entries in each room its users there, each
+// room in one script call: users that went missing count again, and
+// entries of users it no longer has leave. A room whose call fails stays
+// unsure until the next heartbeat.
+func (r *Redis) restore(rooms []string) {
+	type restoral struct {
+		room string
+		args []any // "restore", the TTL, the node, then its users
+		cmd  *goredis.Cmd
+	}
+	var all []*restoral
+	var writes []write
+	r.local.mu.Lock()
+	for start := 0; start < len(rooms); {
+		first, queued := len(all), 0
+		for ; start < len(rooms) && queued < restoredPerWrite; start++ {
+			rs := &restoral{room: rooms[start], args: []any{"restore", r.ttl.Milliseconds(), r.node}}
+			if tree := r.local.rooms[rs.room]; tree != nil {
+				tree.Ascend(func(user string) bool {
+					rs.args = append(rs.args, user)
+					return true
+				})
+			}
+			all, queued = append(all, rs), queued+len(rs.args)
+		}
+		chunk := all[first:]
+		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
+			for _, rs := range chunk {
+				rs.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rs.room), rs.args...)
+			}
+		}}
+		if r.queue(r.ctx, w) != nil {
+			break
+		}
+		writes = append(writes, w)
+	}
+	r.local.mu.Unlock()
+	for _, w := range writes {
+		if r.awaitDone(w) != nil {
+			return // the receiver notices the outage; its end restores all
+		}
+	}
+	r.local.mu.Lock()
+	defer r.local.mu.Unlock()
+	for _, rs := range all {
+		if rs.cmd == nil || rs.cmd.Err() != nil {
+			r.unsure[rs.room] = struct{}{}
+		}
+	}
+}
