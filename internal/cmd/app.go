@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gogf/gf/v2/net/ghttp"
@@ -105,8 +106,10 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	stats.WatchBroker(cluster)
 	stats.WatchRecoveries(hubOfNode)
 
-	// A named instance per node lets tests run several nodes in one process.
-	s := ghttp.GetServer("template-ws-" + node)
+	// ghttp keeps every server it named for the life of the process: a
+	// name of its own per App lets one process run several nodes, and run
+	// a node again under the same broker.nodeId after stopping it.
+	s := ghttp.GetServer(fmt.Sprintf("template-ws-%s-%d", node, serversNamed.Add(1)))
 	serverSection, err := cfg.Get(ctx, "server")
 	if err != nil {
 		return nil, fmt.Errorf("config server: %w", err)
@@ -201,6 +204,9 @@ func (a *App) Start(ctx context.Context) error {
 	// handler, starts after it.
 	return a.fastCGI.start(ctx, a.HTTP)
 }
+
+// serversNamed counts the ghttp servers New has named.
+var serversNamed atomic.Uint64
 
 // AwaitServing waits until s, just started, serves. ghttp's Start serves
 // from a goroutine and its Shutdown does nothing to a server that has not
