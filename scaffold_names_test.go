@@ -34,7 +34,7 @@ var keptNames = []keptName{
 	// Not renamed yet, in files outside the scaffold's own.
 	{".gitignore", "/template-ws\n", "the binary `go build` writes in the template's checkout"},
 	{"hack/conformance/fuzzingclient.json", `"agent": "template-ws"`, "the name in the Autobahn report"},
-	{"internal/cmd/app.go", `"template-ws-" + node`, "the ghttp server's name"},
+	{"internal/cmd/app.go", `"template-ws-%s-%d"`, "the ghttp server's name"},
 	{"internal/cmd/cmd.go", "start the template-ws HTTP", "the command's brief"},
 	{"internal/cmd/process_test.go", `"template-ws-bin"`, "the test binary's directory"},
 	{"internal/cmd/process_test.go", `filepath.Join(dir, "template-ws")`, "the test binary"},
