@@ -3,6 +3,7 @@ package broker
 import (
 	"iter"
 
+	"github.com/gogf/gf/v2/os/glog"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -47,13 +48,20 @@ func (r *Redis) heartbeat() {
 			return
 		}
 	}
+	drifted := 0
 	r.local.mu.Lock()
 	for _, rn := range renewals {
 		if renewed, err := rn.cmd.Int(); err != nil || renewed == 0 {
 			r.unsure[rn.room] = struct{}{}
+			drifted++
 		}
 	}
 	r.local.mu.Unlock()
+	if drifted > 0 {
+		// An operator's sign of heartbeats later than the TTL (a paused
+		// process, an overloaded Redis) or of keys Redis lost or evicted.
+		glog.Warningf(r.ctx, "redis broker: node %s's presence in %d rooms had lapsed or no longer matched its users; restoring it", r.node, drifted)
+	}
 	r.restoreUnsure()
 }
 
