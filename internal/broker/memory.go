@@ -124,22 +124,6 @@ func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]strin
 	return users, tree.Len(), nil
 }
 
-// snapshot returns each room's users, for a cluster broker to re-send.
-func (m *Memory) snapshot() map[string][]string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rooms := make(map[string][]string, len(m.rooms))
-	for room, tree := range m.rooms {
-		users := make([]string, 0, tree.Len())
-		tree.Ascend(func(u string) bool {
-			users = append(users, u)
-			return true
-		})
-		rooms[room] = users
-	}
-	return rooms
-}
-
 // Received is always 0: no other node exists.
 func (m *Memory) Received() uint64 { return 0 }
 

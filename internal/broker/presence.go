@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -37,9 +38,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function userOf(entry)
   return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
 end
--- the entries of node: "node\0user" sorts by node first
+-- the range of node's entries: "node\0user" sorts by node first
+local function rangeOf(node)
+  return '[' .. node .. '\0', '(' .. node .. '\1'
+end
 local function entriesOf(node, ...)
-  return redis.call('ZRANGEBYLEX', KEYS[1], '[' .. node .. '\0', '(' .. node .. '\1', ...)
+  local from, to = rangeOf(node)
+  return redis.call('ZRANGEBYLEX', KEYS[1], from, to, ...)
 end
 -- drop and counted return how the room's users changed: -1, 0 or 1
 local function drop(entry)
@@ -80,11 +85,14 @@ local function alive(node)
   local score = tonumber(redis.call('ZSCORE', KEYS[4], node))
   return score ~= nil and score >= now
 end
-local function keep(node, ttl)
-  redis.call('ZADD', KEYS[4], now + ttl, node)
+local function expire(ttl)
   for i = 1, 4 do
     redis.call('PEXPIRE', KEYS[i], 2 * ttl)
   end
+end
+local function keep(node, ttl)
+  redis.call('ZADD', KEYS[4], now + ttl, node)
+  expire(ttl)
 end
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if op == 'apply' then
@@ -125,9 +133,7 @@ if op == 'apply' then
   -- need it too, and reading it here saves a call
   local head = {false, false}
   if entered then
-    for i = 1, 4 do
-      redis.call('PEXPIRE', KEYS[i], 2 * ttl)
-    end
+    expire(ttl)
     head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
   end
   table.insert(users, 1, current)
@@ -138,7 +144,7 @@ elseif op == 'renew' then
   -- the heartbeat: the node's score moves on while it is current and the
   -- node holds as many entries as it has users here (ARGV[4]); 0 asks it
   -- to restore them
-  if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], '[' .. node .. '\0', '(' .. node .. '\1') ~= tonumber(ARGV[4]) then
+  if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], rangeOf(node)) ~= tonumber(ARGV[4]) then
     return 0
   end
   keep(node, ttl)
@@ -242,13 +248,13 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 		err = r.awaitDone(w)
 	}
 	if err != nil {
-		r.restoreLater(maps.Keys(open))
+		r.restoreLater(slices.Collect(maps.Keys(open))...)
 		return nil, err
 	}
 	applied := make([]Applied, len(changes))
 	for _, k := range calls {
 		if err := r.readApplied(k.room, k.cmd, k.changes, changes, applied); err != nil {
-			r.restoreLater(maps.Keys(open))
+			r.restoreLater(slices.Collect(maps.Keys(open))...)
 			return nil, err
 		}
 	}
@@ -272,7 +278,7 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 		position = &Position{Epoch: epoch, Offset: uint64(offset)}
 	}
 	if current, _ := reply[2].(int64); current == 0 {
-		r.restoreLater(func(yield func(string) bool) { yield(room) })
+		r.restoreLater(room)
 	}
 	for j, i := range places {
 		users, _ := reply[3+j].(int64)

@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"iter"
-
 	"github.com/gogf/gf/v2/os/glog"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -67,9 +65,9 @@ func (r *Redis) heartbeat() {
 
 // restoreLater marks rooms whose presence in Redis may have lost this
 // node's changes, and has the heartbeat restore them now.
-func (r *Redis) restoreLater(rooms iter.Seq[string]) {
+func (r *Redis) restoreLater(rooms ...string) {
 	r.local.mu.Lock()
-	for room := range rooms {
+	for _, room := range rooms {
 		r.unsure[room] = struct{}{}
 	}
 	r.local.mu.Unlock()
@@ -88,17 +86,16 @@ func (r *Redis) restoreUnsure() {
 	r.restore(rooms)
 }
 
-// restoreAll restores every room this node has users in: after an
-// outage, which may have lost its changes or Redis its keys.
+// restoreAll restores every room this node has users in, and those
+// marked unsure: after an outage, which may have lost its changes or Redis
+// its keys.
 func (r *Redis) restoreAll() {
 	r.local.mu.Lock()
-	rooms := make([]string, 0, len(r.local.rooms))
 	for room := range r.local.rooms {
-		rooms = append(rooms, room)
+		r.unsure[room] = struct{}{}
 	}
-	clear(r.unsure)
 	r.local.mu.Unlock()
-	r.restore(rooms)
+	r.restoreUnsure()
 }
 
 // restore makes this node's entries in each room its users there, each
