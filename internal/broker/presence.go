@@ -29,12 +29,13 @@ import (
 //
 // Every call first drops up to 100 entries of a node whose score has
 // lapsed, and the node itself once it has none left, so a dead node's
-// users leave as their rooms are used; the keys expire after two TTLs
-// without a join or heartbeat. A node that finds its score lapsed or gone
+// users leave as their rooms are used; the keys expire two TTLs after
+// they were made or last renewed by a heartbeat. A node that finds its score lapsed or gone
 // while it still has users in the room restores its entries whole.
 var presenceScript = newScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local function userOf(entry)
   return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
 end
@@ -61,13 +62,20 @@ local function drop(entry)
   end
   return 0
 end
+-- a user already in the room is there on one more node; the first such
+-- user may make the hash, which then expires with the other keys
+local function shared(user)
+  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+    redis.call('PEXPIRE', KEYS[3], 2 * ttl)
+  end
+end
 -- a new entry's user is in the room on one more node
 local function counted(entry)
   local user = userOf(entry)
   if redis.call('ZADD', KEYS[2], 0, user) == 1 then
     return 1
   end
-  redis.call('HINCRBY', KEYS[3], user, 1)
+  shared(user)
   return 0
 end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', 0, 1)[1]
@@ -94,7 +102,63 @@ local function keep(node, ttl)
   redis.call('ZADD', KEYS[4], now + ttl, node)
   expire(ttl)
 end
-local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- A batch of joins only, each of another user, is what a filling room
+-- sends: it costs four calls, not two per join. Given the room's users
+-- before it, joinAll returns the users after each join, or nil for a
+-- batch it does not take.
+local function joinAll(count)
+  if #ARGV < 5 then
+    return nil
+  end
+  local entries, names, seen = {}, {}, {}
+  for i = 5, #ARGV do
+    local user = string.sub(ARGV[i], 2)
+    if string.sub(ARGV[i], 1, 1) ~= '+' or seen[user] then
+      return nil
+    end
+    seen[user] = true
+    names[#names + 1] = user
+    entries[#entries + 1] = node .. '\0' .. user
+  end
+  local known = redis.call('ZMSCORE', KEYS[1], unpack(entries))
+  local added, newcomers = {}, {}
+  for j, entry in ipairs(entries) do
+    if not known[j] then
+      table.insert(added, 0)
+      table.insert(added, entry)
+      newcomers[#newcomers + 1] = names[j]
+    end
+  end
+  if #added > 0 then
+    redis.call('ZADD', KEYS[1], unpack(added))
+  end
+  -- a newcomer already in the room is there on one more node
+  local elsewhere, counted = {}, {}
+  if #newcomers > 0 then
+    elsewhere = redis.call('ZMSCORE', KEYS[2], unpack(newcomers))
+    local members = {}
+    for j, user in ipairs(newcomers) do
+      if elsewhere[j] then
+        shared(user)
+      else
+        table.insert(members, 0)
+        table.insert(members, user)
+        counted[user] = true
+      end
+    end
+    if #members > 0 then
+      redis.call('ZADD', KEYS[2], unpack(members))
+    end
+  end
+  local users = {}
+  for _, user in ipairs(names) do
+    if counted[user] then
+      count = count + 1
+    end
+    users[#users + 1] = count
+  end
+  return users
+end
 if op == 'apply' then
   -- this node's changes in the room, in order, "+user" entering and
   -- "-user" leaving, after ARGV[4]: "1" when the node had nobody in the
@@ -111,29 +175,39 @@ if op == 'apply' then
   elseif not alive(node) then
     current = 0
   end
-  local count, users, entered, left = redis.call('ZCARD', KEYS[2]), {}, false, false
-  for i = 5, #ARGV do
-    local entry = node .. '\0' .. string.sub(ARGV[i], 2)
-    if string.sub(ARGV[i], 1, 1) == '+' then
-      entered = true
-      if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
-        count = count + counted(entry)
+  local before = redis.call('ZCARD', KEYS[2])
+  local users = joinAll(before)
+  local entered, left = users ~= nil, false
+  if not users then
+    local count = before
+    users = {}
+    for i = 5, #ARGV do
+      local entry = node .. '\0' .. string.sub(ARGV[i], 2)
+      if string.sub(ARGV[i], 1, 1) == '+' then
+        entered = true
+        if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+          count = count + counted(entry)
+        end
+      else
+        left = true
+        count = count + drop(entry)
       end
-    else
-      left = true
-      count = count + drop(entry)
+      users[#users + 1] = count
     end
-    users[#users + 1] = count
   end
   -- a node whose last user here left has no score to keep
   if left and current == 1 and #entriesOf(node, 'LIMIT', 0, 1) == 0 then
     redis.call('ZREM', KEYS[4], node)
   end
+  -- keys this call created have no expiry yet; those that were there
+  -- keep theirs, which the node's heartbeat moves on
+  if entered and before == 0 then
+    expire(ttl)
+  end
   -- after a join, the stream position (KEYS[5]) as it is now: the joins
   -- need it too, and reading it here saves a call
   local head = {false, false}
   if entered then
-    expire(ttl)
     head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
   end
   table.insert(users, 1, current)

@@ -153,6 +153,55 @@ func TestRedisAppliesABatchInOrder(t *testing.T) {
 	}
 }
 
+// A batch of joins only, what a filling room sends, goes by its own
+// path in the script: among users new to the room, users already there
+// on another node and users this node already holds, each join reports
+// the count it would one by one; every key the batch made expires, and
+// keys that were there keep their expiry.
+func TestRedisAppliesABatchOfJoins(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	ctx := context.Background()
+	joins := func(from, to, step int) []broker.Change {
+		var changes []broker.Change
+		for i := from; i < to; i += step {
+			changes = append(changes, broker.Change{Room: "r", User: fmt.Sprintf("user-%02d", i), Join: true})
+		}
+		return changes
+	}
+	for _, step := range []struct {
+		node    broker.Broker
+		changes []broker.Change
+		want    []int
+	}{
+		{b, joins(0, 10, 1), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
+		// 5-9 are in the room on b already, 10-14 are new
+		{a, joins(5, 15, 1), []int{10, 10, 10, 10, 10, 11, 12, 13, 14, 15}},
+		// a holds 10, 12 and 14 already, 16 and 18 are new
+		{a, joins(10, 20, 2), []int{15, 15, 15, 16, 17}},
+	} {
+		applied, err := step.node.Apply(ctx, step.changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, ap := range applied {
+			got = append(got, ap.Users)
+		}
+		if !slices.Equal(got, step.want) {
+			t.Fatalf("joins %v report %v users, want %v", step.changes, got, step.want)
+		}
+	}
+	if others := redis.Do(t, "HLEN", testPrefix+":shared:r").Int(); others != 5 {
+		t.Fatalf("%d users held on both nodes, want 5", others)
+	}
+	for _, key := range redis.Do(t, "KEYS", testPrefix+":*").Strings() {
+		if ttl := redis.Do(t, "PTTL", key).Int(); ttl <= 0 {
+			t.Fatalf("key %s has no expiry (PTTL %d)", key, ttl)
+		}
+	}
+}
+
 // Pages walk a room of a few hundred users, some on both nodes, in byte
 // order, with no duplicate and no gap, and each reports the room's count.
 func TestRedisPagesWalkARoom(t *testing.T) {
