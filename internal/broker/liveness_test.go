@@ -2,10 +2,13 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -75,5 +78,125 @@ func TestRedisRestartedNodeDropsItsPredecessorsUsers(t *testing.T) {
 	after.Heartbeat()
 	if users, count, _ := after.Page(context.Background(), "r", "", 10); count != 1 || !slices.Equal(users, []string{"cid"}) {
 		t.Fatalf("members after the restart: %v (%d)", users, count)
+	}
+}
+
+// A node that restarts under the same id in a room its predecessor held
+// more users in than one call drops leaves them over several calls: its
+// first join answers at once, and the rest leave right after.
+func TestRedisRestartedNodeDropsManyPredecessorsUsersInSteps(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	before := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	applyAll(t, before, joinsTo("big", "user", 0, 2500))
+	if err := before.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	join(t, after, "big", "zed")
+	wstest.WaitFor(t, "the predecessor's users to leave", func() bool {
+		n, err := after.Count(context.Background(), "big")
+		return err == nil && n == 1
+	})
+}
+
+// A room's restore goes a page of users per call, and a call drops a
+// bounded number of stale entries: a node with 2,500 users in a room, 300
+// of them lost by Redis and 2,500 entries kept for users that left (ten
+// of them also on another node), gets exactly its users back.
+func TestRedisRestoresALargeRoomPageByPage(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	b := newRedisBrokerTTL(t, redis, testPrefix, "b", time.Minute, nil)
+	applyAll(t, a, joinsTo("big", "user", 0, 2500))
+	applyAll(t, b, joinsTo("big", "ghost", 0, 10))
+	// Redis lost 300 of a's users and kept 2,500 that left, all before
+	// a's first page in byte order.
+	redis.Do(t, "EVAL", `
+for i = 100, 399 do
+  local user = string.format('user-%04d', i)
+  redis.call('ZREM', KEYS[1], 'a\0' .. user)
+  redis.call('ZREM', KEYS[2], user)
+end
+for i = 0, 2499 do
+  local user = string.format('ghost-%04d', i)
+  redis.call('ZADD', KEYS[1], 0, 'a\0' .. user)
+  if redis.call('ZADD', KEYS[2], 0, user) == 0 then
+    redis.call('HINCRBY', KEYS[3], user, 1)
+  end
+end`, 3, testPrefix+":entries:big", testPrefix+":members:big", testPrefix+":shared:big")
+	redis.Do(t, "CONFIG", "SET", "slowlog-log-slower-than", 0)
+	redis.Do(t, "CONFIG", "SET", "slowlog-max-len", 10000)
+	redis.Do(t, "SLOWLOG", "RESET")
+	var want []string
+	for _, c := range append(joinsTo("big", "ghost", 0, 10), joinsTo("big", "user", 0, 2500)...) {
+		want = append(want, c.User)
+	}
+	a.Heartbeat()
+	ctx := context.Background()
+	wstest.WaitFor(t, "a's restore to finish", func() bool {
+		n, err := b.Count(ctx, "big")
+		return err == nil && n == len(want)
+	})
+	var got []string
+	for after := ""; ; {
+		users, _, err := b.Page(ctx, "big", after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) == 0 {
+			break
+		}
+		got, after = append(got, users...), users[len(users)-1]
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("after the restore the room lists %d users, want %d", len(got), len(want))
+	}
+	if shared := redis.Do(t, "HLEN", testPrefix+":shared:big").Int(); shared != 0 {
+		t.Fatalf("%d users still counted on two nodes, want none", shared)
+	}
+	// Redis logs at most 32 arguments of a command, the last saying how
+	// many more it had.
+	calls := 0
+	for _, entry := range redis.Do(t, "SLOWLOG", "GET", -1).Strings() {
+		var fields []any
+		if err := json.Unmarshal([]byte(entry), &fields); err != nil || len(fields) < 4 {
+			t.Fatalf("slow log entry %s: %v", entry, err)
+		}
+		args, _ := fields[3].([]any)
+		if len(args) < 8 || args[0] != "evalsha" || args[7] != "restore" {
+			continue
+		}
+		calls++
+		var more int
+		if _, err := fmt.Sscanf(fmt.Sprint(args[len(args)-1]), "... (%d more arguments)", &more); err == nil {
+			if users := len(args) - 1 + more - 12; users > 1000 {
+				t.Fatalf("a restore call carried %d users, want at most 1000", users)
+			}
+		}
+	}
+	if calls < 4 {
+		t.Fatalf("%d restore calls, want at least 4: three pages, the first twice", calls)
+	}
+}
+
+// joinsTo is the joins of users prefix-from to prefix-(to-1) to room.
+func joinsTo(room, prefix string, from, to int) []broker.Change {
+	var changes []broker.Change
+	for i := from; i < to; i++ {
+		changes = append(changes, broker.Change{Room: room, User: fmt.Sprintf("%s-%04d", prefix, i), Join: true})
+	}
+	return changes
+}
+
+// applyAll applies changes on node b, watching their rooms as the hub does.
+func applyAll(tb testing.TB, b broker.Broker, changes []broker.Change) {
+	tb.Helper()
+	for _, c := range changes {
+		if c.Join {
+			<-b.WatchRoom(c.Room)
+		}
+	}
+	if _, err := b.Apply(context.Background(), changes); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"github.com/gogf/gf/v2/os/glog"
+	"github.com/google/btree"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -98,14 +99,16 @@ func (r *Redis) restoreAll() {
 	r.restoreUnsure()
 }
 
-// restore makes this node's entries in each room its users there, each
-// room in one script call: users that went missing count again, and
-// entries of users it no longer has leave. A room whose call fails stays
-// unsure until the next heartbeat.
+// restore makes this node's entries in each room its users there, a page
+// of users per script call and a room's pages in one run of the writer:
+// users that went missing count again, and entries of users it no longer
+// has leave. A room whose call fails stays unsure until the next
+// heartbeat; one that left more behind than a call drops is restored
+// again at once.
 func (r *Redis) restore(rooms []string) {
 	type restoral struct {
 		room string
-		args []any // "restore", the TTL, the node, then its users
+		args []any // "restore", the TTL, the node, the user before the page, "1" on the last page, its users
 		cmd  *goredis.Cmd
 	}
 	var all []*restoral
@@ -114,14 +117,18 @@ func (r *Redis) restore(rooms []string) {
 	for start := 0; start < len(rooms); {
 		first, queued := len(all), 0
 		for ; start < len(rooms) && queued < restoredPerWrite; start++ {
-			rs := &restoral{room: rooms[start], args: []any{"restore", r.ttl.Milliseconds(), r.node}}
-			if tree := r.local.rooms[rs.room]; tree != nil {
-				tree.Ascend(func(user string) bool {
-					rs.args = append(rs.args, user)
-					return true
-				})
+			pages := restorePages(r.local.rooms[rooms[start]])
+			for i, page := range pages {
+				args := []any{"restore", r.ttl.Milliseconds(), r.node, page.after, "0"}
+				if i == len(pages)-1 {
+					args[4] = "1"
+				}
+				for _, user := range page.users {
+					args = append(args, user)
+				}
+				all = append(all, &restoral{room: rooms[start], args: args})
+				queued += len(args)
 			}
-			all, queued = append(all, rs), queued+len(rs.args)
 		}
 		chunk := all[first:]
 		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
@@ -140,11 +147,49 @@ func (r *Redis) restore(rooms []string) {
 			return // the receiver notices the outage; its end restores all
 		}
 	}
+	unfinished := false
 	r.local.mu.Lock()
-	defer r.local.mu.Unlock()
 	for _, rs := range all {
 		if rs.cmd == nil || rs.cmd.Err() != nil {
 			r.unsure[rs.room] = struct{}{}
+		} else if done, _ := rs.cmd.Int(); done == 0 {
+			r.unsure[rs.room] = struct{}{}
+			unfinished = true
 		}
 	}
+	r.local.mu.Unlock()
+	if unfinished {
+		signal(r.repair)
+	}
+}
+
+// restorePage is one script call's share of a room's restore: users in
+// byte order, the first after the user named by after ("" on the first
+// page).
+type restorePage struct {
+	after string
+	users []string
+}
+
+// usersPerRestore bounds the users of one restore call, so that a
+// restore's calls each take Redis about as long however large the room.
+const usersPerRestore = 1000
+
+// restorePages splits the node's users in a room into pages; a room the
+// node has nobody in is one empty page, which drops whatever it left.
+func restorePages(users *btree.BTreeG[string]) []restorePage {
+	pages := []restorePage{{}}
+	if users == nil {
+		return pages
+	}
+	users.Ascend(func(user string) bool {
+		last := &pages[len(pages)-1]
+		if len(last.users) == usersPerRestore {
+			pages = append(pages, restorePage{after: last.users[usersPerRestore-1]})
+			last = &pages[len(pages)-1]
+		}
+		last.users = append(last.users, user)
+		return true
+	})
+	return pages
 }

@@ -1,0 +1,274 @@
+package broker
+
+// Presence in Redis is four keys per room, changed together by one
+// script so that they never disagree:
+//
+//   - entries, a sorted set of "node\x00user", all scored 0, so that a
+//     node's entries are one range in byte order;
+//   - nodes, a sorted set of the nodes with entries in the room, scored by
+//     the time (Redis time, so node clocks do not matter) until which each
+//     node's heartbeat keeps them: a heartbeat renews one score per room,
+//     however many users the node has there;
+//   - users, a sorted set of the room's users, all scored 0, so that it
+//     is in byte order: a count is ZCARD and a page is ZRANGEBYLEX;
+//   - shared, a hash of how many more nodes than one hold a user in the
+//     room: a user leaves users when the last node's entry goes. A user on
+//     one node, the common case, has no field, so a join writes two keys,
+//     not three.
+//
+// Every call first drops up to 100 entries of a node whose score has
+// lapsed, and the node itself once it has none left, so a dead node's
+// users leave as their rooms are used; the keys expire two TTLs after
+// they were made or last renewed by a heartbeat. A node that finds its
+// score lapsed or gone while it still has users in the room restores its
+// entries there, a page of users per call.
+var presenceScript = newScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- a call drops at most this many of a node's stale entries, so that no
+-- call's work grows with what a node left behind; the restores that
+-- follow drop the rest
+local dropsPerCall = 1000
+local function userOf(entry)
+  return string.sub(entry, string.find(entry, '\0', 1, true) + 1)
+end
+-- the range of node's entries: "node\0user" sorts by node first
+local function rangeOf(node)
+  return '[' .. node .. '\0', '(' .. node .. '\1'
+end
+local function entriesOf(node, ...)
+  local from, to = rangeOf(node)
+  return redis.call('ZRANGEBYLEX', KEYS[1], from, to, ...)
+end
+-- drop and counted return how the room's users changed: -1, 0 or 1
+local function drop(entry)
+  if redis.call('ZREM', KEYS[1], entry) == 1 then
+    local user = userOf(entry)
+    local others = tonumber(redis.call('HGET', KEYS[3], user))
+    if not others then
+      return -redis.call('ZREM', KEYS[2], user)
+    elseif others > 1 then
+      redis.call('HINCRBY', KEYS[3], user, -1)
+    else
+      redis.call('HDEL', KEYS[3], user)
+    end
+  end
+  return 0
+end
+-- a user already in the room is there on one more node; the first such
+-- user may make the hash, which then expires with the other keys
+local function shared(user)
+  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+    redis.call('PEXPIRE', KEYS[3], 2 * ttl)
+  end
+end
+-- a new entry's user is in the room on one more node
+local function counted(entry)
+  local user = userOf(entry)
+  if redis.call('ZADD', KEYS[2], 0, user) == 1 then
+    return 1
+  end
+  shared(user)
+  return 0
+end
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', 0, 1)[1]
+if dead then
+  local gone = entriesOf(dead, 'LIMIT', 0, 100)
+  for _, entry in ipairs(gone) do
+    drop(entry)
+  end
+  if #gone < 100 then
+    redis.call('ZREM', KEYS[4], dead)
+  end
+end
+-- whether node's score is current: false once lapsed or swept away
+local function alive(node)
+  local score = tonumber(redis.call('ZSCORE', KEYS[4], node))
+  return score ~= nil and score >= now
+end
+local function expire(ttl)
+  for i = 1, 4 do
+    redis.call('PEXPIRE', KEYS[i], 2 * ttl)
+  end
+end
+local function keep(node, ttl)
+  redis.call('ZADD', KEYS[4], now + ttl, node)
+  expire(ttl)
+end
+-- A batch of joins only, each of another user, is what a filling room
+-- sends: it costs four calls, not two per join. Given the room's users
+-- before it, joinAll returns the users after each join, or nil for a
+-- batch it does not take.
+local function joinAll(count)
+  if #ARGV < 5 then
+    return nil
+  end
+  local entries, names, seen = {}, {}, {}
+  for i = 5, #ARGV do
+    local user = string.sub(ARGV[i], 2)
+    if string.sub(ARGV[i], 1, 1) ~= '+' or seen[user] then
+      return nil
+    end
+    seen[user] = true
+    names[#names + 1] = user
+    entries[#entries + 1] = node .. '\0' .. user
+  end
+  local known = redis.call('ZMSCORE', KEYS[1], unpack(entries))
+  local added, newcomers = {}, {}
+  for j, entry in ipairs(entries) do
+    if not known[j] then
+      table.insert(added, 0)
+      table.insert(added, entry)
+      newcomers[#newcomers + 1] = names[j]
+    end
+  end
+  if #added > 0 then
+    redis.call('ZADD', KEYS[1], unpack(added))
+  end
+  -- a newcomer already in the room is there on one more node
+  local elsewhere, counted = {}, {}
+  if #newcomers > 0 then
+    elsewhere = redis.call('ZMSCORE', KEYS[2], unpack(newcomers))
+    local members = {}
+    for j, user in ipairs(newcomers) do
+      if elsewhere[j] then
+        shared(user)
+      else
+        table.insert(members, 0)
+        table.insert(members, user)
+        counted[user] = true
+      end
+    end
+    if #members > 0 then
+      redis.call('ZADD', KEYS[2], unpack(members))
+    end
+  end
+  local users = {}
+  for _, user in ipairs(names) do
+    if counted[user] then
+      count = count + 1
+    end
+    users[#users + 1] = count
+  end
+  return users
+end
+if op == 'apply' then
+  -- this node's changes in the room, in order, "+user" entering and
+  -- "-user" leaving, after ARGV[4]: "1" when the node had nobody in the
+  -- room before them, so that whatever it left here is stale. The answer
+  -- is the stream's epoch and offset, whether the node's other entries
+  -- are current (0 asks it to restore them), then the room's users after
+  -- each change.
+  local current = 1
+  if ARGV[4] == '1' then
+    local stale = entriesOf(node, 'LIMIT', 0, dropsPerCall)
+    for _, entry in ipairs(stale) do
+      drop(entry)
+    end
+    keep(node, ttl)
+    if #stale == dropsPerCall then
+      current = 0
+    end
+  elseif not alive(node) then
+    current = 0
+  end
+  local before = redis.call('ZCARD', KEYS[2])
+  local users = joinAll(before)
+  local entered, left = users ~= nil, false
+  if not users then
+    local count = before
+    users = {}
+    for i = 5, #ARGV do
+      local entry = node .. '\0' .. string.sub(ARGV[i], 2)
+      if string.sub(ARGV[i], 1, 1) == '+' then
+        entered = true
+        if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+          count = count + counted(entry)
+        end
+      else
+        left = true
+        count = count + drop(entry)
+      end
+      users[#users + 1] = count
+    end
+  end
+  -- a node whose last user here left has no score to keep
+  if left and current == 1 and #entriesOf(node, 'LIMIT', 0, 1) == 0 then
+    redis.call('ZREM', KEYS[4], node)
+  end
+  -- keys this call created have no expiry yet; those that were there
+  -- keep theirs, which the node's heartbeat moves on
+  if entered and before == 0 then
+    expire(ttl)
+  end
+  -- after a join, the stream position (KEYS[5]) as it is now: the joins
+  -- need it too, and reading it here saves a call
+  local head = {false, false}
+  if entered then
+    head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
+  end
+  table.insert(users, 1, current)
+  table.insert(users, 1, tonumber(head[2]) or 0)
+  table.insert(users, 1, head[1] or '')
+  return users
+elseif op == 'renew' then
+  -- the heartbeat: the node's score moves on while it is current and the
+  -- node holds as many entries as it has users here (ARGV[4]); 0 asks it
+  -- to restore them
+  if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], rangeOf(node)) ~= tonumber(ARGV[4]) then
+    return 0
+  end
+  keep(node, ttl)
+  return 1
+elseif op == 'restore' then
+  -- one page of the node's users in byte order, after ARGV[4] ('' on the
+  -- first page) up to the page's last user, or to the end of the node's
+  -- entries when ARGV[5] is '1': the node's entries in that range become
+  -- these users; the missing ones count again, the others leave. A page
+  -- drops at most dropsPerCall entries; 0 asks for another restore.
+  local from, to = rangeOf(node)
+  if ARGV[4] ~= '' then
+    from = '(' .. node .. '\0' .. ARGV[4]
+  end
+  if ARGV[5] ~= '1' then
+    to = '[' .. node .. '\0' .. ARGV[#ARGV]
+  end
+  local users, wanted = #ARGV - 5, {}
+  for i = 6, #ARGV do
+    wanted[node .. '\0' .. ARGV[i]] = true
+  end
+  local found = redis.call('ZRANGEBYLEX', KEYS[1], from, to, 'LIMIT', 0, users + dropsPerCall)
+  for _, entry in ipairs(found) do
+    if wanted[entry] then
+      wanted[entry] = false
+    else
+      drop(entry)
+    end
+  end
+  for i = 6, #ARGV do
+    local entry = node .. '\0' .. ARGV[i]
+    if wanted[entry] and redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+      counted(entry)
+    end
+  end
+  if users > 0 then
+    keep(node, ttl)
+  else
+    redis.call('ZREM', KEYS[4], node)
+  end
+  if #found == users + dropsPerCall then
+    return 0
+  end
+  return 1
+elseif op == 'page' then
+  local from = '-'
+  if ARGV[2] ~= '' then
+    from = '(' .. ARGV[2]
+  end
+  local page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', 0, tonumber(ARGV[3]))
+  table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
+  return page
+end
+return redis.call('ZCARD', KEYS[2])
+`)
