@@ -108,7 +108,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.payload, "payload", 16, "payload size in bytes (echo, fanout, crossnode, roomfill, recover)")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time (echo, handshake)")
 	fs.IntVar(&cfg.members, "members", 100, "receiving room members (fanout, crossnode; roomfill: default 10000)")
-	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout, crossnode, recover: also missed by each join; roomfill: default 10)")
+	fs.IntVar(&cfg.messages, "messages", 100, "messages published (fanout, crossnode, recover: also missed by each join; roomfill: default 10, 0 for the join phase alone, as on nodes that share no room)")
 	fs.IntVar(&cfg.joins, "joins", recoverJoins, "fresh connections that rejoin with since, one at a time (recover)")
 	fs.Float64Var(&cfg.rate, "rate", 0, "publish rate in messages/s, 0 = as fast as possible (fanout, crossnode, roomfill)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 10, "parallel handshake loops (handshake)")
@@ -223,6 +223,9 @@ func checkMode(cfg *config) error {
 	case "fanout", "crossnode", "roomfill":
 		if cfg.rate < 0 {
 			return errors.New("-rate must not be negative")
+		}
+		if cfg.mode == "roomfill" && cfg.messages == 0 {
+			return positive("members", cfg.members) // the join phase alone
 		}
 		return errors.Join(positive("members", cfg.members), positive("messages", cfg.messages))
 	case "recover":

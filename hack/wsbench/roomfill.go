@@ -83,12 +83,14 @@ func runRoomFill(cfg *config) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.joinPublisher(); err != nil {
-		return nil, err
-	}
-	stats, err := r.fanOut()
-	if err != nil {
-		return nil, err
+	var stats deliveryStats
+	if cfg.messages > 0 {
+		if err := r.joinPublisher(); err != nil {
+			return nil, err
+		}
+		if stats, err = r.fanOut(); err != nil {
+			return nil, err
+		}
 	}
 
 	res := &roomFillResult{
