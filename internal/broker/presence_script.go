@@ -127,9 +127,9 @@ local function joinAll(count)
     redis.call('ZADD', KEYS[1], unpack(added))
   end
   -- a newcomer already in the room is there on one more node
-  local elsewhere, counted = {}, {}
+  local entering = {}
   if #newcomers > 0 then
-    elsewhere = redis.call('ZMSCORE', KEYS[2], unpack(newcomers))
+    local elsewhere = redis.call('ZMSCORE', KEYS[2], unpack(newcomers))
     local members = {}
     for j, user in ipairs(newcomers) do
       if elsewhere[j] then
@@ -137,7 +137,7 @@ local function joinAll(count)
       else
         table.insert(members, 0)
         table.insert(members, user)
-        counted[user] = true
+        entering[user] = true
       end
     end
     if #members > 0 then
@@ -146,7 +146,7 @@ local function joinAll(count)
   end
   local users = {}
   for _, user in ipairs(names) do
-    if counted[user] then
+    if entering[user] then
       count = count + 1
     end
     users[#users + 1] = count
