@@ -20,7 +20,7 @@ import (
 func TestKustomizeDeploymentFitsTheDrain(t *testing.T) {
 	t.Parallel()
 	root := wstest.RepoRoot(t)
-	deployment, err := gjson.Load(filepath.Join(root, "manifest", "deploy", "kustomize", "base", "deployment.yaml"))
+	deployment, err := gjson.LoadPath(filepath.Join(root, "manifest", "deploy", "kustomize", "base", "deployment.yaml"), gjson.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func TestKustomizeSecretsAreWarnedAbout(t *testing.T) {
 		t.Fatalf("no kustomize configmap found: %v", err)
 	}
 	for _, file := range configMaps {
-		manifest, err := gjson.Load(file)
+		manifest, err := gjson.LoadPath(file, gjson.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

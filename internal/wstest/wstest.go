@@ -50,7 +50,7 @@ func RepoRoot(t testing.TB) string {
 // free loopback port and without the route table dump.
 func ConfigJSON(t testing.TB, overrides map[string]any) string {
 	t.Helper()
-	j, err := gjson.Load(filepath.Join(RepoRoot(t), "manifest", "config", "config.yaml"))
+	j, err := gjson.LoadPath(filepath.Join(RepoRoot(t), "manifest", "config", "config.yaml"), gjson.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
