@@ -4,7 +4,8 @@
 # the ratios. Both servers run with the rate limit and connection caps off.
 # Three sections: load (idle, echo, fanout, handshake), rooms (one room
 # filled with 10,000 members on each server, then the same and a
-# cross-node fan-out through two template nodes sharing a redis-server)
+# cross-node fan-out through two template nodes sharing a redis-server,
+# beside the join phase alone on two memory-broker nodes)
 # and recovery (the template's fan-out with room history on against off,
 # and the time a rejoin with since takes to replay 100 missed messages, on
 # one node and through the two Redis nodes).
@@ -128,6 +129,19 @@ if section recovery; then
 	wait_port "$history_off_port"
 fi
 
+# Two template nodes on the memory broker, each filling its own room: the
+# cost of a second node without Redis, beside the Redis fill.
+if section rooms; then
+	pair_a_port=$(free_port 8210)
+	start_template pair-a "$pair_a_port"
+	pair_a_pid=$started_pid
+	wait_port "$pair_a_port"
+	pair_b_port=$(free_port $((pair_a_port + 1)))
+	start_template pair-b "$pair_b_port"
+	pair_b_pid=$started_pid
+	wait_port "$pair_b_port"
+fi
+
 # Rooms through Redis: a redis-server of its own, with nothing saved, and
 # two template nodes on it.
 if section rooms || section recovery; then
@@ -182,8 +196,11 @@ run() { # label mode args...
 		wait "$profiler" || echo "no profile of $label $mode: is pprof on?" >&2
 	fi
 }
-# through_redis runs the rooms section's runs on the two Redis nodes.
+# through_redis runs the rooms section's runs on the two Redis nodes,
+# after the join phase of the same fill on the two memory nodes.
 through_redis() {
+	run two-nodes roomfill -url "$(url $pair_a_port),$(url $pair_b_port)" \
+		-server-pids "$pair_a_pid,$pair_b_pid" -members 10000 -messages 0
 	# Members split over both nodes, the publisher on node A.
 	run redis roomfill -url "$(url $node_a_port),$(url $node_b_port)" \
 		-server-pids "$node_a_pid,$node_b_pid,$redis_pid" -members 10000 -messages 10 -payload 64

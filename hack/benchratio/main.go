@@ -168,14 +168,16 @@ func printLimits(values map[run]map[string][]float64, only string) bool {
 	return met
 }
 
-// joinCPURuns are the room fills whose CPU per join is shown, and what
-// their -server-pids were.
+// joinCPURuns are the room fills whose join phase and CPU per join are
+// shown, and what their -server-pids were: "two-nodes" is the template on
+// two memory-broker nodes, each filling its own room.
 var joinCPURuns = []struct {
 	of        run
 	processes []string
 }{
 	{run{"roomfill", "reference"}, []string{"reference hub"}},
 	{run{"roomfill", "template"}, []string{"template"}},
+	{run{"roomfill", "two-nodes"}, []string{"node A", "node B"}},
 	{run{"roomfill", "redis"}, []string{"node A", "node B", "redis-server"}},
 }
 
@@ -184,8 +186,8 @@ var joinCPURuns = []struct {
 // busy, a fill takes about as long as their total allows.
 func printJoinCPU(values map[run]map[string][]float64) {
 	fmt.Println()
-	fmt.Println("| room fill | servers' CPU per join (us) | by process | load tool's (us) | total (us) |")
-	fmt.Println("|---|---|---|---|---|")
+	fmt.Println("| room fill | join phase (s) | servers' CPU per join (us) | by process | load tool's (us) | total (us) |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, c := range joinCPURuns {
 		v := values[c.of]
 		if len(v["join_server_cpu_us"]) == 0 {
@@ -198,7 +200,7 @@ func printJoinCPU(values map[run]map[string][]float64) {
 			}
 		}
 		server, client := mean(v["join_server_cpu_us"]), mean(v["join_client_cpu_us"])
-		fmt.Printf("| %s | %.1f | %s | %.1f | %.1f |\n", c.of, server, strings.Join(byProcess, ", "), client, server+client)
+		fmt.Printf("| %s | %.3f | %.1f | %s | %.1f | %.1f |\n", c.of, mean(v["join_sec"]), server, strings.Join(byProcess, ", "), client, server+client)
 	}
 }
 
