@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -200,6 +201,88 @@ func TestRedisAppliesABatchOfJoins(t *testing.T) {
 			t.Fatalf("key %s has no expiry (PTTL %d)", key, ttl)
 		}
 	}
+}
+
+// Random batches on three nodes, joins only or mixed, with users held by
+// several nodes, joining twice or leaving rooms they are not in, report
+// the counts a plain model of the room gives after each change, and leave
+// Redis agreeing with the model: its users in order, who is held twice,
+// and each node's entries, before and after every node's heartbeat.
+func TestRedisPresenceAgreesWithAModel(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	nodes := map[string]*broker.Redis{}
+	held := map[string]map[string]bool{}
+	for _, name := range []string{"a", "b", "c"} {
+		nodes[name] = newRedisBrokerTTL(t, redis, testPrefix, name, time.Minute, nil)
+		held[name] = map[string]bool{}
+		<-nodes[name].WatchRoom("r") // as the hub does while it has members
+	}
+	users := func() map[string]int { // user -> nodes holding them
+		in := map[string]int{}
+		for _, set := range held {
+			for user := range set {
+				in[user]++
+			}
+		}
+		return in
+	}
+	random := rand.New(rand.NewPCG(13, 13))
+	ctx := context.Background()
+	for round := range 300 {
+		name := []string{"a", "b", "c"}[random.IntN(3)]
+		joinsOnly := random.IntN(2) == 0
+		var changes []broker.Change
+		var want []int
+		for range 1 + random.IntN(20) {
+			user := fmt.Sprintf("user-%03d", random.IntN(120))
+			join := joinsOnly || random.IntN(2) == 0
+			changes = append(changes, broker.Change{Room: "r", User: user, Join: join})
+			if join {
+				held[name][user] = true
+			} else {
+				delete(held[name], user)
+			}
+			want = append(want, len(users()))
+		}
+		applied, err := nodes[name].Apply(ctx, changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range changes {
+			if applied[i].Users != want[i] {
+				t.Fatalf("round %d, node %s, change %d of %v: %d users, want %d", round, name, i, changes, applied[i].Users, want[i])
+			}
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		in := users()
+		var listed, shared []string
+		for user, n := range in {
+			listed = append(listed, user)
+			if n > 1 {
+				shared = append(shared, user)
+			}
+		}
+		slices.Sort(listed)
+		if got, _, err := nodes["a"].Page(ctx, "r", "", 1000); err != nil || !slices.Equal(got, listed) {
+			t.Fatalf("%s: the room lists %v (%v), want %v", when, got, err, listed)
+		}
+		if n := redis.Do(t, "HLEN", testPrefix+":shared:r").Int(); n != len(shared) {
+			t.Fatalf("%s: %d users held twice or more, want %d", when, n, len(shared))
+		}
+		for name, set := range held {
+			entries := redis.Do(t, "ZLEXCOUNT", testPrefix+":entries:r", "["+name+"\x00", "("+name+"\x01").Int()
+			if entries != len(set) {
+				t.Fatalf("%s: node %s has %d entries, want %d", when, name, entries, len(set))
+			}
+		}
+	}
+	check("after the batches")
+	for _, node := range nodes {
+		node.Heartbeat()
+	}
+	check("after the heartbeats")
 }
 
 // Pages walk a room of a few hundred users, some on both nodes, in byte
