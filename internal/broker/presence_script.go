@@ -87,14 +87,15 @@ local function alive(node)
   local score = tonumber(redis.call('ZSCORE', KEYS[4], node))
   return score ~= nil and score >= now
 end
-local function expire(ttl)
+local function expire()
   for i = 1, 4 do
     redis.call('PEXPIRE', KEYS[i], 2 * ttl)
   end
 end
-local function keep(node, ttl)
+-- this node's score moves a TTL on, and the keys' expiry with it
+local function keep()
   redis.call('ZADD', KEYS[4], now + ttl, node)
-  expire(ttl)
+  expire()
 end
 -- A batch of joins only, each of another user, is what a filling room
 -- sends: it costs four calls, not two per join. Given the room's users
@@ -166,7 +167,7 @@ if op == 'apply' then
     for _, entry in ipairs(stale) do
       drop(entry)
     end
-    keep(node, ttl)
+    keep()
     if #stale == dropsPerCall then
       current = 0
     end
@@ -200,7 +201,7 @@ if op == 'apply' then
   -- keys this call created have no expiry yet; those that were there
   -- keep theirs, which the node's heartbeat moves on
   if entered and before == 0 then
-    expire(ttl)
+    expire()
   end
   -- after a join, the stream position (KEYS[5]) as it is now: the joins
   -- need it too, and reading it here saves a call
@@ -219,7 +220,7 @@ elseif op == 'renew' then
   if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], rangeOf(node)) ~= tonumber(ARGV[4]) then
     return 0
   end
-  keep(node, ttl)
+  keep()
   return 1
 elseif op == 'restore' then
   -- one page of the node's users in byte order, after ARGV[4] ('' on the
@@ -253,7 +254,7 @@ elseif op == 'restore' then
     end
   end
   if users > 0 then
-    keep(node, ttl)
+    keep()
   else
     redis.call('ZREM', KEYS[4], node)
   end
