@@ -188,11 +188,14 @@ func joinsTo(room, prefix string, from, to int) []broker.Change {
 	return changes
 }
 
-// applyAll applies changes on node b, watching their rooms as the hub does.
+// applyAll applies changes on node b once it receives the rooms they
+// join, as the hub does.
 func applyAll(tb testing.TB, b broker.Broker, changes []broker.Change) {
 	tb.Helper()
+	watched := map[string]bool{}
 	for _, c := range changes {
-		if c.Join {
+		if c.Join && !watched[c.Room] {
+			watched[c.Room] = true
 			<-b.WatchRoom(c.Room)
 		}
 	}
