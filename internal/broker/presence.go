@@ -27,14 +27,8 @@ func (r *Redis) presenceKeys(room string) []string {
 // returns. The rooms' subscriptions follow WatchRoom and UnwatchRoom.
 func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) {
 	const changesPerCall = 500
-	type call struct {
-		room    string
-		args    []any // "apply", the TTL, the node, fresh, then "+user" or "-user" per change
-		changes []int // the changes' places in changes
-		cmd     *goredis.Cmd
-	}
-	var calls []*call
-	open := make(map[string]*call)
+	var calls []*presenceCall
+	open := make(map[string]*presenceCall)
 	r.local.mu.Lock()
 	for i, c := range changes {
 		k := open[c.Room]
@@ -45,15 +39,10 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 			if k == nil && r.local.rooms[c.Room] == nil {
 				fresh = "1"
 			}
-			k = &call{room: c.Room, args: []any{"apply", r.ttl.Milliseconds(), r.node, fresh}}
+			k = &presenceCall{room: c.Room, fresh: fresh}
 			open[c.Room] = k
 			calls = append(calls, k)
 		}
-		sign := "-"
-		if c.Join {
-			sign = "+"
-		}
-		k.args = append(k.args, sign+c.User)
 		k.changes = append(k.changes, i)
 		r.local.applyLocked(c)
 	}
@@ -65,7 +54,7 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 	// then match what Redis has run when its renewal runs.
 	w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args...)
+			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args(r, changes)...)
 		}
 	}}
 	err := r.queue(ctx, w)
@@ -85,6 +74,42 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 		}
 	}
 	return applied, nil
+}
+
+// presenceCall is one script call of Apply: a room's changes, up to
+// changesPerCall of them, by their places in Apply's changes.
+type presenceCall struct {
+	room    string
+	fresh   string // "1" when the node had nobody in the room before
+	changes []int
+	cmd     *goredis.Cmd
+}
+
+// args are the script's: the operation, the TTL, the node and fresh,
+// then the changes. The operation is "joins", followed by the users, when
+// every change is a join of another user, the script's cheapest case;
+// otherwise it is "apply", followed by "+user" or "-user" per change.
+func (k *presenceCall) args(r *Redis, changes []Change) []any {
+	op, users := "joins", make(map[string]struct{}, len(k.changes))
+	for _, i := range k.changes {
+		if _, again := users[changes[i].User]; again || !changes[i].Join {
+			op = "apply"
+			break
+		}
+		users[changes[i].User] = struct{}{}
+	}
+	args := append(make([]any, 0, 4+len(k.changes)), op, r.ttl.Milliseconds(), r.node, k.fresh)
+	for _, i := range k.changes {
+		switch c := changes[i]; {
+		case op == "joins":
+			args = append(args, c.User)
+		case c.Join:
+			args = append(args, "+"+c.User)
+		default:
+			args = append(args, "-"+c.User)
+		}
+	}
+	return args
 }
 
 // readApplied fills applied from a call's reply, and has the room's
