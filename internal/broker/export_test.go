@@ -6,3 +6,6 @@ var ModulePrefix = modulePrefix
 
 // Heartbeat renews r's presence now.
 func (r *Redis) Heartbeat() { r.heartbeat() }
+
+// EvictionWarning exposes evictionWarning.
+var EvictionWarning = evictionWarning

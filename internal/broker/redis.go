@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,7 +280,10 @@ func (r *Redis) heartbeatLoop() {
 			return
 		case <-tick.C:
 		case <-r.rejoin:
-			work = r.restoreAll
+			work = func() {
+				r.warnIfEvicting()
+				r.restoreAll()
+			}
 		case <-r.repair:
 			work = r.restoreUnsure
 		}
@@ -287,4 +291,37 @@ func (r *Redis) heartbeatLoop() {
 			work()
 		}
 	}
+}
+
+// warnIfEvicting says, each time the node reaches Redis, when Redis may
+// evict the brokers' keys. INFO may be disabled on a managed Redis; then
+// the README's advice has to do.
+func (r *Redis) warnIfEvicting() {
+	info, err := r.raw.Info(r.ctx, "memory").Result()
+	if err != nil {
+		return
+	}
+	if warning := evictionWarning(info); warning != "" {
+		glog.Warning(r.ctx, "redis broker: "+warning)
+	}
+}
+
+// evictionWarning reads the reply of INFO memory: every key the brokers
+// write expires on its own, and an evicted presence key is rebuilt by no
+// node, so its room keeps wrong counts and member pages until it empties.
+// Without a maxmemory, no policy evicts.
+func evictionWarning(info string) string {
+	fields := make(map[string]string)
+	for _, line := range strings.Split(info, "\n") {
+		if key, value, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			fields[key] = value
+		}
+	}
+	limit, policy := fields["maxmemory"], fields["maxmemory_policy"]
+	if limit == "" || limit == "0" || policy == "" || policy == "noeviction" {
+		return ""
+	}
+	return "Redis evicts keys when it reaches maxmemory (" + limit + " bytes, maxmemory-policy " + policy +
+		"), presence keys included, and a room whose keys are evicted keeps wrong counts and member pages until it empties; " +
+		"set maxmemory-policy noeviction: every key the brokers write expires on its own"
 }

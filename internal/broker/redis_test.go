@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -235,4 +236,29 @@ func BenchmarkRedisFanout(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// Only a Redis that may evict keys, one with a maxmemory and a policy
+// other than noeviction, is warned about.
+func TestRedisEvictionWarning(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	warning := func() string { return broker.EvictionWarning(redis.Do(t, "INFO", "memory").String()) }
+	for _, step := range []struct {
+		config []any
+		want   string
+	}{
+		{nil, ""},
+		{[]any{"maxmemory-policy", "allkeys-lru"}, ""}, // no maxmemory: nothing is evicted
+		{[]any{"maxmemory", "1gb"}, "maxmemory (1073741824 bytes, maxmemory-policy allkeys-lru)"},
+		{[]any{"maxmemory-policy", "volatile-ttl"}, "maxmemory-policy volatile-ttl"},
+		{[]any{"maxmemory-policy", "noeviction"}, ""},
+	} {
+		if step.config != nil {
+			redis.Do(t, "CONFIG", append([]any{"SET"}, step.config...)...)
+		}
+		got := warning()
+		if step.want == "" && got != "" || !strings.Contains(got, step.want) {
+			t.Fatalf("after CONFIG SET %v: warning %q, want one saying %q", step.config, got, step.want)
+		}
+	}
 }

@@ -268,6 +268,17 @@ func TestClusterNodeStartsWithRedisDown(t *testing.T) {
 	}
 }
 
+// A node that reaches a Redis which may evict its keys warns about it.
+func TestClusterNodeWarnsOfAnEvictingRedis(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	redis.Do(t, "CONFIG", "SET", "maxmemory", "1gb", "maxmemory-policy", "allkeys-lru")
+	a := launchClusterNode(t, redis, nil)
+	wstest.WaitFor(t, "the node to warn that Redis evicts keys", func() bool {
+		return strings.Contains(a.output.String(), "maxmemory-policy allkeys-lru")
+	})
+}
+
 // Two applications on one Redis, each of two nodes: app A with its own
 // broker.prefix, app B with the default one, the module path.
 func TestClusterPrefixSeparatesApplications(t *testing.T) {
