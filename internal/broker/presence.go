@@ -90,13 +90,9 @@ type presenceCall struct {
 // every change is a join of another user, the script's cheapest case;
 // otherwise it is "apply", followed by "+user" or "-user" per change.
 func (k *presenceCall) args(r *Redis, changes []Change) []any {
-	op, users := "joins", make(map[string]struct{}, len(k.changes))
-	for _, i := range k.changes {
-		if _, again := users[changes[i].User]; again || !changes[i].Join {
-			op = "apply"
-			break
-		}
-		users[changes[i].User] = struct{}{}
+	op := "joins"
+	if !distinctJoins(k.changes, changes) {
+		op = "apply"
 	}
 	args := append(make([]any, 0, 4+len(k.changes)), op, r.ttl.Milliseconds(), r.node, k.fresh)
 	for _, i := range k.changes {
@@ -110,6 +106,27 @@ func (k *presenceCall) args(r *Redis, changes []Change) []any {
 		}
 	}
 	return args
+}
+
+// distinctJoins reports whether the changes at places are all joins, each
+// of another user.
+func distinctJoins(places []int, changes []Change) bool {
+	for _, i := range places {
+		if !changes[i].Join {
+			return false
+		}
+	}
+	if len(places) == 1 {
+		return true
+	}
+	users := make(map[string]struct{}, len(places))
+	for _, i := range places {
+		if _, again := users[changes[i].User]; again {
+			return false
+		}
+		users[changes[i].User] = struct{}{}
+	}
+	return true
 }
 
 // readApplied fills applied from a call's reply, and has the room's
