@@ -26,6 +26,8 @@ var presenceScript = newScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+-- this node's entries are "node\0user" (a count names no node)
+local prefix = node and node .. '\0'
 -- a call drops at most this many of a node's stale entries, so that no
 -- call's work grows with what a node left behind; the restores that
 -- follow drop the rest
@@ -106,7 +108,6 @@ end
 local function joinAll(count)
   local n = #ARGV - 4
   local present = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 5))
-  local prefix = node .. '\0'
   local entries, members, held = {}, {}, {}
   for j = 1, n do
     local user = ARGV[j + 4]
@@ -165,7 +166,7 @@ if op == 'apply' or op == 'joins' then
     local count = before
     users, entered, left = {}, false, false
     for i = 5, #ARGV do
-      local entry = node .. '\0' .. string.sub(ARGV[i], 2)
+      local entry = prefix .. string.sub(ARGV[i], 2)
       if string.sub(ARGV[i], 1, 1) == '+' then
         entered = true
         if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
@@ -214,14 +215,14 @@ elseif op == 'restore' then
   -- drops at most dropsPerCall entries; 0 asks for another restore.
   local from, to = rangeOf(node)
   if ARGV[4] ~= '' then
-    from = '(' .. node .. '\0' .. ARGV[4]
+    from = '(' .. prefix .. ARGV[4]
   end
   if ARGV[5] ~= '1' then
-    to = '[' .. node .. '\0' .. ARGV[#ARGV]
+    to = '[' .. prefix .. ARGV[#ARGV]
   end
   local users, wanted = #ARGV - 5, {}
   for i = 6, #ARGV do
-    wanted[node .. '\0' .. ARGV[i]] = true
+    wanted[prefix .. ARGV[i]] = true
   end
   local found = redis.call('ZRANGEBYLEX', KEYS[1], from, to, 'LIMIT', 0, users + dropsPerCall)
   for _, entry in ipairs(found) do
@@ -232,7 +233,7 @@ elseif op == 'restore' then
     end
   end
   for i = 6, #ARGV do
-    local entry = node .. '\0' .. ARGV[i]
+    local entry = prefix .. ARGV[i]
     if wanted[entry] and redis.call('ZADD', KEYS[1], 0, entry) == 1 then
       counted(entry)
     end
