@@ -50,11 +50,14 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 		r.local.mu.Unlock()
 		return nil, ErrUnavailable
 	}
+	for _, k := range calls {
+		k.args = k.scriptArgs(r, changes)
+	}
 	// Queued under the lock: the heartbeat's counts of this node's users
 	// then match what Redis has run when its renewal runs.
 	w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args(r, changes)...)
+			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args...)
 		}
 	}}
 	err := r.queue(ctx, w)
@@ -82,14 +85,15 @@ type presenceCall struct {
 	room    string
 	fresh   string // "1" when the node had nobody in the room before
 	changes []int
+	args    []any
 	cmd     *goredis.Cmd
 }
 
-// args are the script's: the operation, the TTL, the node and fresh,
+// scriptArgs are the script's: the operation, the TTL, the node and fresh,
 // then the changes. The operation is "joins", followed by the users, when
 // every change is a join of another user, the script's cheapest case;
 // otherwise it is "apply", followed by "+user" or "-user" per change.
-func (k *presenceCall) args(r *Redis, changes []Change) []any {
+func (k *presenceCall) scriptArgs(r *Redis, changes []Change) []any {
 	op := "joins"
 	if !distinctJoins(k.changes, changes) {
 		op = "apply"
