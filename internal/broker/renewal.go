@@ -102,9 +102,9 @@ func (r *Redis) restoreAll() {
 // restore makes this node's entries in each room its users there, a page
 // of users per script call, every page queued while no change of this
 // node can come between them: users that went missing count again, and
-// entries of users it no longer has leave. A room whose call fails stays unsure until the next
-// heartbeat; one that left more behind than a call drops is restored
-// again at once.
+// entries of users it no longer has leave. A room whose call fails stays
+// unsure until the next heartbeat; one that left more behind than a call
+// drops is restored again at once.
 func (r *Redis) restore(rooms []string) {
 	type restoral struct {
 		room string
