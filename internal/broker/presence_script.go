@@ -28,6 +28,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 -- this node's entries are "node\0user" (a count names no node)
 local prefix = node and node .. '\0'
+-- scores and limits go to Redis as strings ('0', not 0): Redis 7.0
+-- prints every number argument with printf, twice per join
 -- a call drops at most this many of a node's stale entries, so that no
 -- call's work grows with what a node left behind; the restores that
 -- follow drop the rest
@@ -68,15 +70,15 @@ end
 -- a new entry's user is in the room on one more node
 local function counted(entry)
   local user = userOf(entry)
-  if redis.call('ZADD', KEYS[2], 0, user) == 1 then
+  if redis.call('ZADD', KEYS[2], '0', user) == 1 then
     return 1
   end
   shared(user)
   return 0
 end
-local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', 0, 1)[1]
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', '0', '1')[1]
 if dead then
-  local gone = entriesOf(dead, 'LIMIT', 0, 100)
+  local gone = entriesOf(dead, 'LIMIT', '0', '100')
   for _, entry in ipairs(gone) do
     drop(entry)
   end
@@ -114,8 +116,8 @@ local function joinAll(count)
     if present[j] then
       held[#held + 1] = user
     else
-      entries[#entries + 1], entries[#entries + 2] = 0, prefix .. user
-      members[#members + 1], members[#members + 2] = 0, user
+      entries[#entries + 1], entries[#entries + 2] = '0', prefix .. user
+      members[#members + 1], members[#members + 2] = '0', user
     end
   end
   if #members > 0 then
@@ -125,7 +127,7 @@ local function joinAll(count)
   -- a user in the room already is there on one more node, unless this
   -- node held it
   for _, user in ipairs(held) do
-    if redis.call('ZADD', KEYS[1], 0, prefix .. user) == 1 then
+    if redis.call('ZADD', KEYS[1], '0', prefix .. user) == 1 then
       shared(user)
     end
   end
@@ -147,7 +149,7 @@ if op == 'apply' or op == 'joins' then
   -- asks it to restore them), then the room's users after each change.
   local current = 1
   if ARGV[4] == '1' then
-    local stale = entriesOf(node, 'LIMIT', 0, dropsPerCall)
+    local stale = entriesOf(node, 'LIMIT', '0', dropsPerCall)
     for _, entry in ipairs(stale) do
       drop(entry)
     end
@@ -169,7 +171,7 @@ if op == 'apply' or op == 'joins' then
       local entry = prefix .. string.sub(ARGV[i], 2)
       if string.sub(ARGV[i], 1, 1) == '+' then
         entered = true
-        if redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+        if redis.call('ZADD', KEYS[1], '0', entry) == 1 then
           count = count + counted(entry)
         end
       else
@@ -180,7 +182,7 @@ if op == 'apply' or op == 'joins' then
     end
   end
   -- a node whose last user here left has no score to keep
-  if left and current == 1 and #entriesOf(node, 'LIMIT', 0, 1) == 0 then
+  if left and current == 1 and #entriesOf(node, 'LIMIT', '0', '1') == 0 then
     redis.call('ZREM', KEYS[4], node)
   end
   -- keys this call created have no expiry yet; those that were there
@@ -224,7 +226,7 @@ elseif op == 'restore' then
   for i = 6, #ARGV do
     wanted[prefix .. ARGV[i]] = true
   end
-  local found = redis.call('ZRANGEBYLEX', KEYS[1], from, to, 'LIMIT', 0, users + dropsPerCall)
+  local found = redis.call('ZRANGEBYLEX', KEYS[1], from, to, 'LIMIT', '0', users + dropsPerCall)
   for _, entry in ipairs(found) do
     if wanted[entry] then
       wanted[entry] = false
@@ -234,7 +236,7 @@ elseif op == 'restore' then
   end
   for i = 6, #ARGV do
     local entry = prefix .. ARGV[i]
-    if wanted[entry] and redis.call('ZADD', KEYS[1], 0, entry) == 1 then
+    if wanted[entry] and redis.call('ZADD', KEYS[1], '0', entry) == 1 then
       counted(entry)
     end
   end
@@ -252,7 +254,7 @@ elseif op == 'page' then
   if ARGV[2] ~= '' then
     from = '(' .. ARGV[2]
   end
-  local page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', 0, tonumber(ARGV[3]))
+  local page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', '0', ARGV[3])
   table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
   return page
 end

@@ -26,14 +26,15 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', 0)
   redis.call('DEL', KEYS[2])
 end
-local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
-local ttl = tonumber(ARGV[4])
+-- numbers go to Redis as strings: Redis 7.0 prints every number
+-- argument with printf, and Lua a number it joins to a string
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', '1')
+local ttl = ARGV[4]
 redis.call('PEXPIRE', KEYS[1], ttl)
-local size = tonumber(ARGV[3])
-local entry = ARGV[2] .. offset
-if size > 0 then
+local entry = ARGV[2] .. string.format('%d', offset)
+if tonumber(ARGV[3]) > 0 then
   redis.call('RPUSH', KEYS[2], entry)
-  redis.call('LTRIM', KEYS[2], -size, -1)
+  redis.call('LTRIM', KEYS[2], '-' .. ARGV[3], '-1')
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 redis.call('PUBLISH', ARGV[1], entry)
