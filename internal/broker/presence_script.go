@@ -28,8 +28,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 -- this node's entries are "node\0user" (a count names no node)
 local prefix = node and node .. '\0'
--- scores and limits go to Redis as strings ('0', not 0): Redis 7.0
--- prints every number argument with printf, twice per join
+-- constants go to Redis as strings ('0', not 0): Redis 7.0 prints every
+-- number argument with printf, which would cost two per join
 -- a call drops at most this many of a node's stale entries, so that no
 -- call's work grows with what a node left behind; the restores that
 -- follow drop the rest
@@ -53,7 +53,7 @@ local function drop(entry)
     if not others then
       return -redis.call('ZREM', KEYS[2], user)
     elseif others > 1 then
-      redis.call('HINCRBY', KEYS[3], user, -1)
+      redis.call('HINCRBY', KEYS[3], user, '-1')
     else
       redis.call('HDEL', KEYS[3], user)
     end
@@ -63,7 +63,7 @@ end
 -- a user already in the room is there on one more node; the first such
 -- user may make the hash, which then expires with the other keys
 local function shared(user)
-  if redis.call('HINCRBY', KEYS[3], user, 1) == 1 then
+  if redis.call('HINCRBY', KEYS[3], user, '1') == 1 then
     redis.call('PEXPIRE', KEYS[3], 2 * ttl)
   end
 end

@@ -23,7 +23,7 @@ import (
 var appendScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', 0)
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', '0')
   redis.call('DEL', KEYS[2])
 end
 -- numbers go to Redis as strings: Redis 7.0 prints every number
@@ -49,7 +49,7 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local offset = 0
 if not epoch then
   epoch = ARGV[1]
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
   redis.call('DEL', KEYS[2])
 else
