@@ -81,3 +81,36 @@ func TestMemoryNodeRestartStartsANewEpoch(t *testing.T) {
 		t.Fatalf("join with the old epoch after a restart: %+v, %d replayed", got, len(replayed))
 	}
 }
+
+// Through Redis a room keeps exactly rooms.history.size messages: a
+// client on another node that missed that many recovers them all, one
+// that missed one more recovers nothing and is told so.
+func TestClusterHistoryKeepsItsSize(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	history := map[string]any{"rooms.history.size": 3}
+	a := launchClusterNode(t, redis, history)
+	b := launchClusterNode(t, redis, history)
+	bob := a.dialAs(t, "bob")
+	joined, _ := bob.JoinSince("h", nil)
+	for i := range 5 {
+		bob.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "h", "text": fmt.Sprint(i)}})
+	}
+	bob.ExpectStream("h", joined.Offset, joined.Offset+5)
+	last := joined.Offset + 5
+	for _, tc := range []struct {
+		missed    uint64
+		recovered bool
+	}{{3, true}, {4, false}} {
+		since := last - tc.missed
+		got, replayed := b.dialAs(t, fmt.Sprint("u", since)).JoinSince("h", &wstest.Since{Offset: since, Epoch: joined.Epoch})
+		if got.Recovered == nil || *got.Recovered != tc.recovered {
+			t.Fatalf("%d missed with 3 kept: %+v", tc.missed, got)
+		}
+		if tc.recovered {
+			wstest.CheckReplay(t, replayed, since, last)
+		} else if len(replayed) != 0 {
+			t.Fatalf("%d missed: %d replayed without recovering", tc.missed, len(replayed))
+		}
+	}
+}

@@ -88,11 +88,11 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 		bob.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "h", "text": fmt.Sprint(i)}})
 	}
 	bob.ExpectStream("h", 0, 5)
-	// Three are kept: missing two of them recovers, missing four does not.
+	// Three are kept: missing all three recovers, missing four does not.
 	for _, tc := range []struct {
 		since     uint64
 		recovered bool
-	}{{3, true}, {1, false}} {
+	}{{2, true}, {1, false}} {
 		c := dialAs(t, node, fmt.Sprint("u", tc.since))
 		got, replayed := c.JoinSince("h", &wstest.Since{Offset: tc.since, Epoch: joined.Epoch})
 		if *got.Recovered != tc.recovered {
