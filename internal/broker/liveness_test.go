@@ -179,6 +179,25 @@ end`, 3, testPrefix+":entries:big", testPrefix+":members:big", testPrefix+":shar
 	}
 }
 
+// A join that makes a room's keys again (Redis lost them while the node
+// stayed current) gives them an expiry at once, not at the next
+// heartbeat: a node that dies before it leaves nothing behind for good.
+// The TTL is long enough that no heartbeat runs during the test.
+func TestRedisKeysAJoinMakesExpire(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	join(t, a, "r", "ann")
+	redis.Do(t, "DEL", testPrefix+":entries:r", testPrefix+":members:r")
+	if n := join(t, a, "r", "bob"); n != 1 {
+		t.Fatalf("count after the keys were made again: %d, want 1", n)
+	}
+	for _, key := range []string{"entries", "members"} {
+		if ttl := redis.Do(t, "PTTL", testPrefix+":"+key+":r").Int(); ttl <= 0 {
+			t.Fatalf("%s made by a join: PTTL %d, want an expiry", key, ttl)
+		}
+	}
+}
+
 // joinsTo is the joins of users prefix-from to prefix-(to-1) to room.
 func joinsTo(room, prefix string, from, to int) []broker.Change {
 	var changes []broker.Change
