@@ -179,6 +179,23 @@ end`, 3, testPrefix+":entries:big", testPrefix+":members:big", testPrefix+":shar
 	}
 }
 
+// A heartbeat that finds the node's score lapsed where it has a single
+// user puts the user back and the score with it, so that the node does
+// not lapse again at once.
+func TestRedisHeartbeatRestoresALoneUser(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	join(t, a, "solo", "ann")
+	redis.Do(t, "ZADD", testPrefix+":nodes:solo", 1, "a")
+	a.Heartbeat()
+	if score := redis.Do(t, "ZSCORE", testPrefix+":nodes:solo", "a").Float64(); score <= 1 {
+		t.Fatalf("a's score after the heartbeat: %v, want it renewed", score)
+	}
+	if users, count, _ := a.Page(context.Background(), "solo", "", 10); count != 1 || !slices.Equal(users, []string{"ann"}) {
+		t.Fatalf("after the restore: %v, count %d", users, count)
+	}
+}
+
 // A join that makes a room's keys again (Redis lost them while the node
 // stayed current) gives them an expiry at once, not at the next
 // heartbeat: a node that dies before it leaves nothing behind for good.
