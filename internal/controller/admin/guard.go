@@ -127,7 +127,7 @@ func loopbackHost(hostport string) bool {
 		return true
 	}
 	addr, err := netip.ParseAddr(host)
-	return err == nil && addr.Unmap().IsLoopback()
+	return err == nil && addr.IsLoopback()
 }
 
 // crossSite names what shows that a browser sent r from a page of another

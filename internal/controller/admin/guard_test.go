@@ -80,11 +80,13 @@ func TestEmptyAdminTokenRefusesProxiedRequests(t *testing.T) {
 	}
 	// A page can point a name of its own at 127.0.0.1 and call the API as
 	// its own origin.
-	res := send(t, "GET", api, map[string]string{"Host": "rebound.example:8000"}, "")
-	if res.Status != 401 || res.Code != 61 || !strings.Contains(res.Message, `"rebound.example:8000"`) {
-		t.Errorf("addressed to another name: %+v", res)
+	for _, host := range []string{"rebound.example:8000", "rebound-localhost:8000", "localhost.rebound.example"} {
+		res := send(t, "GET", api, map[string]string{"Host": host}, "")
+		if res.Status != 401 || res.Code != 61 || !strings.Contains(res.Message, `"`+host+`"`) {
+			t.Errorf("addressed to another name, %s: %+v", host, res)
+		}
 	}
-	for _, host := range []string{"localhost:8000", "127.0.0.2", "[::1]:8000"} {
+	for _, host := range []string{"localhost:8000", "LOCALHOST.", "127.0.0.2", "127.0.0.1.:8000", "[::1]:8000", "[::ffff:127.0.0.1]:8000"} {
 		if res := send(t, "GET", api, map[string]string{"Host": host}, ""); res.Status != 200 {
 			t.Errorf("addressed to %s: %+v", host, res)
 		}
