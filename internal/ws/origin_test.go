@@ -40,6 +40,8 @@ func TestSameOriginComparesHostAndPort(t *testing.T) {
 			http.Header{"Host": {"template_ws"}, "Forwarded": {`for=203.0.113.5;host="example.com:8080";proto=http`}, "Origin": {"http://example.com:8080"}}, true},
 		{"only the entry the nearest proxy added", behindProxy,
 			http.Header{"Host": {"template_ws"}, "X-Forwarded-Host": {"evil.example, example.com:8080"}, "Origin": {"http://evil.example"}}, false},
+		{"only the header line the nearest proxy added", behindProxy,
+			http.Header{"Host": {"template_ws"}, "X-Forwarded-Host": {"evil.example", "example.com:8080"}, "Origin": {"http://evil.example"}}, false},
 		{"only the Forwarded element the nearest proxy added", behindProxy,
 			http.Header{"Host": {"template_ws"}, "Forwarded": {"host=evil.example, for=203.0.113.5;host=example.com"}, "Origin": {"http://evil.example"}}, false},
 		{"X-Forwarded-Host from any other peer", direct,
