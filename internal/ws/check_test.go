@@ -20,6 +20,16 @@ func TestCheckRefusalTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same secret under another algorithm, and no signature at all:
+	// the server takes HS256 only.
+	hs512, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "ann"}).SignedString([]byte(cfg.JWTSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "ann"}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
 	upgrade := func(edit func(r *http.Request)) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://node.example/ws", nil)
 		r.Header.Set("Upgrade", "websocket")
@@ -51,6 +61,8 @@ func TestCheckRefusalTable(t *testing.T) {
 		{"HTTP/2", upgrade(func(r *http.Request) { r.ProtoMajor, r.Proto = 2, "HTTP/2.0" }), true, RefusedNoHijack, 500, "HTTP/2.0"},
 		{"foreign origin", upgrade(func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") }), true, RefusedOrigin, 403, "ws.allowedOrigins"},
 		{"bad token", upgrade(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token+"x") }), true, RefusedAuth, 401, "not valid"},
+		{"HS512 token", upgrade(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+hs512) }), true, RefusedAuth, 401, "HS256"},
+		{"unsigned token", upgrade(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+unsigned) }), true, RefusedAuth, 401, "HS256"},
 	} {
 		_, got := s.check(tc.req, tc.hijackable)
 		if got == nil || got.reason != tc.reason || got.status != tc.status || !strings.Contains(got.message, tc.message) {
@@ -63,5 +75,38 @@ func TestCheckRefusalTable(t *testing.T) {
 	}), true)
 	if got != nil || who.userID != "ann" {
 		t.Fatalf("a valid handshake: %+v, %+v", who, got)
+	}
+}
+
+// The client address behind trusted proxies: the right-most entry of
+// X-Forwarded-For that is not a trusted proxy, read from the right and
+// no further than an entry that is not an address, which no proxy of
+// ours writes; IPv4-mapped forms count as the IPv4 address.
+func TestClientIPTable(t *testing.T) {
+	t.Parallel()
+	s := NewServer(DefaultConfig(), "test-node", NewRouter(), Hooks{})
+	for _, tc := range []struct {
+		peer, forwardedFor, realIP, want string
+	}{
+		{"203.0.113.1:5000", "198.51.100.7", "", "203.0.113.1"},            // an untrusted peer's header is ignored
+		{"127.0.0.1:5000", "198.51.100.7, 203.0.113.5", "", "203.0.113.5"}, // the nearest proxy's entry
+		{"127.0.0.1:5000", "203.0.113.5, 127.0.0.1", "", "203.0.113.5"},    // trusted hops are skipped
+		{"127.0.0.1:5000", "::ffff:203.0.113.5", "", "203.0.113.5"},
+		{"127.0.0.1:5000", "203.0.113.5, ::ffff:127.0.0.1", "", "203.0.113.5"},
+		{"127.0.0.1:5000", "198.51.100.7, unknown", "", "127.0.0.1"},
+		{"127.0.0.1:5000", "198.51.100.7, unknown", "::ffff:203.0.113.8", "203.0.113.8"},
+		{"127.0.0.1:5000", "", "203.0.113.8", "203.0.113.8"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://node.example/ws", nil)
+		r.RemoteAddr = tc.peer
+		if tc.forwardedFor != "" {
+			r.Header.Set("X-Forwarded-For", tc.forwardedFor)
+		}
+		if tc.realIP != "" {
+			r.Header.Set("X-Real-IP", tc.realIP)
+		}
+		if got := s.clientIP(r); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q, X-Real-IP %q: %s, want %s", tc.peer, tc.forwardedFor, tc.realIP, got, tc.want)
+		}
 	}
 }
