@@ -1,0 +1,55 @@
+package hub
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/gfws/template-ws/internal/ws"
+)
+
+// A membership's filters at their edges. While its join recovers it holds
+// the stream's messages and passes only the pushes numbered after
+// joinedAt; once live it drops the offsets up to the floor its reply
+// covered, and passes a lane's shared frames whole only when it takes
+// every one of them.
+func TestMembershipFiltersAtTheirEdges(t *testing.T) {
+	stream := func(offset uint64) roomPush {
+		return roomPush{offset: offset, frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"o%d"}`, offset))}
+	}
+	numbered := func(number uint64) roomPush {
+		return roomPush{number: number, frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"n%d"}`, number))}
+	}
+	framesOf := func(batch ...roomPush) []*ws.Frame {
+		var frames []*ws.Frame
+		for _, p := range batch {
+			frames = append(frames, p.frame)
+		}
+		return frames
+	}
+	peer := &fakePeer{id: "c1", user: "ann"}
+	expect := func(step string, want ...string) {
+		t.Helper()
+		if got := peer.events(); !slices.Equal(got, want) {
+			t.Fatalf("%s: got %v, want %v", step, got, want)
+		}
+	}
+	ms := newMembership(10)
+	batch := []roomPush{numbered(10), stream(4), numbered(11), stream(5), stream(6)}
+	ms.deliver(peer, batch, framesOf(batch...))
+	expect("while recovering", "n11")
+	ms.live(peer, 5)
+	expect("going live at offset 5", "o6")
+
+	batch = []roomPush{stream(5), stream(7), numbered(12)}
+	ms.deliver(peer, batch, framesOf(batch...))
+	expect("live, a batch with the offset the reply covered", "o7", "n12")
+	batch = []roomPush{stream(8), numbered(10), numbered(13)}
+	ms.deliver(peer, batch, framesOf(batch...))
+	expect("live, a batch with a push from before the join", "o8", "n13")
+	// The shared frames carry one more than the batch, so that the peer
+	// shows which of the two it was sent.
+	batch = []roomPush{stream(9), numbered(14)}
+	ms.deliver(peer, batch, framesOf(stream(9), numbered(14), numbered(15)))
+	expect("live, a batch it takes whole", "o9", "n14", "n15")
+}
