@@ -2,6 +2,8 @@ package broker_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,5 +107,47 @@ func TestRedisJoinReadsThePosition(t *testing.T) {
 	}
 	if applied[1].Position != nil || applied[1].Users != 1 {
 		t.Fatalf("a leave: %+v, want 1 user and no position", applied[1])
+	}
+}
+
+// Recover at its edges, alike on both brokers: since at the last offset
+// recovers nothing missed, one past it is refused, and a since of another
+// epoch recovers nothing, however its offset compares.
+func TestRecoverAtTheEdges(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	for name, b := range map[string]broker.Broker{
+		"memory": broker.NewMemoryWithHistory(broker.DefaultHistory()),
+		"redis":  newRedisBroker(t, redis, testPrefix, "a", nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for i := range 3 {
+				if _, err := b.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: fmt.Appendf(nil, `{"n":%d}`, i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			head, err := b.Recover(ctx, "r", nil)
+			if err != nil || head.Offset != 3 {
+				t.Fatalf("position after 3 messages: %+v (%v)", head, err)
+			}
+			for _, tc := range []struct {
+				since     broker.Position
+				recovered bool
+				missed    int
+			}{
+				{broker.Position{Epoch: head.Epoch, Offset: 0}, true, 3},
+				{broker.Position{Epoch: head.Epoch, Offset: 3}, true, 0},
+				{broker.Position{Epoch: "another", Offset: 1}, false, 0},
+				{broker.Position{Epoch: "another", Offset: 9}, false, 0},
+			} {
+				rec, err := b.Recover(ctx, "r", &tc.since)
+				if err != nil || rec.Recovered != tc.recovered || len(rec.Missed) != tc.missed || rec.Position != head.Position {
+					t.Errorf("since %+v: %+v (%v), want recovered %v with %d missed", tc.since, rec, err, tc.recovered, tc.missed)
+				}
+			}
+			if _, err := b.Recover(ctx, "r", &broker.Position{Epoch: head.Epoch, Offset: 4}); !errors.Is(err, broker.ErrSinceBeyond) {
+				t.Errorf("since one past the last offset: %v, want ErrSinceBeyond", err)
+			}
+		})
 	}
 }
