@@ -50,7 +50,7 @@ local offset = 0
 if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('DEL', KEYS[2])
 else
   offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
