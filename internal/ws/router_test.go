@@ -44,6 +44,8 @@ func (greeter) Greet(ctx context.Context, req *GreetReq) (*GreetRes, error) {
 		panic("greeter exploded")
 	case "oops":
 		return nil, errors.New("database password is hunter2")
+	case "coded":
+		return nil, gerror.NewCode(gcode.CodeInternalError, "database password is hunter2")
 	}
 	return &GreetRes{Text: strings.Repeat("hello ", req.Times) + req.Name, User: ws.FromContext(ctx).UserID()}, nil
 }
@@ -98,6 +100,7 @@ func TestBoundControllerIsServedWithValidation(t *testing.T) {
 		{"not authorized", map[string]any{"name": "stranger"}, 61, "strangers"},
 		{"panic", map[string]any{"name": "boom"}, 50, "internal error"},
 		{"plain error", map[string]any{"name": "oops"}, 50, "internal error"},
+		{"error coded internal", map[string]any{"name": "coded"}, 50, "internal error"},
 	} {
 		got := c.Call(tc.name, "greet", tc.data)
 		if got.CodeOf(t) != tc.code || !got.HasText(tc.message) {
