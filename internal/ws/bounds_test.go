@@ -65,6 +65,20 @@ func TestRepliesDoNotEchoOversizedInput(t *testing.T) {
 	if r := c.Call(strings.Repeat("9", 100), "echo", 1); r.CodeOf(t) != 66 || r.ID != nil || !r.HasText("at most 64") {
 		t.Fatalf("a 100-byte id: %+v", r)
 	}
+	// At the bounds: 64 bytes pass, 65 do not. An id's bytes are its
+	// JSON's, quotes included.
+	if r := c.Call(strings.Repeat("i", 62), "echo", 1); r.CodeOf(t) != 0 || string(r.ID) != `"`+strings.Repeat("i", 62)+`"` {
+		t.Fatalf("an id of 64 bytes: %+v", r)
+	}
+	if r := c.Call(strings.Repeat("i", 63), "echo", 1); r.CodeOf(t) != 66 || r.ID != nil {
+		t.Fatalf("an id of 65 bytes: %+v", r)
+	}
+	if r := c.Call("e64", strings.Repeat("e", 64), nil); r.CodeOf(t) == 66 {
+		t.Fatalf("an event name of 64 bytes: %+v", r)
+	}
+	if r := c.Call("e65", strings.Repeat("e", 65), nil); r.CodeOf(t) != 66 {
+		t.Fatalf("an event name of 65 bytes: %+v", r)
+	}
 	// A huge value quoted by a validation message is cut.
 	r := c.Call("v", "room.join", map[string]string{"room": strings.Repeat("!", 30<<10)})
 	if r.CodeOf(t) != 51 || len(r.Message) > 512 {
