@@ -219,8 +219,11 @@ func TestHandshakeConnectionCaps(t *testing.T) {
 	wstest.DialWelcome(t, perUser.WSURL, bob)
 
 	perIP := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1})
-	wstest.DialWelcome(t, perIP.WSURL, nil)
+	fromLoopback, _ := wstest.DialWelcome(t, perIP.WSURL, nil)
 	dialRefused(t, perIP.WSURL, nil, refusal{status: 429, code: 63, message: []string{"127.0.0.1", "ws.maxConnectionsPerIP"}})
+	fromLoopback.Close()
+	wstest.WaitFor(t, "the address's slot to be released", func() bool { return perIP.App.WS.Len() == 0 })
+	wstest.DialWelcome(t, perIP.WSURL, nil)
 
 	// Behind a trusted proxy the cap counts the forwarded client address;
 	// a direct client cannot dodge it by sending its own X-Forwarded-For.
