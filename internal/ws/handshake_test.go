@@ -237,10 +237,13 @@ func TestHandshakeConnectionCaps(t *testing.T) {
 	dialRefused(t, untrusted.WSURL, from("203.0.113.6"), refusal{status: 429, code: 63, message: []string{"address 127.0.0.1 "}})
 
 	total := wstest.Start(t, map[string]any{"ws.maxConnections": 1})
-	wstest.DialWelcome(t, total.WSURL, nil)
+	only, _ := wstest.DialWelcome(t, total.WSURL, nil)
 	dialRefused(t, total.WSURL, nil, refusal{
 		status: 503, code: 63, header: map[string]string{"Retry-After": "5"}, message: []string{"ws.maxConnections"},
 	})
+	only.Close()
+	wstest.WaitFor(t, "the node's slot to be released", func() bool { return total.App.WS.Len() == 0 })
+	wstest.DialWelcome(t, total.WSURL, nil)
 }
 
 // A request that reaches the node through FastCGI cannot be upgraded: the
