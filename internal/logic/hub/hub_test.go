@@ -106,6 +106,7 @@ func TestRoomEvents(t *testing.T) {
 	}{
 		{"room.join", map[string]string{"room": "bad room!"}, "1 to 64 characters"},
 		{"room.join", map[string]string{"room": strings.Repeat("r", 65)}, "1 to 64 characters"},
+		{"room.join", map[string]string{"room": "a/b"}, "1 to 64 characters"},
 		{"room.join", map[string]string{}, "room is required"},
 		{"room.send", map[string]string{"room": "lobby", "text": strings.Repeat("é", 4097)}, "1 to 4096 characters"},
 		{"room.send", map[string]string{"room": "lobby", "text": ""}, "text is required"},
@@ -114,6 +115,11 @@ func TestRoomEvents(t *testing.T) {
 		if r := cid.Call("v", bad.event, bad.data); r.CodeOf(t) != 51 || !r.HasText(bad.want) {
 			t.Errorf("%s %v: %+v, want 51 with %q", bad.event, bad.data, r, bad.want)
 		}
+	}
+	// A room name of 64 characters, of every kind the rule allows.
+	widest := strings.Repeat("Az09._:-", 8)
+	if r := cid.Call("w", "room.join", map[string]string{"room": widest}); r.CodeOf(t) != 0 {
+		t.Errorf("joining %q: %+v", widest, r)
 	}
 	// Exactly 4096 characters of any script is allowed.
 	bob.Send(map[string]any{"id": "6", "event": "room.send", "data": map[string]string{"room": "lobby", "text": strings.Repeat("é", 4096)}})
