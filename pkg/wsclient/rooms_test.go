@@ -1,0 +1,59 @@
+package wsclient
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// The rooms a client rejoins, and from where: a reply's position, moved on
+// by each new stream message, never back by a rejoin's reply that its
+// replayed messages already passed, reset by a new epoch, dropped by a
+// leave.
+func TestRoomsFollowTheirStreams(t *testing.T) {
+	var r rooms
+	join := func(data string) { r.follow("room.join", json.RawMessage(data)) }
+	at := func(step string, want since) {
+		t.Helper()
+		if got := r.snapshot()["r"]; got != want {
+			t.Fatalf("%s: position %+v, want %+v", step, got, want)
+		}
+	}
+	join(`{"room":"r","offset":5,"epoch":"E"}`)
+	at("joined", since{5, "E"})
+	if r.advance("r", 5) {
+		t.Fatal("the message at the joined offset counted as new")
+	}
+	if !r.advance("r", 6) {
+		t.Fatal("the next message did not count as new")
+	}
+	at("after a message", since{6, "E"})
+	join(`{"room":"r","offset":4,"epoch":"E"}`)
+	at("a reply behind the messages replayed before it", since{6, "E"})
+	join(`{"room":"r","offset":2,"epoch":"F"}`)
+	at("a new epoch", since{2, "F"})
+	r.follow("room.leave", json.RawMessage(`{"room":"r"}`))
+	if _, kept := r.snapshot()["r"]; kept {
+		t.Fatal("a room left is still rejoined")
+	}
+	if !r.advance("r", 1) {
+		t.Fatal("a message of a room not followed was dropped")
+	}
+}
+
+// A rejoin's report: how many messages were replayed, or that the app
+// must reload the room, or why the join failed.
+func TestRejoinedReports(t *testing.T) {
+	recovered := rejoinedFrom("r", 3, Message{Event: "room.join", Data: json.RawMessage(`{"room":"r","offset":7,"epoch":"E","recovered":true}`)})
+	if !recovered.Recovered || recovered.Missed != 4 || recovered.Offset != 7 || recovered.Err != nil {
+		t.Fatalf("recovered: %+v", recovered)
+	}
+	lost := rejoinedFrom("r", 3, Message{Event: "room.join", Data: json.RawMessage(`{"room":"r","offset":7,"epoch":"F","recovered":false}`)})
+	if lost.Recovered || lost.Missed != 0 || lost.Epoch != "F" {
+		t.Fatalf("not recovered: %+v", lost)
+	}
+	var refused *Error
+	if failed := rejoinedFrom("r", 3, Message{Event: "room.join", Code: 51, Message: "since is past"}); !errors.As(failed.Err, &refused) || refused.Code != 51 {
+		t.Fatalf("refused: %+v", failed)
+	}
+}
