@@ -60,6 +60,18 @@ func TestDrainSends1001AndRefusesNewcomers(t *testing.T) {
 	}
 }
 
+// A drain stops waiting at ws.shutdownTimeout and reports who is left:
+// here a client that never answers the close frame, which the node would
+// otherwise wait for a while longer.
+func TestDrainStopsAtTheShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"ws.shutdownTimeout": "200ms"})
+	wstest.DialWelcome(t, node.WSURL, nil)
+	if left := node.App.WS.Drain(wstest.ShutdownContext(t)); left != 1 {
+		t.Fatalf("drain returned with %d connections left, want the one still owing its close", left)
+	}
+}
+
 // Frames no valid client sends close the connection with 1002.
 func TestProtocolErrorCloses1002(t *testing.T) {
 	t.Parallel()
