@@ -147,3 +147,57 @@ func TestSmallRoomMessagesGoOutAtOnce(t *testing.T) {
 		t.Fatalf("a small room started a lane: %v", h.lanes.rooms)
 	}
 }
+
+// A sender that finds a large room's lane full waits for it to drain and
+// then goes on: the lane holds at most laneLimit pushes, and no message is
+// lost for the wait.
+func TestAFullLaneHoldsItsSenderUntilItDrains(t *testing.T) {
+	t.Parallel()
+	h, peers, gate := stuckLane(t)
+	sent := make(chan error, 1)
+	go func() {
+		// m1 is in the stuck batch; these fill the lane and one more.
+		for i := 2; i <= laneLimit+2; i++ {
+			if _, err := h.SendToRoom(as(peers[0]), "big", fmt.Sprint("m", i)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		h.lanes.mu.Lock()
+		held := len(h.lanes.rooms["big"].pending)
+		h.lanes.mu.Unlock()
+		if held > laneLimit {
+			t.Fatalf("the lane holds %d pushes, over laneLimit %d", held, laneLimit)
+		}
+		if held == laneLimit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lane holds %d pushes after 5s, want it full", held)
+		}
+	}
+	close(gate)
+	select {
+	case err := <-sent:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender was still waiting 5s after the lane drained")
+	}
+	last := peers[len(peers)-1]
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		last.mu.Lock()
+		got := len(last.pushes)
+		last.mu.Unlock()
+		if got == laneLimit+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow member got %d messages, want %d", got, laneLimit+2)
+		}
+	}
+}
