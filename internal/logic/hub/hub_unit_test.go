@@ -273,6 +273,18 @@ func TestJoinDuringAnOutageCountsLocally(t *testing.T) {
 	}
 }
 
+// waitUntil polls cond every millisecond until it holds, failing the test
+// after 5s: wstest's WaitFor is out of reach here, since wstest imports
+// the hub.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5s for %s", what)
+		}
+	}
+}
+
 // waitEvents polls p until it has received want, or fails after a few
 // seconds: room.left goes out from the presence queue.
 func waitEvents(t *testing.T, p *fakePeer, want ...string) {

@@ -104,17 +104,11 @@ func TestAJoinDoesNotTakeWhatTheLaneHeldBeforeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.lanes.mu.Unlock()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	waitUntil(t, "the lane to finish delivering", func() bool {
 		h.lanes.mu.Lock()
-		idle := len(h.lanes.rooms) == 0
-		h.lanes.mu.Unlock()
-		if idle {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lane was still delivering after 5s")
-		}
-	}
+		defer h.lanes.mu.Unlock()
+		return len(h.lanes.rooms) == 0
+	})
 	if got := peers[1].events(); !slices.Equal(got, []string{EventRoomMessage, EventRoomJoined}) {
 		t.Fatalf("a member before the push got %v, want the message and the push", got)
 	}
@@ -165,20 +159,15 @@ func TestAFullLaneHoldsItsSenderUntilItDrains(t *testing.T) {
 		}
 		sent <- nil
 	}()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	waitUntil(t, "the lane to fill", func() bool {
 		h.lanes.mu.Lock()
 		held := len(h.lanes.rooms["big"].pending)
 		h.lanes.mu.Unlock()
 		if held > laneLimit {
 			t.Fatalf("the lane holds %d pushes, over laneLimit %d", held, laneLimit)
 		}
-		if held == laneLimit {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the lane holds %d pushes after 5s, want it full", held)
-		}
-	}
+		return held == laneLimit
+	})
 	close(gate)
 	select {
 	case err := <-sent:
@@ -189,15 +178,9 @@ func TestAFullLaneHoldsItsSenderUntilItDrains(t *testing.T) {
 		t.Fatal("the sender was still waiting 5s after the lane drained")
 	}
 	last := peers[len(peers)-1]
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	waitUntil(t, fmt.Sprintf("the slow member to get all %d messages", laneLimit+2), func() bool {
 		last.mu.Lock()
-		got := len(last.pushes)
-		last.mu.Unlock()
-		if got == laneLimit+2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the slow member got %d messages, want %d", got, laneLimit+2)
-		}
-	}
+		defer last.mu.Unlock()
+		return len(last.pushes) == laneLimit+2
+	})
 }
