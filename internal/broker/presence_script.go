@@ -110,7 +110,7 @@ end
 local function joinAll(count)
   local n = #ARGV - 4
   local present = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 5))
-  local entries, members, held = {}, {}, {}
+  local entries, members, held, users = {}, {}, {}, {}
   for j = 1, n do
     local user = ARGV[j + 4]
     if present[j] then
@@ -118,7 +118,9 @@ local function joinAll(count)
     else
       entries[#entries + 1], entries[#entries + 2] = '0', prefix .. user
       members[#members + 1], members[#members + 2] = '0', user
+      count = count + 1
     end
+    users[j] = count
   end
   if #members > 0 then
     redis.call('ZADD', KEYS[1], unpack(entries))
@@ -130,13 +132,6 @@ local function joinAll(count)
     if redis.call('ZADD', KEYS[1], '0', prefix .. user) == 1 then
       shared(user)
     end
-  end
-  local users = {}
-  for j = 1, n do
-    if not present[j] then
-      count = count + 1
-    end
-    users[j] = count
   end
   return users
 end
