@@ -132,6 +132,8 @@ func TestRoomEvents(t *testing.T) {
 	expectReply(t, cid.Call("8", "room.members", map[string]string{"room": "lobby"}), 0, `{"room":"lobby","count":1,"users":["ann"]}`)
 	// Leaving a room one is not in is harmless.
 	expectReply(t, cid.Call("9", "room.leave", map[string]string{"room": "lobby"}), 0, `{"room":"lobby"}`)
+	// A room nobody is in has an empty list of users, not null.
+	expectReply(t, cid.Call("10", "room.members", map[string]string{"room": "nobody"}), 0, `{"room":"nobody","count":0,"users":[]}`)
 }
 
 func TestUserOnTwoDevices(t *testing.T) {

@@ -231,6 +231,9 @@ func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out 
 		users = users[:limit]
 		out.Next = users[limit-1]
 	}
+	if users == nil {
+		users = []string{} // an empty page is [], as the schema says, not null
+	}
 	out.Users = users
 	return out, nil
 }
