@@ -18,9 +18,15 @@ import (
 )
 
 // answer is how a scripted node meets one handshake: a close code sent
-// after the welcome, an HTTP status refusing the upgrade, or, with
-// neither, a connection left open until the client goes.
-type answer struct{ close, status int }
+// after the welcome, an HTTP status refusing the upgrade, a welcome
+// promising a ping every millisecond and then silence, or, with none, a
+// connection left open until the client goes. ended, when set, is closed
+// once the client's side is gone.
+type answer struct {
+	close, status int
+	silent        bool
+	ended         chan struct{}
+}
 
 // scriptedNode answers the n-th handshake with answers[n] (later ones
 // stay open) and reports how many handshakes it has had.
@@ -48,7 +54,14 @@ func scriptedNode(t *testing.T, answers ...answer) (url string, handshakes func(
 			return
 		}
 		defer c.Close()
-		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
+		if a.ended != nil {
+			defer close(a.ended)
+		}
+		welcome := map[string]any{}
+		if a.silent {
+			welcome["pingInterval"] = 1
+		}
+		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": welcome})
 		if a.close != 0 {
 			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(a.close, "scripted"), time.Now().Add(time.Second))
 		}
@@ -122,4 +135,21 @@ func TestRefusedReconnects(t *testing.T) {
 	}})
 	wstest.WaitFor(t, "a third handshake after the token's renewal", func() bool { return handshakes() == 3 })
 	<-renewed
+}
+
+// A connection that went silent is closed before the client reconnects:
+// left open, the node would keep it in every room until its own pong
+// timeout. The client gives up on it 5s and two ping intervals after its
+// last frame.
+func TestASilentConnectionIsClosed(t *testing.T) {
+	t.Parallel()
+	first := answer{silent: true, ended: make(chan struct{})}
+	url, handshakes := scriptedNode(t, first)
+	dial(t, url, &wsclient.Options{MinDelay: time.Millisecond})
+	select {
+	case <-first.ended:
+	case <-time.After(5*time.Second + wstest.Timeout):
+		t.Fatal("the silent connection's socket is still open")
+	}
+	wstest.WaitFor(t, "a reconnect after the silence", func() bool { return handshakes() == 2 })
 }

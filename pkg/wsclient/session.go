@@ -85,6 +85,9 @@ func (c *Client) run(conn *websocket.Conn) {
 	defer close(c.done)
 	for conn != nil {
 		code, reason := c.read(conn)
+		// A connection that went silent or failed still holds its socket,
+		// and the node its place in every room, until closed.
+		_ = conn.Close()
 		c.detach(fmt.Sprintf("connection closed (%d %s)", code, reason))
 		if c.ctx.Err() != nil {
 			break
