@@ -38,7 +38,8 @@ type Options struct {
 	Header http.Header
 	// Dialer dials the connections; websocket.DefaultDialer by default.
 	Dialer *websocket.Dialer
-	// MinDelay and MaxDelay bound the reconnect backoff (500ms, 15s).
+	// MinDelay and MaxDelay bound the reconnect backoff (500ms, 15s). It
+	// starts over at MinDelay once a connection has lasted MaxDelay.
 	MinDelay, MaxDelay time.Duration
 	// WriteTimeout is each write's deadline (10s).
 	WriteTimeout time.Duration
@@ -56,7 +57,7 @@ type State struct {
 	State   string
 	Code    int // the close code, when a close caused the change
 	Reason  string
-	Attempt int
+	Attempt int // counts the dials since a connection last lasted MaxDelay
 	Delay   time.Duration
 	Err     error
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 // once the client's side is gone.
 type answer struct {
 	close, status int
+	lasts         time.Duration // before the close
 	silent        bool
 	ended         chan struct{}
 }
@@ -63,6 +65,7 @@ func scriptedNode(t *testing.T, answers ...answer) (url string, handshakes func(
 		}
 		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": welcome})
 		if a.close != 0 {
+			time.Sleep(a.lasts)
 			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(a.close, "scripted"), time.Now().Add(time.Second))
 		}
 		for { // until the client answers the close or goes
@@ -152,4 +155,42 @@ func TestASilentConnectionIsClosed(t *testing.T) {
 		t.Fatal("the silent connection's socket is still open")
 	}
 	wstest.WaitFor(t, "a reconnect after the silence", func() bool { return handshakes() == 2 })
+}
+
+// The backoff grows over connections that a node accepts and closes at
+// once, and starts over after one that lasted MaxDelay.
+func TestBackoffGrowsOverShortConnections(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		lasts time.Duration
+		want  []int
+	}{
+		{0, []int{1, 2, 3, 4}},
+		{60 * time.Millisecond, []int{1, 1, 1}},
+	} {
+		closes := make([]answer, len(tc.want))
+		for i := range closes {
+			closes[i] = answer{close: websocket.CloseInternalServerErr, lasts: tc.lasts}
+		}
+		url, _ := scriptedNode(t, closes...)
+		var mu sync.Mutex
+		var attempts []int
+		dial(t, url, &wsclient.Options{MinDelay: time.Millisecond, MaxDelay: 50 * time.Millisecond, OnState: func(s wsclient.State) {
+			mu.Lock()
+			defer mu.Unlock()
+			if s.State == "reconnecting" {
+				attempts = append(attempts, s.Attempt)
+			}
+		}})
+		wstest.WaitFor(t, "the scripted closes", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(attempts) == len(tc.want)
+		})
+		mu.Lock()
+		if !slices.Equal(attempts, tc.want) {
+			t.Errorf("connections lasting %v: reconnect attempts %v, want %v", tc.lasts, attempts, tc.want)
+		}
+		mu.Unlock()
+	}
 }

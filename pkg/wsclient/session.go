@@ -80,10 +80,14 @@ func (c *Client) attach(conn *websocket.Conn, welcome json.RawMessage) bool {
 }
 
 // run reads each connection until it ends, then reconnects as the close
-// code says, until the client stops.
+// code says, until the client stops. The backoff keeps growing over
+// connections that end within MaxDelay of their start, so that a node
+// that accepts and closes at once is not dialled at MinDelay forever.
 func (c *Client) run(conn *websocket.Conn) {
 	defer close(c.done)
+	failed := 0 // reconnects since a connection last lasted
 	for conn != nil {
+		opened := time.Now()
 		code, reason := c.read(conn)
 		// A connection that went silent or failed still holds its socket,
 		// and the node its place in every room, until closed.
@@ -92,7 +96,10 @@ func (c *Client) run(conn *websocket.Conn) {
 		if c.ctx.Err() != nil {
 			break
 		}
-		conn = c.reconnect(code, reason)
+		if time.Since(opened) >= c.opts.MaxDelay {
+			failed = 0
+		}
+		conn, failed = c.reconnect(code, reason, failed)
 	}
 	if c.ctx.Err() != nil && c.stopErr == nil {
 		c.state(State{State: "closed"})
@@ -188,49 +195,50 @@ func (c *Client) detach(reason string) {
 }
 
 // reconnect dials again with backoff after a close it may mend, renewing
-// the token first after 4401, and rejoins the remembered rooms. It
-// returns nil once the client stops.
-func (c *Client) reconnect(code int, reason string) *websocket.Conn {
+// the token first after 4401, and rejoins the remembered rooms. The first
+// attempt is the one after the failed earlier ones. It returns the new
+// connection and its attempt's number, or nil once the client stops.
+func (c *Client) reconnect(code int, reason string, failed int) (*websocket.Conn, int) {
 	ended := &CloseError{Code: code, Reason: reason}
 	if c.opts.NoReconnect || stopCodes[code] {
 		c.finish(ended)
-		return nil
+		return nil, 0
 	}
 	if code == tokenExpired && !c.renewToken(ended) {
-		return nil
+		return nil, 0
 	}
-	for attempt := 1; ; attempt++ {
+	for attempt := failed + 1; ; attempt++ {
 		delay := c.backoff(attempt)
 		c.state(State{State: "reconnecting", Code: code, Reason: reason, Attempt: attempt, Delay: delay})
 		timer := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			timer.Stop()
-			return nil
+			return nil, 0
 		case <-timer.C:
 		}
 		conn, welcome, err := c.connect(c.ctx)
 		var refused *HandshakeError
 		switch {
 		case c.ctx.Err() != nil:
-			return nil
+			return nil, 0
 		case errors.As(err, &refused) && refused.Status == http.StatusUnauthorized:
 			if !c.renewToken(err) {
-				return nil
+				return nil, 0
 			}
 			continue
 		case errors.As(err, &refused) && refused.Status == http.StatusForbidden:
 			c.finish(err) // an origin the node refuses: no retry changes it
-			return nil
+			return nil, 0
 		case err != nil:
 			continue
 		}
 		if !c.attach(conn, welcome) {
-			return nil
+			return nil, 0
 		}
 		c.emitWelcome(welcome)
 		c.rejoin()
-		return conn
+		return conn, attempt
 	}
 }
 

@@ -158,7 +158,7 @@
       const socket = new WebSocket(url);
       this.socket = socket;
       socket.onopen = () => {
-        this.attempt = 0;
+        this.openedAt = Date.now();
         this.lastTraffic = Date.now();
         this.startPinger();
       };
@@ -168,6 +168,11 @@
         this.socket = null;
         this.stopPinger();
         this.failPending("connection closed (" + e.code + (e.reason ? " " + e.reason : "") + ")");
+        // The backoff starts over only after a connection that lasted: a
+        // node that accepts and closes at once is not dialled at minDelay
+        // forever.
+        if (this.openedAt && Date.now() - this.openedAt >= this.maxDelay) this.attempt = 0;
+        this.openedAt = 0;
         if (!this.stopped) this.afterClose(e.code, e.reason);
       };
     }
