@@ -31,10 +31,20 @@ func NewMemory() *Memory {
 // NewMemoryWithHistory returns an empty in-memory broker keeping history
 // of each room's stream.
 func NewMemoryWithHistory(history History) *Memory {
-	return &Memory{
+	m := &Memory{
 		rooms:   make(map[string]*btree.BTreeG[string]),
 		streams: memoryStreams{history: history, rooms: make(map[string]*memoryStream)},
 	}
+	m.streams.occupied = m.occupied
+	return m
+}
+
+// occupied reports whether room has users. The streams call it holding
+// their own locks, which nothing holding mu ever takes.
+func (m *Memory) occupied(room string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rooms[room] != nil
 }
 
 // Publish does nothing: the publishing node has delivered already.
@@ -48,10 +58,19 @@ func (m *Memory) Subscribe(h Handler) { m.streams.handler = h }
 // The room's stream position is Recover's to tell: it is as cheap.
 func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
 	applied := make([]Applied, len(changes))
+	var entered []string // rooms that had no users
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for i, c := range changes {
+		if c.Join && m.rooms[c.Room] == nil {
+			entered = append(entered, c.Room)
+		}
 		applied[i].Users = m.applyLocked(c)
+	}
+	m.mu.Unlock()
+	// Nobody in these rooms held an offset: an expired stream may end
+	// now, and the joins start a new one.
+	for _, room := range entered {
+		m.streams.endIfExpired(room)
 	}
 	return applied, nil
 }

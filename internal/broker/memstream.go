@@ -13,6 +13,10 @@ import (
 type memoryStreams struct {
 	history History
 	handler Handler
+	// occupied reports whether a room has users. Their offsets must stay
+	// valid, so such a room's stream outlives its TTL; only the messages
+	// it kept expire.
+	occupied func(room string) bool
 
 	mu        sync.Mutex
 	rooms     map[string]*memoryStream
@@ -57,17 +61,46 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 	for room, st := range s.rooms {
 		st.mu.Lock()
 		if now.Sub(st.last) > s.history.TTL {
-			st.gone = true
-			delete(s.rooms, room)
+			if s.occupied(room) {
+				st.kept, st.last = nil, now
+			} else {
+				st.gone = true
+				delete(s.rooms, room)
+			}
 		}
 		st.mu.Unlock()
 	}
 }
 
+// endIfExpired forgets room's stream if its TTL has passed. Called when
+// the room gets its first user: restartIfExpired keeps a stream going
+// while its room has users, the new one included.
+func (s *memoryStreams) endIfExpired(room string) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.rooms[room]
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if now.Sub(st.last) > s.history.TTL {
+		st.gone = true
+		delete(s.rooms, room)
+	}
+}
+
 // restartIfExpired begins a new life of a stream whose TTL has passed
-// but which no sweep has removed yet.
-func (st *memoryStream) restartIfExpired(now time.Time, ttl time.Duration) {
-	if now.Sub(st.last) > ttl {
+// but which no sweep has removed yet, or, while its room has users, only
+// forgets what it kept: restarting the offsets under a new epoch would
+// have every member take the next messages for ones it has had.
+func (s *memoryStreams) restartIfExpired(room string, st *memoryStream, now time.Time) {
+	switch {
+	case now.Sub(st.last) <= s.history.TTL:
+	case s.occupied(room):
+		st.kept, st.last = nil, now
+	default:
 		st.epoch, st.offset, st.kept, st.last = newEpoch(), 0, nil, now
 	}
 }
@@ -76,7 +109,7 @@ func (s *memoryStreams) append(m Message) uint64 {
 	now := time.Now()
 	st := s.stream(m.Target, now)
 	defer st.mu.Unlock()
-	st.restartIfExpired(now, s.history.TTL)
+	s.restartIfExpired(m.Target, st, now)
 	st.offset++
 	st.last = now
 	m.Offset = st.offset
@@ -96,7 +129,7 @@ func (s *memoryStreams) recover(room string, since *Position) (Recovery, error) 
 	now := time.Now()
 	st := s.stream(room, now)
 	defer st.mu.Unlock()
-	st.restartIfExpired(now, s.history.TTL)
+	s.restartIfExpired(room, st, now)
 	rec := Recovery{Position: Position{Offset: st.offset, Epoch: st.epoch}}
 	if since == nil || since.Epoch != st.epoch {
 		return rec, nil

@@ -196,6 +196,11 @@ if op == 'apply' or op == 'joins' then
   table.insert(users, 1, head[1] or '')
   return users
 elseif op == 'renew' then
+  -- the room's stream position (KEYS[5]) lives on while the room has
+  -- users, for ARGV[5] ms from each heartbeat: restarted under a new
+  -- epoch, its offsets would have every member take the next messages
+  -- for ones it has had
+  redis.call('PEXPIRE', KEYS[5], ARGV[5])
   -- the heartbeat: the node's score moves on while it is current and the
   -- node holds as many entries as it has users here (ARGV[4]); 0 asks it
   -- to restore them

@@ -17,7 +17,9 @@ import (
 // so offsets are consecutive across the cluster and every subscriber gets
 // a room's messages in offset order; any node can answer a recovery from
 // the list. Both keys expire rooms.history.ttl after the last message,
-// and a stream that starts again gets a new epoch. Each kept message and
+// the position not while the room has users: every heartbeat moves its
+// expiry on, so that the offsets members hold stay valid. A stream that
+// starts again gets a new epoch. Each kept message and
 // each published one is the encoded Message followed by its offset in
 // decimal (see decodeMessage).
 var appendScript = newScript(`
@@ -30,7 +32,10 @@ end
 -- argument with printf, and Lua a number it joins to a string
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', '1')
 local ttl = ARGV[4]
-redis.call('PEXPIRE', KEYS[1], ttl)
+-- never shorten what a heartbeat gave the position
+if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
 local entry = ARGV[2] .. string.format('%d', offset)
 if tonumber(ARGV[3]) > 0 then
   redis.call('RPUSH', KEYS[2], entry)

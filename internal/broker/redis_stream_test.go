@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/gogf/gf/v2/database/gredis"
 
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/wstest"
@@ -147,6 +150,67 @@ func TestRecoverAtTheEdges(t *testing.T) {
 			}
 			if _, err := b.Recover(ctx, "r", &broker.Position{Epoch: head.Epoch, Offset: 4}); !errors.Is(err, broker.ErrSinceBeyond) {
 				t.Errorf("since one past the last offset: %v, want ErrSinceBeyond", err)
+			}
+		})
+	}
+}
+
+// A room's stream outlives rooms.history.ttl while the room has users, so
+// that the offsets its members hold stay valid: only the kept messages
+// expire. Once the room is empty, an expired stream ends, and the next
+// one has a new epoch.
+func TestAStreamOutlivesItsTTLWhileItsRoomHasUsers(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	history := broker.History{Size: 100, TTL: 300 * time.Millisecond}
+	onRedis, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
+		Prefix: testPrefix, Node: "a", PresenceTTL: 600 * time.Millisecond, History: history,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = onRedis.Close() })
+	onRedis.Subscribe(func(broker.Message) {})
+	wstest.WaitFor(t, "the broker to subscribe", onRedis.Ready)
+	for name, b := range map[string]broker.Broker{
+		"memory": broker.NewMemoryWithHistory(history),
+		"redis":  onRedis,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			appendOne := func() uint64 {
+				offset, err := b.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return offset
+			}
+			join(t, b, "r", "ann")
+			for range 3 {
+				appendOne()
+			}
+			head, err := b.Recover(ctx, "r", nil)
+			if err != nil || head.Offset != 3 {
+				t.Fatalf("position after 3 messages: %+v (%v)", head, err)
+			}
+			var later broker.Recovery
+			wstest.WaitFor(t, "the kept messages to expire", func() bool {
+				later, err = b.Recover(ctx, "r", &broker.Position{Epoch: head.Epoch, Offset: 2})
+				return err == nil && !later.Recovered
+			})
+			if later.Position != head.Position {
+				t.Fatalf("the stream of a room with a user restarted: %+v, was %+v", later.Position, head.Position)
+			}
+			if offset := appendOne(); offset != 4 {
+				t.Fatalf("the next message after the TTL took offset %d, want 4", offset)
+			}
+			leave(t, b, "r", "ann")
+			var next broker.Recovery
+			wstest.WaitFor(t, "the empty room's stream to end", func() bool {
+				next, err = b.Recover(ctx, "r", nil)
+				return err == nil && next.Epoch != head.Epoch
+			})
+			if next.Offset != 0 {
+				t.Fatalf("a new stream starts at offset %d", next.Offset)
 			}
 		})
 	}

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strconv"
+
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/google/btree"
 	goredis "github.com/redis/go-redis/v9"
@@ -22,6 +24,8 @@ func (r *Redis) heartbeat() {
 		cmd   *goredis.Cmd
 	}
 	var renewals []*renewal
+	// A stream's position outlives the heartbeats, and rooms.history.ttl.
+	keep := strconv.FormatInt(max(r.history.TTL, 2*r.ttl).Milliseconds(), 10)
 	r.local.mu.Lock()
 	for room, tree := range r.local.rooms {
 		renewals = append(renewals, &renewal{room: room, users: tree.Len()})
@@ -32,7 +36,7 @@ func (r *Redis) heartbeat() {
 		chunk := renewals[start:min(start+renewalsPerWrite, len(renewals))]
 		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 			for _, rn := range chunk {
-				rn.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rn.room), "renew", r.ttl.Milliseconds(), r.node, rn.users)
+				rn.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(rn.room), r.streamKey(rn.room)), "renew", r.ttl.Milliseconds(), r.node, rn.users, keep)
 			}
 		}}
 		if r.queue(r.ctx, w) != nil {

@@ -103,12 +103,32 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 		} else if len(replayed) != 0 {
 			t.Fatalf("since %d replayed %d messages without recovering", tc.since, len(replayed))
 		}
+		leave(t, c, "h")
 	}
-	// A second after the last message the stream has expired: a new
-	// epoch, and nothing to recover.
+	// A second after the last message the history has expired, but the
+	// stream goes on while its room has users: the offsets its members
+	// hold stay valid, and live messages keep counting.
+	var later wstest.Joined
+	wstest.WaitFor(t, "the history to expire", func() bool {
+		probe := dialAs(t, node, "probe")
+		later, _ = probe.JoinSince("h", &wstest.Since{Offset: 4, Epoch: joined.Epoch})
+		leave(t, probe, "h")
+		return !*later.Recovered
+	})
+	if later.Epoch != joined.Epoch || later.Offset != 5 {
+		t.Fatalf("the stream of an occupied room restarted: %+v", later)
+	}
+	bob.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "h", "text": "after a quiet spell"}})
+	alice.ExpectStream("h", 0, 6)
+	// Once nobody is in the room, an expired stream ends: a new epoch, and
+	// nothing to recover.
+	leave(t, alice, "h")
+	leave(t, bob, "h")
 	var expired wstest.Joined
 	wstest.WaitFor(t, "the stream to expire", func() bool {
-		expired, _ = dialAs(t, node, "probe").JoinSince("h", nil)
+		probe := dialAs(t, node, "probe")
+		expired, _ = probe.JoinSince("h", nil)
+		leave(t, probe, "h")
 		return expired.Epoch != joined.Epoch
 	})
 	if expired.Offset != 0 {
@@ -117,6 +137,18 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 	late, _ := dialAs(t, node, "late").JoinSince("h", &wstest.Since{Offset: 5, Epoch: joined.Epoch})
 	if *late.Recovered {
 		t.Fatalf("recovered across an expiry: %+v", late)
+	}
+}
+
+// leave takes c out of room, passing over the pushes it has not read.
+func leave(t *testing.T, c *wstest.Client, room string) {
+	t.Helper()
+	c.Send(map[string]any{"id": "leave", "event": "room.leave", "data": map[string]string{"room": room}})
+	for {
+		if m := c.Read(); string(m.ID) == `"leave"` {
+			expectReply(t, m, 0, `{"room":"`+room+`"}`)
+			return
+		}
 	}
 }
 
