@@ -2,11 +2,14 @@ package ws_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gogf/gf/v2/net/ghttp"
 	"github.com/gorilla/websocket"
 
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -25,6 +28,24 @@ func TestWelcomeIsTheFirstFrame(t *testing.T) {
 	}
 	if data.ConnID == "" || data.UserID != "anon-"+data.ConnID || data.Node != "welcome-node" || data.PingInterval != 7000 {
 		t.Fatalf("welcome data %+v", data)
+	}
+}
+
+// A delivery that reaches a connection as soon as the layers above know
+// it still follows the welcome.
+func TestWelcomeGoesBeforeADeliveryAtOpen(t *testing.T) {
+	t.Parallel()
+	cfg := ws.DefaultConfig()
+	srv := ws.NewServer(cfg, "n", ws.NewRouter(), ws.Hooks{OnOpen: func(c *ws.Conn) {
+		c.Send([]byte(`{"event":"early"}`))
+	}})
+	base := wstest.Serve(t, func(s *ghttp.Server) { s.BindHandler(cfg.Path, srv.Handle) })
+	t.Cleanup(func() { srv.Drain(wstest.ShutdownContext(t)) })
+	c := wstest.Dial(t, "ws"+strings.TrimPrefix(base, "http")+cfg.Path, nil)
+	for _, want := range []string{"welcome", "early"} {
+		if m := c.Read(); m.Event != want {
+			t.Fatalf("got %q, want %q next", m.Event, want)
+		}
 	}
 }
 

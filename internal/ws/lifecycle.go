@@ -8,8 +8,8 @@ import (
 )
 
 // A connection's life, in order: attach (the socket is ours), register
-// (server.go), start and opened (the layers above know it, the handler
-// queues its first message, the reader runs), then Close or a failure,
+// (server.go), start and opened (the handler queues its first message,
+// the layers above know it, the reader runs), then Close or a failure,
 // teardown, closed and release (server.go).
 
 // attach gives the connection its socket after a successful upgrade. From
@@ -36,25 +36,33 @@ func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
 	}
 }
 
-// start registers the connection with the layers above, lets the handler
-// queue its first message and starts the reader: a client holding its
-// welcome can already be reached by room and user deliveries.
+// start queues the handler's first message, registers the connection
+// with the layers above and starts the reader. The writer is held until
+// then: deliveries that reach the connection once the layers above know
+// it go after the welcome, and a client holding its welcome can already
+// be reached by room and user deliveries.
 func (c *Conn) start() {
-	c.server.opened(c)
+	c.queueMu.Lock()
+	c.writing = true
+	c.queueMu.Unlock()
 	c.server.handler.Open(c)
-	c.releaseResponse()
+	c.server.opened(c)
+	c.releaseWriter()
 	go c.readLoop()
 }
 
-// releaseResponse sends the held 101 response now unless the writer is
-// running: then its first write, the welcome as a rule, carries it.
-func (c *Conn) releaseResponse() {
+// releaseWriter writes what was queued while the writer was held, the
+// held 101 response in front; with nothing queued it sends the 101 alone.
+func (c *Conn) releaseWriter() {
 	c.queueMu.Lock()
-	writing := c.writing
+	pending := len(c.queue) > 0 && !c.dropped
+	c.writing = pending
 	c.queueMu.Unlock()
-	if writing {
+	if pending {
+		go c.writeLoop()
 		return
 	}
+	c.writerIdle.Broadcast()
 	if err := c.sock.release(); err != nil {
 		c.writeFailed(err)
 	}

@@ -15,9 +15,10 @@ import (
 // Handler speaks the application protocol over connections; Router is the
 // template's, with its JSON envelope.
 type Handler interface {
-	// Open runs once per connection on the handshake's goroutine, after
+	// Open runs once per connection on the handshake's goroutine, before
 	// Hooks.OnOpen and before the first message is read: the place to
-	// queue a first message.
+	// queue a first message, which nothing sent to the connection goes
+	// before.
 	Open(c *Conn)
 	// HandleMessage receives each data message, on the connection's reader
 	// goroutine, one at a time, in the order they arrived. Text messages
@@ -28,9 +29,9 @@ type Handler interface {
 // Hooks lets the layers above the transport follow connections. None of
 // them may block: they run on the goroutines that serve connections.
 type Hooks struct {
-	// OnOpen runs on the handshake's goroutine before the welcome message
-	// is queued, so a client that has its welcome is already known to the
-	// layers above.
+	// OnOpen runs on the handshake's goroutine once the welcome message is
+	// queued and before it is written, so a client that has its welcome
+	// is already known to the layers above.
 	OnOpen func(c *Conn)
 	// OnClose runs once on the connection's teardown goroutine, after the
 	// socket is closed and the Conn is removed from the Server.
