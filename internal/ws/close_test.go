@@ -1,6 +1,8 @@
 package ws_test
 
 import (
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,22 @@ func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 		c.ExpectClose(code)
 	}
 	wstest.WaitFor(t, "the node to forget closed connections", func() bool { return node.App.WS.Len() == 0 })
+}
+
+// A client that ends its stream without a close frame gets none back:
+// 1006, what the node records, is never sent on the wire.
+func TestAStreamEndedWithoutACloseFrameGetsNone(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	tcp := c.UnderlyingConn().(*net.TCPConn)
+	if err := tcp.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = tcp.SetReadDeadline(time.Now().Add(wstest.Timeout))
+	if after, err := io.ReadAll(tcp); err != nil || len(after) != 0 {
+		t.Fatalf("the node sent % x after the client's end of stream (%v)", after, err)
+	}
 }
 
 func TestDrainSends1001AndRefusesNewcomers(t *testing.T) {

@@ -142,6 +142,10 @@ func (c *Conn) readFailure(err error) closeState {
 	switch {
 	case errors.As(err, &closeErr) && closeErr.Code == websocket.CloseNoStatusReceived && c.sock.scan.badClose:
 		return closeState{code: websocket.CloseProtocolError, reason: "a close frame payload must not be 1 byte", frame: true}
+	case errors.As(err, &closeErr) && closeErr.Code == websocket.CloseAbnormalClosure:
+		// gorilla's word for the peer's end of the stream without a close
+		// frame: 1006 names that, and is never sent.
+		return closeState{code: websocket.CloseAbnormalClosure, reason: "connection lost", drop: true}
 	case errors.As(err, &closeErr):
 		// Answered with the same code; the reason is not echoed.
 		return closeState{code: closeErr.Code, frame: true, byPeer: true}
