@@ -106,13 +106,22 @@ func TestProtocolErrorCloses1002(t *testing.T) {
 	}
 }
 
+// A text frame that is not UTF-8 closes with 1007, also when it is over
+// the rate limit: the limit's refusal would echo its id in a text frame.
 func TestInvalidUTF8Closes1007(t *testing.T) {
 	t.Parallel()
-	node := wstest.Start(t, nil)
-	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
-	c.SendRaw(websocket.TextMessage, []byte{'{', 0xff, 0xfe, '}'})
-	if reason := c.ExpectClose(websocket.CloseInvalidFramePayloadData); !strings.Contains(reason, "UTF-8") {
-		t.Fatalf("close reason %q", reason)
+	node := wstest.Start(t, map[string]any{"ws.rateLimit.rate": 1, "ws.rateLimit.burst": 1})
+	for _, overLimit := range []bool{false, true} {
+		c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+		if overLimit {
+			if r := c.Call("spent", "echo", "x"); r.CodeOf(t) != 0 {
+				t.Fatalf("the burst's one message: %+v", r)
+			}
+		}
+		c.SendRaw(websocket.TextMessage, []byte("{\"id\":\"\xff\xfe\",\"event\":\"echo\"}"))
+		if reason := c.ExpectClose(websocket.CloseInvalidFramePayloadData); !strings.Contains(reason, "UTF-8") {
+			t.Fatalf("over the limit %v: close reason %q", overLimit, reason)
+		}
 	}
 }
 

@@ -83,6 +83,11 @@ func (c *Conn) handle(kind int, data []byte) {
 	}
 	c.server.received.Add(1)
 	c.extendReadDeadline()
+	// Before the rate limit, whose refusal echoes the message's id.
+	if kind == websocket.TextMessage && !utf8.Valid(data) {
+		c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
+		return
+	}
 	if !c.admit() {
 		if c.isClosing() {
 			return
@@ -90,10 +95,6 @@ func (c *Conn) handle(kind int, data []byte) {
 		id, event := peekEnvelope(data)
 		c.reply(id, event, gcode.CodeServerBusy, "rate limit exceeded: at most "+
 			formatRate(c.server.cfg.RateLimit)+" messages per second; this one was not processed", nil)
-		return
-	}
-	if kind == websocket.TextMessage && !utf8.Valid(data) {
-		c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
 		return
 	}
 	reserveHandlerStack(len(data))
