@@ -38,10 +38,11 @@ type Conn struct {
 
 	// The send queue: queue is filled by enqueue and drained by the writer
 	// goroutine, which runs only while there is something to send.
-	// queuedBytes counts the messages queued or being written.
+	// queued and queuedBytes count the messages queued or being written.
 	queueMu     sync.Mutex
 	queue       []outbound
 	spare       []outbound // the drained slice, reused
+	queued      int
 	queuedBytes int
 	dropped     bool      // the queue was thrown away: nothing more is written
 	writing     bool      // a writer goroutine is running

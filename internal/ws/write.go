@@ -28,6 +28,7 @@ func (c *Conn) enqueue(ms ...outbound) bool {
 		return false
 	}
 	c.queue = append(c.queue, ms...)
+	c.queued += len(ms)
 	c.queuedBytes += size
 	start := !c.writing
 	c.writing = true
@@ -39,12 +40,12 @@ func (c *Conn) enqueue(ms ...outbound) bool {
 }
 
 // overflowsLocked reports whether n more messages of size bytes in all
-// break the queue's bounds. One message larger than the byte bound still
+// break the queue's bounds, which count the batch being written too. One message larger than the byte bound still
 // goes through an empty queue, so that the bound limits backlog, not
 // message size.
 func (c *Conn) overflowsLocked(n, size int) bool {
 	cfg := &c.server.cfg
-	return len(c.queue)+n > cfg.SendQueueSize ||
+	return c.queued+n > cfg.SendQueueSize ||
 		(c.queuedBytes > 0 && c.queuedBytes+size > cfg.SendQueueBytes)
 }
 
@@ -76,6 +77,7 @@ func (c *Conn) writeLoop() {
 		written, err := c.writeBatch(batch)
 		clear(batch) // drop references to sent messages
 		c.queueMu.Lock()
+		c.queued -= len(batch)
 		c.queuedBytes -= written
 		if !c.dropped {
 			c.spare = batch[:0]
