@@ -197,7 +197,8 @@ func TestRedisHeartbeatRestoresALoneUser(t *testing.T) {
 }
 
 // A join that makes a room's keys again (Redis lost them while the node
-// stayed current) gives them an expiry at once, not at the next
+// stayed current, or a leave in the same call emptied the room) gives
+// them an expiry at once, not at the next
 // heartbeat: a node that dies before it leaves nothing behind for good.
 // The TTL is long enough that no heartbeat runs during the test.
 func TestRedisKeysAJoinMakesExpire(t *testing.T) {
@@ -211,6 +212,18 @@ func TestRedisKeysAJoinMakesExpire(t *testing.T) {
 	for _, key := range []string{"entries", "members"} {
 		if ttl := redis.Do(t, "PTTL", testPrefix+":"+key+":r").Int(); ttl <= 0 {
 			t.Fatalf("%s made by a join: PTTL %d, want an expiry", key, ttl)
+		}
+	}
+	// The room's lone user leaving and another joining in one call, as a
+	// page reload does: the leave deletes the keys and the join makes them
+	// again.
+	join(t, a, "s", "ann")
+	if _, err := a.Apply(context.Background(), []broker.Change{{Room: "s", User: "ann"}, {Room: "s", User: "bob", Join: true}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"entries", "members"} {
+		if ttl := redis.Do(t, "PTTL", testPrefix+":"+key+":s").Int(); ttl <= 0 {
+			t.Fatalf("%s made again in a call that emptied it: PTTL %d, want an expiry", key, ttl)
 		}
 	}
 }

@@ -180,9 +180,10 @@ if op == 'apply' or op == 'joins' then
   if left and current == 1 and #entriesOf(node, 'LIMIT', '0', '1') == 0 then
     redis.call('ZREM', KEYS[4], node)
   end
-  -- keys this call created have no expiry yet; those that were there
+  -- keys this call created have no expiry yet, whether the room had no
+  -- users or a leave before a join emptied it; those that were there
   -- keep theirs, which the node's heartbeat moves on
-  if entered and before == 0 then
+  if entered and (before == 0 or left and (redis.call('PTTL', KEYS[1]) == -1 or redis.call('PTTL', KEYS[2]) == -1)) then
     expire()
   end
   -- after a join, the stream position (KEYS[5]) as it is now: the joins
