@@ -47,6 +47,11 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 		r.local.applyLocked(c)
 	}
 	if !r.ready.Load() {
+		// Redis is told once it is back: the restore that follows an
+		// outage covers these rooms too, those the node has left included.
+		for room := range open {
+			r.unsure[room] = struct{}{}
+		}
 		r.local.mu.Unlock()
 		return nil, ErrUnavailable
 	}
