@@ -23,6 +23,7 @@ type presence struct {
 type presenceChange struct {
 	broker.Change
 	counted chan roomCount
+	quiet   bool // a leave that undoes a refused join: no room.left
 }
 
 // roomCount is how many users a room has: on every node, or on this one
@@ -84,7 +85,7 @@ func (h *sHub) sendPresence() {
 			if c.counted != nil {
 				c.counted <- count
 			}
-			if !c.Join && count.users > 0 && h.announces(count.users) {
+			if !c.Join && !c.quiet && count.users > 0 && h.announces(count.users) {
 				h.pushToRoom(ctx, c.Room, EventRoomLeft, map[string]string{"room": c.Room, "userId": c.User}, nil)
 			}
 		}

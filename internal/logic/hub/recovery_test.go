@@ -3,6 +3,7 @@ package hub_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/wstest"
@@ -75,6 +76,22 @@ func TestJoinWithSinceRecoversMissedMessages(t *testing.T) {
 	if r := late.Call("s", "room.send", map[string]string{"room": "r", "text": "x"}); r.CodeOf(t) != 61 {
 		t.Fatalf("send after a refused join: %+v", r)
 	}
+	// Past the end from a member: code 51, and it stays a member.
+	again := replyTo(t, back, "again", "room.join", map[string]any{"room": "r", "since": map[string]any{"offset": 99, "epoch": joined.Epoch}})
+	if again.CodeOf(t) != 51 || !again.HasText("past the last offset") {
+		t.Fatalf("a member's join with since past the end: %+v", again)
+	}
+	replyTo(t, back, "marker", "room.send", map[string]string{"room": "r", "text": "marker"})
+	// The room was not told of the refused join, nor of its undoing.
+	for {
+		m := bob.Read()
+		if (m.Event == "room.left" || m.Event == "room.joined") && strings.Contains(string(m.Data), `"dave"`) {
+			t.Fatalf("bob was told %s %s", m.Event, m.Data)
+		}
+		if m.Event == "room.message" && dataOf(t, m)["text"] == "marker" {
+			break
+		}
+	}
 }
 
 // Recovery gives up, and says so, when the history no longer holds every
@@ -140,14 +157,20 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 	}
 }
 
-// leave takes c out of room, passing over the pushes it has not read.
+// leave takes c out of room.
 func leave(t *testing.T, c *wstest.Client, room string) {
 	t.Helper()
-	c.Send(map[string]any{"id": "leave", "event": "room.leave", "data": map[string]string{"room": room}})
+	expectReply(t, replyTo(t, c, "leave", "room.leave", map[string]string{"room": room}), 0, `{"room":"`+room+`"}`)
+}
+
+// replyTo sends a request on c and returns its reply, passing over the
+// pushes c has not read.
+func replyTo(t *testing.T, c *wstest.Client, id, event string, data any) wstest.Msg {
+	t.Helper()
+	c.Send(map[string]any{"id": id, "event": event, "data": data})
 	for {
-		if m := c.Read(); string(m.ID) == `"leave"` {
-			expectReply(t, m, 0, `{"room":"`+room+`"}`)
-			return
+		if m := c.Read(); string(m.ID) == `"`+id+`"` {
+			return m
 		}
 	}
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -101,7 +102,11 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 func (h *sHub) rejoin(ctx context.Context, room string, since *model.StreamPosition) (model.RoomJoinOutput, error) {
 	count := h.countUsers(ctx, room)
 	out := model.RoomJoinOutput{Members: count.users, Local: count.local}
-	if rec, err := h.broker.Recover(ctx, room, nil); err == nil {
+	rec, err := h.broker.Recover(ctx, room, brokerPosition(since))
+	if errors.Is(err, broker.ErrSinceBeyond) {
+		return model.RoomJoinOutput{}, sinceBeyond(room, since, rec.Position)
+	}
+	if err == nil {
 		out.StreamPosition = model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}
 	}
 	if since != nil {
@@ -132,7 +137,13 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 }
 
 // leave takes p out of room.
-func (h *sHub) leave(p model.Peer, room string) {
+func (h *sHub) leave(p model.Peer, room string) { h.takeOut(p, room, false) }
+
+// undoJoin takes p out of room after its join was refused: the room was
+// not told of the join, so it is not told of the leave.
+func (h *sHub) undoJoin(p model.Peer, room string) { h.takeOut(p, room, true) }
+
+func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.conns[p.ID()]
@@ -146,7 +157,7 @@ func (h *sHub) leave(p model.Peer, room string) {
 	removeFrom(h.rooms, room, m)
 	h.broker.UnwatchRoom(room)
 	if !h.userInRoomLocked(p.UserID(), room) {
-		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
 	}
 }
 

@@ -145,6 +145,21 @@ func (ms *membership) live(peer model.Peer, floor uint64) {
 	ms.recovering.Store(false)
 }
 
+// brokerPosition is since as the broker takes it.
+func brokerPosition(since *model.StreamPosition) *broker.Position {
+	if since == nil {
+		return nil
+	}
+	return &broker.Position{Offset: since.Offset, Epoch: since.Epoch}
+}
+
+// sinceBeyond refuses a since past the stream's end (code 51).
+func sinceBeyond(room string, since *model.StreamPosition, at broker.Position) error {
+	return gerror.NewCodef(gcode.CodeValidationFailed,
+		"since.offset %d is past the last offset of room %q, %d, in epoch %q: send the offset of the last message you received",
+		since.Offset, room, at.Offset, at.Epoch)
+}
+
 // streamFrame is the frame of a stream message as every receiver gets it.
 func streamFrame(m broker.Message) *ws.Frame {
 	return ws.NewFrame(ws.StreamPush(m.Frame, m.Target, m.Offset))
@@ -155,22 +170,16 @@ func streamFrame(m broker.Message) *ws.Frame {
 // what the client missed to p; the held live messages follow the reply.
 // A since past the stream's end undoes the join and is code 51.
 func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, known *broker.Position) (model.StreamPosition, *bool, error) {
-	var from *broker.Position
-	if since != nil {
-		from = &broker.Position{Offset: since.Offset, Epoch: since.Epoch}
-	}
 	var rec broker.Recovery
 	var err error
 	if known != nil {
 		rec.Position = *known
 	} else {
-		rec, err = h.broker.Recover(ctx, room, from)
+		rec, err = h.broker.Recover(ctx, room, brokerPosition(since))
 	}
 	if errors.Is(err, broker.ErrSinceBeyond) {
-		h.leave(p, room)
-		return model.StreamPosition{}, nil, gerror.NewCodef(gcode.CodeValidationFailed,
-			"since.offset %d is past the last offset of room %q, %d, in epoch %q: send the offset of the last message you received",
-			since.Offset, room, rec.Offset, rec.Epoch)
+		h.undoJoin(p, room)
+		return model.StreamPosition{}, nil, sinceBeyond(room, since, rec.Position)
 	}
 	if err != nil {
 		rec = broker.Recovery{} // out of reach: no position, live messages from now
