@@ -138,6 +138,14 @@ func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Reco
 	offset, _ := reply[1].(int64)
 	state, _ := reply[2].(int64)
 	rec := Recovery{Position: Position{Offset: uint64(offset), Epoch: epoch}}
+	if since != nil && r.history.Size == 0 {
+		// Nothing is kept to recover, but a since past the end is refused
+		// all the same, as on the memory broker.
+		if since.Epoch == epoch && since.Offset > rec.Offset {
+			return rec, ErrSinceBeyond
+		}
+		return rec, nil
+	}
 	switch state {
 	case -1:
 		return rec, ErrSinceBeyond

@@ -153,6 +153,31 @@ func TestRecoverAtTheEdges(t *testing.T) {
 			}
 		})
 	}
+	// With history off nothing is recovered, and a since past the end is
+	// refused all the same.
+	noHistory := broker.History{TTL: time.Minute}
+	onRedis, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
+		Prefix: "no-history", Node: "a", PresenceTTL: time.Minute, History: noHistory,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = onRedis.Close() })
+	onRedis.Subscribe(func(broker.Message) {})
+	wstest.WaitFor(t, "the broker to subscribe", onRedis.Ready)
+	for name, b := range map[string]broker.Broker{"memory": broker.NewMemoryWithHistory(noHistory), "redis": onRedis} {
+		ctx := context.Background()
+		if _, err := b.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		head, _ := b.Recover(ctx, "r", nil)
+		if rec, err := b.Recover(ctx, "r", &head.Position); err != nil || rec.Recovered {
+			t.Errorf("%s without history, since the last offset: %+v (%v), want not recovered", name, rec, err)
+		}
+		if _, err := b.Recover(ctx, "r", &broker.Position{Epoch: head.Epoch, Offset: 2}); !errors.Is(err, broker.ErrSinceBeyond) {
+			t.Errorf("%s without history, since past the end: %v, want ErrSinceBeyond", name, err)
+		}
+	}
 }
 
 // A room's stream outlives rooms.history.ttl while the room has users, so
