@@ -252,3 +252,22 @@ func applyAll(tb testing.TB, b broker.Broker, changes []broker.Change) {
 		tb.Fatal(err)
 	}
 }
+
+// The heartbeats of the nodes still alive take a dead node's users out of
+// a room a thousand per call: a few TTLs after it died, thousands of them
+// are gone without any user's call on the room. The count is read with
+// ZCARD, which drops nothing.
+func TestRedisHeartbeatsDrainADeadNodesUsers(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	const ttl = 300 * time.Millisecond
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", ttl, nil)
+	dying := newRedisBrokerTTL(t, redis, testPrefix, "dying", ttl, nil)
+	join(t, a, "r", "ann")
+	applyAll(t, dying, joinsTo("r", "user", 0, 5000))
+	if err := dying.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wstest.WaitWithin(t, 10*ttl, "the dead node's 5,000 users to leave", func() bool {
+		return redis.Do(t, "ZCARD", testPrefix+":members:r").Int() == 1
+	})
+}

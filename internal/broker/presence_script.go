@@ -17,8 +17,8 @@ package broker
 //     not three.
 //
 // Every call first drops up to 100 entries of a node whose score has
-// lapsed, and the node itself once it has none left, so a dead node's
-// users leave as their rooms are used; the keys expire two TTLs after
+// lapsed (a heartbeat 1,000), and the node itself once it has none left,
+// so a dead node's users leave as their rooms are used and renewed; the keys expire two TTLs after
 // they were made or last renewed by a heartbeat. A node that finds its
 // score lapsed or gone while it still has users in the room restores its
 // entries there, a page of users per call.
@@ -78,11 +78,14 @@ local function counted(entry)
 end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', '0', '1')[1]
 if dead then
-  local gone = entriesOf(dead, 'LIMIT', '0', '100')
+  -- a heartbeat, which no user waits on, drops ten times as many as the
+  -- calls users make
+  local sweep = op == 'renew' and '1000' or '100'
+  local gone = entriesOf(dead, 'LIMIT', '0', sweep)
   for _, entry in ipairs(gone) do
     drop(entry)
   end
-  if #gone < 100 then
+  if #gone < tonumber(sweep) then
     redis.call('ZREM', KEYS[4], dead)
   end
 end
