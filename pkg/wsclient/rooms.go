@@ -93,6 +93,12 @@ func (r *rooms) advance(room string, offset uint64) bool {
 	return true
 }
 
+func (r *rooms) forget(room string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.position, room)
+}
+
 func (r *rooms) snapshot() map[string]since {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -114,6 +120,12 @@ func (c *Client) rejoin() {
 		}{room, position})
 		id := "rejoin-" + room
 		err := c.transmit(id, "room.join", data, func(m Message) {
+			if m.Code != 0 && m.Event != "" {
+				// Refused by the node: the client is not in the room, and
+				// no later reconnect tries it again. Without a reply the
+				// next reconnect does.
+				c.rooms.forget(room)
+			}
 			c.handlers.rejoined(rejoinedFrom(room, before, m))
 		})
 		if err != nil {

@@ -126,7 +126,13 @@
               members: reply.members, local: reply.local === true,
             });
           })
-          .catch((err) => this.emit("rejoined", { room, recovered: false, missed: 0, error: err }));
+          .catch((err) => {
+            // Refused by the node (code 51, 63, ...): the client is not in
+            // the room, and no later reconnect tries it again. Without a
+            // reply (-1) the next reconnect does.
+            if (err.code > 0) this.rooms.delete(room);
+            this.emit("rejoined", { room, recovered: false, missed: 0, error: err });
+          });
       });
     }
 

@@ -1,0 +1,70 @@
+package wsclient
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	wsv1 "github.com/gfws/template-ws/api/ws/v1"
+)
+
+// A rejoin the node refuses forgets the room: the client is not in it,
+// and later reconnects do not try it again.
+func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
+	upgrader := websocket.Upgrader{}
+	var connections atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		first := connections.Add(1) == 1
+		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
+		var req struct{ ID, Event string }
+		if c.ReadJSON(&req) != nil {
+			return
+		}
+		if first {
+			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": 0, "epoch": "E"}})
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+		} else {
+			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 63, "message": "too many rooms"})
+		}
+		for { // until the client goes
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &Options{MinDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rejoined := make(chan Rejoined, 1)
+	c.OnRejoined(func(r Rejoined) { rejoined <- r })
+	if _, err := c.RoomJoin(ctx, &wsv1.RoomJoinReq{Room: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-rejoined:
+		if r.Err == nil {
+			t.Fatalf("the rejoin was not refused: %+v", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("no rejoin")
+	}
+	if _, kept := c.rooms.snapshot()["a"]; kept {
+		t.Fatal("a room whose rejoin was refused is still remembered")
+	}
+}
