@@ -55,7 +55,10 @@ func TypeScript(router *ws.Router, pushes []Push) ([]byte, error) {
 	}
 	fmt.Fprintf(&out, "/** EventMap names each event's request and reply data. */\nexport interface EventMap {\n%s}\n\n", eventMap.String())
 	sort.Strings(pushMap)
-	fmt.Fprintf(&out, "/** PushMap names the data each on() handler gets: the server's pushes, and the client's own rejoined and error. */\n"+
+	fmt.Fprintf(&out, "/**\n * PushMap names the data each on() handler gets: the server's pushes, and the\n"+
+		" * client's own rejoined and error. An application's own pushes (POST\n"+
+		" * /api/v1/push) are added by augmenting it: declare module \"./ws-client.js\" {\n"+
+		" * interface PushMap { \"orders.shipped\": { id: string } } }.\n */\n"+
 		"export interface PushMap {\n%s\n}\n", strings.Join(pushMap, "\n"))
 	out.WriteString(tsClient)
 	return out.Bytes(), nil

@@ -105,8 +105,14 @@ export declare class WsError extends Error {
 export declare class WsClient {
   constructor(url: string, options?: WsClientOptions);
   state?: WsState["state"];
-  /** on registers fn for event and returns a function that removes it. */
-  on<P extends keyof PushMap>(event: P, fn: (data: PushMap[P], msg: WsMessage) => void): () => void;
+  /**
+   * on registers fn for event and returns a function that removes it. msg is
+   * the frame as the server sent it; the client's own rejoined has none.
+   */
+  on<P extends keyof PushMap>(
+    event: P,
+    fn: (data: PushMap[P], msg: P extends "rejoined" ? undefined : WsMessage) => void,
+  ): () => void;
   /** request sends event and resolves with the reply's data, or rejects with a WsError. */
   request<E extends keyof EventMap>(
     event: E,

@@ -213,7 +213,12 @@ export interface EventMap {
   "user.send": { request: UserSendRequest; reply: UserSendReply };
 }
 
-/** PushMap names the data each on() handler gets: the server's pushes, and the client's own rejoined and error. */
+/**
+ * PushMap names the data each on() handler gets: the server's pushes, and the
+ * client's own rejoined and error. An application's own pushes (POST
+ * /api/v1/push) are added by augmenting it: declare module "./ws-client.js" {
+ * interface PushMap { "orders.shipped": { id: string } } }.
+ */
 export interface PushMap {
   "error": ErrorReply;
   "rejoined": Rejoined;
@@ -268,8 +273,14 @@ export declare class WsError extends Error {
 export declare class WsClient {
   constructor(url: string, options?: WsClientOptions);
   state?: WsState["state"];
-  /** on registers fn for event and returns a function that removes it. */
-  on<P extends keyof PushMap>(event: P, fn: (data: PushMap[P], msg: WsMessage) => void): () => void;
+  /**
+   * on registers fn for event and returns a function that removes it. msg is
+   * the frame as the server sent it; the client's own rejoined has none.
+   */
+  on<P extends keyof PushMap>(
+    event: P,
+    fn: (data: PushMap[P], msg: P extends "rejoined" ? undefined : WsMessage) => void,
+  ): () => void;
   /** request sends event and resolves with the reply's data, or rejects with a WsError. */
   request<E extends keyof EventMap>(
     event: E,

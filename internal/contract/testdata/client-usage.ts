@@ -3,6 +3,12 @@
 // requests, replies, pushes and the connection's states by event.
 import { WsClient, WsError, type RoomJoinReply, type WsState } from "./ws-client.mjs";
 
+declare module "./ws-client.js" {
+  interface PushMap {
+    "orders.shipped": { id: string };
+  }
+}
+
 const states: WsState["state"][] = [];
 const client = new WsClient("ws://localhost:8000/ws", {
   token: "<jwt>",
@@ -27,8 +33,11 @@ const off = client.on("room.message", (data, msg) => {
 off();
 client.on("rejoined", ({ room, recovered, missed, error }) => [room, recovered, missed, error instanceof WsError]);
 client.on("rejoined", (r) => (r.error ? r.error.code : r.members + r.offset + r.epoch.length));
+client.on("rejoined", (_r, msg) => msg === undefined);
 client.on("error", (reply) => reply.code + reply.message.length);
 client.on("welcome", (welcome) => welcome.connId.length);
+// An application's own push, declared by augmenting PushMap.
+client.on("orders.shipped", (shipped) => shipped.id.length);
 client.send("user.send", { to: "bob", text: "hi" });
 
 // @ts-expect-error an event the contract does not declare
@@ -41,6 +50,8 @@ client.send("room.send", { room: "lobby", text: 1 });
 client.on("room.message", (data) => data.userId);
 // @ts-expect-error a failed rejoin has no member count
 client.on("rejoined", (r) => r.members);
+// @ts-expect-error rejoined comes from the client, not in a frame
+client.on("rejoined", (_r, msg) => msg.event);
 client.close();
 
 // Each state carries its own fields.
