@@ -6,7 +6,7 @@ import "github.com/gogf/gf/v2/frame/g"
 type PushReq struct {
 	g.Meta `path:"/push" method:"post" tags:"Admin" summary:"Push an event to a user, a room or every connection" security:"BearerAuth"`
 	User   string `json:"user"  dc:"deliver to every connection of this user"`
-	Room   string `json:"room"  dc:"deliver to every connection in this room"`
+	Room   string `json:"room"  v:"room" dc:"deliver to every connection in this room"`
 	All    bool   `json:"all"   dc:"deliver to every connection"`
 	Event  string `json:"event" v:"required|length:1,128#event is required|event must be at most 128 characters" dc:"the push's event name"`
 	Data   any    `json:"data"  dc:"the push's data, any JSON"`

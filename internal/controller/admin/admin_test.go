@@ -111,8 +111,8 @@ func TestAdminAPI(t *testing.T) {
 			}
 		}
 	})
-	t.Run("refuses a push without exactly one target", func(t *testing.T) {
-		for _, body := range []string{`{"event":"x"}`, `{"user":"ann","all":true,"event":"x"}`, `{"user":"ann"}`} {
+	t.Run("refuses a push without exactly one target, or to a room no one can join", func(t *testing.T) {
+		for _, body := range []string{`{"event":"x"}`, `{"user":"ann","all":true,"event":"x"}`, `{"user":"ann"}`, `{"room":"no/such","event":"x"}`} {
 			res := call(t, "POST", api+"/push", adminToken, body)
 			if res.Status != 400 || res.Code != 51 {
 				t.Fatalf("push %s: %+v", body, res)
