@@ -83,12 +83,13 @@ func startLink(t *testing.T, target string) *link {
 func (l *link) relay(c net.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, err := net.Dial("tcp", l.target)
-	if l.down || err != nil {
+	if l.down {
 		_ = c.Close()
-		if s != nil {
-			_ = s.Close()
-		}
+		return
+	}
+	s, err := net.Dial("tcp", l.target)
+	if err != nil {
+		_ = c.Close()
 		return
 	}
 	l.conns = append(l.conns, c, s)
