@@ -20,9 +20,9 @@ package broker
 // lapsed (a heartbeat 1,000), and the node itself once it has none left,
 // so a dead node's users leave as their rooms are used and renewed; the
 // keys expire two TTLs after they were made or last renewed by a
-// heartbeat. A node that finds its
-// score lapsed or gone while it still has users in the room restores its
-// entries there, a page of users per call.
+// heartbeat. A node that finds its score lapsed or gone while it still
+// has users in the room restores its entries there, a page of users per
+// call.
 var presenceScript = newScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
