@@ -16,8 +16,9 @@ import (
 	"github.com/gogf/gf/v2/net/ghttp"
 )
 
-// MaxHeaderWaitsPerAddress is how many connections one client address may
-// have in their header phase at once (see HeaderGuard). A browser or a
+// MaxHeaderWaitsPerAddress is how many connections one client address (an
+// IPv6 client's /64: see ClientNetwork) may have in their header phase at
+// once (see HeaderGuard). A browser or a
 // service sends a header in milliseconds, so even many clients behind one
 // NAT rarely have more than a few in flight; a client trickling headers to
 // hold sockets open reaches it at once.
@@ -47,7 +48,7 @@ type HeaderGuard struct {
 
 	mu      sync.Mutex
 	conns   map[string]*guardedConn // by connKey, until closed or hijacked
-	waiting map[netip.Addr]int      // connections in their header phase, by peer address
+	waiting map[netip.Prefix]int    // connections in their header phase, by ClientNetwork
 }
 
 // NewHeaderGuard returns a guard giving each header timeout.
@@ -56,7 +57,7 @@ func NewHeaderGuard(timeout time.Duration, exempt func(netip.Addr) bool) *Header
 		timeout: timeout,
 		exempt:  exempt,
 		conns:   map[string]*guardedConn{},
-		waiting: map[netip.Addr]int{},
+		waiting: map[netip.Prefix]int{},
 	}
 }
 
@@ -102,16 +103,17 @@ func (g *HeaderGuard) admit(raw net.Conn) *guardedConn {
 	c := &guardedConn{Conn: raw, guard: g, key: connKey(raw.LocalAddr().String(), raw.RemoteAddr().String()),
 		headerBy: time.Now().Add(g.timeout)}
 	if peer, err := netip.ParseAddrPort(raw.RemoteAddr().String()); err == nil {
-		c.addr = peer.Addr().Unmap()
-		c.counted = !g.exempt(c.addr)
+		addr := peer.Addr().Unmap()
+		c.network = ClientNetwork(addr)
+		c.counted = !g.exempt(addr)
 	}
 	g.mu.Lock()
-	if c.counted && g.waiting[c.addr] >= MaxHeaderWaitsPerAddress {
+	if c.counted && g.waiting[c.network] >= MaxHeaderWaitsPerAddress {
 		g.mu.Unlock()
 		return nil
 	}
 	if c.counted {
-		g.waiting[c.addr]++
+		g.waiting[c.network]++
 	}
 	g.conns[c.key] = c
 	g.mu.Unlock()
@@ -125,8 +127,8 @@ func (g *HeaderGuard) leaveHeader(c *guardedConn) {
 		return
 	}
 	g.mu.Lock()
-	if g.waiting[c.addr]--; g.waiting[c.addr] <= 0 {
-		delete(g.waiting, c.addr)
+	if g.waiting[c.network]--; g.waiting[c.network] <= 0 {
+		delete(g.waiting, c.network)
 	}
 	g.mu.Unlock()
 }
@@ -136,7 +138,7 @@ func (g *HeaderGuard) enterHeader(c *guardedConn) {
 		return
 	}
 	g.mu.Lock()
-	g.waiting[c.addr]++
+	g.waiting[c.network]++
 	g.mu.Unlock()
 }
 
@@ -202,8 +204,8 @@ type guardedConn struct {
 	net.Conn
 	guard   *HeaderGuard
 	key     string
-	addr    netip.Addr
-	counted bool // subject to MaxHeaderWaitsPerAddress
+	network netip.Prefix // what MaxHeaderWaitsPerAddress counts by
+	counted bool         // subject to MaxHeaderWaitsPerAddress
 
 	mu        sync.Mutex
 	phase     atomic.Int32

@@ -12,24 +12,27 @@ import (
 	"github.com/gorilla/websocket"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // Conn is one accepted WebSocket connection. Its exported methods are safe
 // for concurrent use; see the package documentation for who touches the
 // socket.
 type Conn struct {
-	server   *Server
-	id       string
-	userID   string
-	clientIP string
-	since    time.Time
-	ctx      context.Context
-	cancel   context.CancelFunc
-	sock     *socket         // the hijacked connection; only the writer writes to it
-	reader   *websocket.Conn // gorilla, used only to read frames
-	compress bool            // permessage-deflate was negotiated
-	limiter  *rate.Limiter   // nil when ws.rateLimit.rate is 0
-	abuse    rateAbuse       // owned by the reader goroutine
+	server    *Server
+	id        string
+	userID    string
+	clientIP  string
+	clientNet string // what ws.maxConnectionsPerIP counts by: see edge.ClientNetwork
+	since     time.Time
+	ctx       context.Context
+	cancel    context.CancelFunc
+	sock      *socket         // the hijacked connection; only the writer writes to it
+	reader    *websocket.Conn // gorilla, used only to read frames
+	compress  bool            // permessage-deflate was negotiated
+	limiter   *rate.Limiter   // nil when ws.rateLimit.rate is 0
+	abuse     rateAbuse       // owned by the reader goroutine
 	// afterReply runs once the current request's reply is queued; owned
 	// by the reader goroutine, where handlers run.
 	afterReply []func()
@@ -120,6 +123,7 @@ func newConn(s *Server, r *ghttp.Request, who identity) *Conn {
 		readerDone: make(chan struct{}),
 	}
 	c.writerIdle.L = &c.queueMu
+	c.clientNet = edge.ClientNetworkName(c.clientIP)
 	if c.userID == "" {
 		c.userID = AnonymousPrefix + c.id
 	}

@@ -232,6 +232,11 @@ func TestHandshakeConnectionCaps(t *testing.T) {
 	wstest.DialWelcome(t, proxied.WSURL, from("203.0.113.5"))
 	wstest.DialWelcome(t, proxied.WSURL, from("203.0.113.6"))
 	dialRefused(t, proxied.WSURL, from("203.0.113.5"), refusal{status: 429, code: 63, message: []string{"address 203.0.113.5 "}})
+	// An IPv6 client counts by its /64, which it could otherwise spend an
+	// address of per connection.
+	wstest.DialWelcome(t, proxied.WSURL, from("2001:db8:0:1::1"))
+	dialRefused(t, proxied.WSURL, from("2001:db8:0:1::2"), refusal{status: 429, code: 63, message: []string{"address 2001:db8:0:1::/64 "}})
+	wstest.DialWelcome(t, proxied.WSURL, from("2001:db8:0:2::1"))
 	untrusted := wstest.Start(t, map[string]any{"ws.maxConnectionsPerIP": 1, "server.trustedProxies": []string{}})
 	wstest.DialWelcome(t, untrusted.WSURL, from("203.0.113.5"))
 	dialRefused(t, untrusted.WSURL, from("203.0.113.6"), refusal{status: 429, code: 63, message: []string{"address 127.0.0.1 "}})

@@ -168,13 +168,13 @@ func (s *Server) reserve(c *Conn) *refusal {
 	case s.cfg.MaxConnectionsPerUser > 0 && s.perUser[c.userID] >= s.cfg.MaxConnectionsPerUser:
 		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
 			"user " + c.userID + " already has the most connections allowed (ws.maxConnectionsPerUser); close one first", nil}
-	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[c.clientIP] >= s.cfg.MaxConnectionsPerIP:
+	case s.cfg.MaxConnectionsPerIP > 0 && s.perIP[c.clientNet] >= s.cfg.MaxConnectionsPerIP:
 		return &refusal{RefusedCapacity, http.StatusTooManyRequests, gcode.CodeServerBusy,
-			"address " + c.clientIP + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first", nil}
+			"address " + c.clientNet + " already has the most connections allowed (ws.maxConnectionsPerIP); close one first", nil}
 	}
 	s.slots++
 	s.perUser[c.userID]++
-	s.perIP[c.clientIP]++
+	s.perIP[c.clientNet]++
 	return nil
 }
 
@@ -200,7 +200,7 @@ func (s *Server) release(c *Conn) {
 	delete(s.conns, c.id)
 	s.slots--
 	decrement(s.perUser, c.userID)
-	decrement(s.perIP, c.clientIP)
+	decrement(s.perIP, c.clientNet)
 	if len(s.conns) == 0 && s.stopPing != nil {
 		close(s.stopPing)
 		s.stopPing = nil
