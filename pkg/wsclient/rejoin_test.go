@@ -2,6 +2,7 @@ package wsclient
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,5 +67,64 @@ func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
 	}
 	if _, kept := c.rooms.snapshot()["a"]; kept {
 		t.Fatal("a room whose rejoin was refused is still remembered")
+	}
+}
+
+// A join whose reply comes after its request gave up is remembered all
+// the same: the node joined, and a reconnect rejoins the room.
+func TestALateJoinReplyIsRemembered(t *testing.T) {
+	upgrader := websocket.Upgrader{}
+	var connections atomic.Int32
+	late := make(chan struct{})
+	rejoined := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		first := connections.Add(1) == 1
+		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
+		var req struct {
+			ID, Event string
+			Data      json.RawMessage
+		}
+		if c.ReadJSON(&req) != nil {
+			return
+		}
+		if first {
+			<-late // the request has given up
+			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": 4, "epoch": "E"}})
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+		} else {
+			rejoined <- req.Event + " " + string(req.Data)
+		}
+		for { // until the client goes
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &Options{MinDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	quick, giveUp := context.WithCancel(ctx)
+	giveUp()
+	if _, err := c.RoomJoin(quick, &wsv1.RoomJoinReq{Room: "a"}); err == nil {
+		t.Fatal("a join whose context was done did not give up")
+	}
+	close(late)
+	select {
+	case got := <-rejoined:
+		if got != `room.join {"room":"a","since":{"offset":4,"epoch":"E"}}` {
+			t.Fatalf("after the reconnect: %s", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the room of the late reply was not rejoined")
 	}
 }

@@ -158,15 +158,17 @@ func pingInterval(welcome json.RawMessage) time.Duration {
 // dropping a stream push already handled (a replay overlapping a live one).
 func (c *Client) dispatch(m Message) {
 	if len(m.ID) > 0 {
+		if m.Code == 0 {
+			// Also when the request gave up waiting: the node joined or
+			// left all the same, and a reconnect must know.
+			c.rooms.follow(m.Event, m.Data)
+		}
 		id, _ := strconv.Unquote(string(m.ID))
 		c.mu.Lock()
 		onReply, ok := c.pending[id]
 		delete(c.pending, id)
 		c.mu.Unlock()
 		if ok {
-			if m.Code == 0 {
-				c.rooms.follow(m.Event, m.Data)
-			}
 			onReply(m)
 			return
 		}

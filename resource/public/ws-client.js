@@ -225,6 +225,11 @@
       } catch (err) {
         return;
       }
+      if (msg.id !== undefined && msg.code === 0 && !this.pending.has(String(msg.id))) {
+        // A reply its request gave up waiting for: the node joined or left
+        // all the same, and a reconnect must know.
+        this.remember(msg.event, msg.data, msg.data);
+      }
       if (msg.id !== undefined && this.pending.has(String(msg.id))) {
         const p = this.pending.get(String(msg.id));
         this.pending.delete(String(msg.id));
