@@ -39,7 +39,7 @@ func New() *Metrics {
 		}),
 		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ws_connections_closed_total",
-			Help: "Closed connections, by close code.",
+			Help: "Closed connections, by close code; codes the protocol does not name count as other.",
 		}, []string{"code"}),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "http_request_duration_seconds",
@@ -112,9 +112,22 @@ func (m *Metrics) Refused(reason string) {
 	m.rejected.WithLabelValues(reason).Inc()
 }
 
+// closeCodes are the close codes counted under their own label: those the
+// protocol names. A client that closes picks its own code, 3000 to 4999
+// among them, and would otherwise make a series per code it chose.
+var closeCodes = map[int]bool{
+	1000: true, 1001: true, 1002: true, 1003: true, 1005: true, 1006: true, 1007: true, 1008: true,
+	1009: true, 1010: true, 1011: true, ws.CloseSlowConsumer: true, ws.CloseRateLimited: true,
+	ws.CloseTokenExpired: true, ws.CloseKicked: true,
+}
+
 // Closed counts a closed connection, and slow consumers apart.
 func (m *Metrics) Closed(code int) {
-	m.closed.WithLabelValues(strconv.Itoa(code)).Inc()
+	label := "other"
+	if closeCodes[code] {
+		label = strconv.Itoa(code)
+	}
+	m.closed.WithLabelValues(label).Inc()
 	if code == ws.CloseSlowConsumer {
 		m.slowClosed.Inc()
 	}

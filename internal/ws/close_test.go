@@ -25,6 +25,12 @@ func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 		c.ExpectClose(code)
 	}
 	wstest.WaitFor(t, "the node to forget closed connections", func() bool { return node.App.WS.Len() == 0 })
+	// The metric labels a code the protocol names by itself, and counts one
+	// a client chose as other, so that clients cannot make series at will.
+	wstest.WaitFor(t, "both closes to be counted", func() bool {
+		return wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="1000"}`) == 1 &&
+			wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="other"}`) == 1
+	})
 }
 
 // A client that ends its stream without a close frame gets none back:
