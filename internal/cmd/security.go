@@ -61,9 +61,10 @@ func readHeaderTimeout(ctx context.Context, cfg *gcfg.Config) (time.Duration, er
 }
 
 // guardOpsPaths puts admin.OpsGuard before the OpenAPI document, the
-// Swagger UI, the event contract, /metrics and, when server.pprofEnabled
-// turns it on, GoFrame's pprof (profiles and goroutine dumps). Its hooks use the very patterns ghttp binds
-// those paths with in Start, and, bound first, run first. The Swagger path
+// Swagger UI, the event contract and /metrics, and admin.DebugGuard
+// before GoFrame's pprof when server.pprofEnabled turns it on. The hooks
+// use the very patterns ghttp binds those paths with in Start, and, bound
+// first, run first. The Swagger path
 // is found in the section the way ghttp finds it, key case and all; ghttp
 // has no getter for it.
 func guardOpsPaths(s *ghttp.Server, serverSection map[string]any, token string) {
@@ -82,7 +83,7 @@ func guardOpsPaths(s *ghttp.Server, serverSection map[string]any, token string) 
 		if _, v := gutil.MapPossibleItemByKey(serverSection, "PProfPattern"); v != nil && fmt.Sprint(v) != "" {
 			pattern = strings.TrimRight(fmt.Sprint(v), "/")
 		}
-		s.BindHookHandler(pattern+"/*", ghttp.HookBeforeServe, guard)
+		s.BindHookHandler(pattern+"/*", ghttp.HookBeforeServe, admin.DebugGuard(token))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,50 @@ server {
 	for _, port := range []int{shipped, bare, usual} {
 		if code := (&server{base: fmt.Sprintf("http://127.0.0.1:%d", port)}).status("/healthz"); code != 200 {
 			t.Errorf("/healthz through nginx on %d: %d", port, code)
+		}
+	}
+}
+
+// pprof is guarded as the admin API is, not only against proxies: a
+// direct request must name this machine in its Host, which a web page that
+// pointed a name of its own at 127.0.0.1 cannot, and must not come from a
+// page of another site. /metrics still answers such a request: scrapers
+// address a node by any name.
+func TestPprofIsGuardedLikeTheAdminAPI(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, map[string]any{"server.pprofEnabled": true})
+	get := func(path, host string, header map[string]string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", node.HTTPURL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		for name, value := range header {
+			req.Header.Set(name, value)
+		}
+		resp, err := wstest.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	rebound := "rebound.example:" + strconv.Itoa(nodePort(node))
+	for _, tc := range []struct {
+		path, host string
+		header     map[string]string
+		want       int
+	}{
+		{"/debug/pprof/cmdline", "", nil, 200},
+		{"/debug/pprof/cmdline", rebound, nil, 401},
+		{"/debug/pprof/cmdline", "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"/metrics", rebound, nil, 200},
+	} {
+		if got := get(tc.path, tc.host, tc.header); got != tc.want {
+			t.Errorf("GET %s (Host %q, %v): %d, want %d", tc.path, tc.host, tc.header, got, tc.want)
 		}
 	}
 }

@@ -70,7 +70,25 @@ func OpsGuard(token string) ghttp.HandlerFunc {
 	}
 }
 
-// authorize returns why r may not use the admin API, or "".
+// DebugGuard is the before-serve hook of GoFrame's pprof. Profiles,
+// goroutine dumps and the command line are for an operator on the
+// machine, so they are guarded as the admin API is, Host check and all
+// (a web page can point a name of its own at 127.0.0.1), not only
+// against proxies as the documents and /metrics are.
+func DebugGuard(token string) ghttp.HandlerFunc {
+	return func(r *ghttp.Request) {
+		if refusal := authorize(r.Request, token); refusal != "" {
+			edge.Refuse(r, http.StatusUnauthorized, gcode.CodeNotAuthorized, refusal)
+			return
+		}
+		if site := crossSite(r.Request); site != "" {
+			edge.Refuse(r, http.StatusForbidden, gcode.CodeSecurityReason,
+				r.URL.Path+" refuses requests a browser sends from another site ("+site+"): open it from this machine")
+		}
+	}
+}
+
+// authorize returns why r may not use the admin API or pprof, or "".
 func authorize(r *http.Request, token string) string {
 	if token != "" {
 		if !bearerMatches(r, token) {
@@ -78,7 +96,7 @@ func authorize(r *http.Request, token string) string {
 		}
 		return ""
 	}
-	const withoutToken = "while admin.token is empty the admin API answers only direct requests from this machine"
+	const withoutToken = "while admin.token is empty the admin API and pprof answer only direct requests from this machine"
 	const fix = ": set admin.token in the node's configuration and send Authorization: Bearer <admin.token>"
 	if mark := proxyMark(r); mark != "" {
 		return withoutToken + ", and this one came through a proxy (" + mark + ")" + fix
