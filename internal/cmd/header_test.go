@@ -165,6 +165,53 @@ func TestHeaderWaitsPerAddressAreCapped(t *testing.T) {
 	})
 }
 
+// The cap holds for kept-alive connections too: finishing a request on
+// each first does not let a client hold more in their header phase.
+func TestHeaderWaitsOfKeptAliveConnectionsAreCapped(t *testing.T) {
+	node := wstest.Start(t, map[string]any{
+		"server.readHeaderTimeout": "30s",
+		"server.trustedProxies":    []string{"127.0.0.1/32"},
+	})
+	conns := make([]*rawConn, edge.MaxHeaderWaitsPerAddress+1)
+	for i := range conns {
+		conns[i] = dialRaw(t, node, "127.0.0.2")
+		if resp, _ := conns[i].get("/healthz"); resp.StatusCode != 200 {
+			t.Fatalf("connection %d's first request: %d", i, resp.StatusCode)
+		}
+	}
+	// Every one begins its next header; one is over the cap, whichever
+	// the node reads last. The others wait for the rest of their header.
+	statuses := make(chan int, len(conns))
+	for _, c := range conns {
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nX-Slow: a"); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			resp, err := http.ReadResponse(c.r, nil)
+			if err != nil {
+				statuses <- 0 // still waiting
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	refused := 0
+	for range conns {
+		switch status := <-statuses; status {
+		case 0:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Errorf("a second header cut short got %d", status)
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d of %d kept-alive connections refused, want the one over the cap of %d", refused, len(conns), edge.MaxHeaderWaitsPerAddress)
+	}
+}
+
 // getFrom sends GET /healthz on a new connection from src and returns the
 // status, or 0 when the connection failed.
 func getFrom(node *wstest.Node, src string) int {

@@ -133,13 +133,21 @@ func (g *HeaderGuard) leaveHeader(c *guardedConn) {
 	g.mu.Unlock()
 }
 
-func (g *HeaderGuard) enterHeader(c *guardedConn) {
+// enterHeader counts a kept-alive connection whose next header began, or
+// reports false when its address already has MaxHeaderWaitsPerAddress
+// connections in their header phase: finishing a request on each first
+// must not let a client hold more.
+func (g *HeaderGuard) enterHeader(c *guardedConn) bool {
 	if !c.counted {
-		return
+		return true
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.waiting[c.network] >= MaxHeaderWaitsPerAddress {
+		return false
+	}
 	g.waiting[c.network]++
-	g.mu.Unlock()
+	return true
 }
 
 func (g *HeaderGuard) forget(c *guardedConn) {
@@ -219,15 +227,23 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 	if n > 0 && c.phase.Load() == phaseIdle {
 		c.mu.Lock()
 		if c.phase.Load() == phaseIdle && !c.closed {
+			if !c.guard.enterHeader(c) {
+				c.mu.Unlock()
+				refuseOverCap(c.Conn)
+				return 0, errOverHeaderCap
+			}
 			c.phase.Store(phaseHeader)
 			c.headerBy = time.Now().Add(c.guard.timeout)
-			c.guard.enterHeader(c)
 			_ = c.applyLocked()
 		}
 		c.mu.Unlock()
 	}
 	return n, err
 }
+
+// errOverHeaderCap ends a kept-alive connection refused by enterHeader;
+// the 429 is written already.
+var errOverHeaderCap = errors.New("too many connections of this address are sending their request header")
 
 func (c *guardedConn) SetReadDeadline(t time.Time) error {
 	if c.phase.Load() == phaseHijacked {
