@@ -12,7 +12,7 @@ run:
 	$(GO) run .
 
 # What `make test` runs: every package, with the race detector. Narrow it
-# with e.g. PKGS=./internal/ws/ TESTFLAGS="-count=1 -run TestEcho".
+# with e.g. PKGS=./internal/ws/ TESTFLAGS="-count=1 -run TestPingAndEcho".
 PKGS      ?= ./...
 TESTFLAGS ?= -race -count=1
 

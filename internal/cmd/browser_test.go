@@ -49,6 +49,17 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 	first.waitFor("both tabs' users in the list", membersListed(2))
 	first.screenshot("demo.png")
 
+	// A switch to a room the node refuses keeps the page in its room.
+	if err := chromedp.Run(first.ctx,
+		chromedp.SetValue("#room", "no such room", chromedp.ByQuery),
+		chromedp.Click("#join", chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	first.waitFor("the refusal", inLog("cannot join"))
+	first.say("still in the room after a refused switch")
+	second.waitFor("a message after the refused switch", inLog("still in the room after a refused switch"))
+
 	// A restart on the same port, as `gf run` does on every change.
 	node.Stop(t)
 	for _, tab := range tabs {
@@ -59,7 +70,7 @@ func TestDemoPageInARealBrowser(t *testing.T) {
 	for _, tab := range tabs {
 		tab.waitFor("the page to reconnect by itself", connected)
 		// A memory node's history went with the process.
-		tab.waitFor("the page to rejoin its room", inLog("history lost, reloaded"))
+		tab.waitFor("the page to rejoin its room", inLog("the messages sent meanwhile could not be recovered"))
 	}
 	first.say("still here after the restart")
 	second.waitFor("a message after the restart", inLog("still here after the restart"))

@@ -193,14 +193,20 @@ client.on("rejoined", (r) => {
   clearMembers();
   setCount(r.members, r.local === true);
   line("system", r.recovered ? "back in " + r.room + ": recovered " + r.missed + (r.missed === 1 ? " message" : " messages")
-                             : "back in " + r.room + ": history lost, reloaded");
+                             : "back in " + r.room + ": the messages sent meanwhile could not be recovered");
 });
 client.on("error", (m) => line("system", "error " + m.code + ": " + m.message));
 
 $("join").onclick = () => {
   const room = field("room").value.trim();
-  if (joined && joined !== room) client.request("room.leave", { room: joined }).catch(() => {});
-  join(room).catch((e) => line("system", "cannot join: " + e.message));
+  const previous = joined;
+  // The room in use is left only once the new one is joined: a refused
+  // join keeps the page where it was.
+  join(room)
+    .then(() => {
+      if (previous && previous !== room) client.request("room.leave", { room: previous }).catch(() => {});
+    })
+    .catch((e) => line("system", "cannot join: " + e.message));
 };
 $("refresh-count").onclick = () => refreshCount().catch((e) => line("system", "cannot count members: " + e.message));
 $("list-members").onclick = () => loadMembers("").catch((e) => line("system", "cannot list members: " + e.message));
