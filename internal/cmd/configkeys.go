@@ -83,8 +83,20 @@ func checkConfig(ctx context.Context, cfg *gcfg.Config) error {
 }
 
 // checkConfigKeys reports the first key of checkedConfigSections in data
-// that knownConfigKeys does not hold, with the closest known key.
+// that knownConfigKeys does not hold, with the closest known key, or a
+// top-level section that is a misspelling of one of them (Broker:,
+// brokers:), which would leave that section's defaults in force.
 func checkConfigKeys(data map[string]any) error {
+	sections := make([]string, 0, len(data))
+	for name := range data {
+		sections = append(sections, name)
+	}
+	slices.Sort(sections)
+	for _, name := range sections {
+		if section, misspelt := misspeltSection(name); misspelt {
+			return fmt.Errorf("config %s: unknown section; did you mean %s? (keys are case-sensitive)", name, section)
+		}
+	}
 	for _, section := range checkedConfigSections {
 		if err := checkConfigSection(section, data[section]); err != nil {
 			return err
@@ -124,6 +136,22 @@ func checkConfigSection(path string, value any) error {
 		}
 	}
 	return nil
+}
+
+// misspeltSection returns the checked section that name, a top-level key
+// other than it, is most likely a typo of. Other sections belong to
+// GoFrame or the application, so only near misses count: a third of the
+// section's length, at least one edit, any case.
+func misspeltSection(name string) (string, bool) {
+	if slices.Contains(checkedConfigSections, name) {
+		return "", false
+	}
+	for _, section := range checkedConfigSections {
+		if keyDistance(name, section) <= max(1, len(section)/3) {
+			return section, true
+		}
+	}
+	return "", false
 }
 
 // relativeKeys returns the known keys below the dotted path, without the

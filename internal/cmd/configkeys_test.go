@@ -43,6 +43,11 @@ func TestConfigKeysNameTheClosestKnownKey(t *testing.T) {
 		{"ws.colour", "config ws.colour: unknown key, and no known key is close to it; ws has path, allowedOrigins, "},
 		{"fastcgi.listen", "config fastcgi.listen: unknown key, and no known key is close to it; fastcgi has address"},
 		{"rooms.history.keep", "config rooms.history.keep: unknown key, and no known key is close to it; rooms.history has size, ttl"},
+		{"brokers.type", "config brokers: unknown section; did you mean broker?"},
+		{"Broker.type", "config Broker: unknown section; did you mean broker?"},
+		{"Admin.token", "config Admin: unknown section; did you mean admin?"},
+		{"room.maxPerConnection", "config room: unknown section; did you mean rooms?"},
+		{"WS.path", "config WS: unknown section; did you mean ws?"},
 	} {
 		err := checkConfigKeys(configData(t, map[string]any{tc.key: 2}))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
