@@ -68,6 +68,10 @@ type Applied struct {
 	// Users is how many users the room has after the change, on every
 	// node.
 	Users int
+	// Moved reports whether the change took the user into or out of the
+	// room on every node: false for a user who is, or stays, in the room
+	// on another node or device.
+	Moved bool
 	// Position is, for a join, the room's stream position read after the
 	// change when the broker reads it along with the change, and nil when
 	// it does not (Recover tells it then).

@@ -64,7 +64,7 @@ func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
 		if c.Join && m.rooms[c.Room] == nil {
 			entered = append(entered, c.Room)
 		}
-		applied[i].Users = m.applyLocked(c)
+		applied[i] = m.applyLocked(c)
 	}
 	m.mu.Unlock()
 	// Nobody in these rooms held an offset: an expired stream may end
@@ -76,24 +76,24 @@ func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
 }
 
 // applyLocked makes one change and returns the room's users after it.
-func (m *Memory) applyLocked(c Change) int {
+func (m *Memory) applyLocked(c Change) Applied {
 	tree := m.rooms[c.Room]
 	if c.Join {
 		if tree == nil {
 			tree = btree.NewOrderedG[string](treeDegree)
 			m.rooms[c.Room] = tree
 		}
-		tree.ReplaceOrInsert(c.User)
-		return tree.Len()
+		_, was := tree.ReplaceOrInsert(c.User)
+		return Applied{Users: tree.Len(), Moved: !was}
 	}
 	if tree == nil {
-		return 0
+		return Applied{}
 	}
-	tree.Delete(c.User)
+	_, was := tree.Delete(c.User)
 	if tree.Len() == 0 {
 		delete(m.rooms, c.Room)
 	}
-	return tree.Len()
+	return Applied{Users: tree.Len(), Moved: was}
 }
 
 // WatchUser returns a closed channel: every user's deliveries are here.

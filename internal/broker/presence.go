@@ -146,7 +146,7 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 	if err != nil {
 		return err
 	}
-	if len(reply) != 3+len(places) {
+	if len(reply) != 4+len(places) {
 		return fmt.Errorf("presence of room %q: %d values for %d changes", room, len(reply), len(places))
 	}
 	var position *Position // shared by the call's joins
@@ -157,9 +157,11 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 	if current, _ := reply[2].(int64); current == 0 {
 		r.restoreLater(room)
 	}
+	before, _ := reply[3].(int64)
 	for j, i := range places {
-		users, _ := reply[3+j].(int64)
-		applied[i].Users = int(users)
+		users, _ := reply[4+j].(int64)
+		applied[i].Users, applied[i].Moved = int(users), users != before
+		before = users
 		if changes[i].Join {
 			applied[i].Position = position
 		}

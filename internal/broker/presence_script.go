@@ -145,7 +145,9 @@ if op == 'apply' or op == 'joins' then
   -- ARGV[4]: "1" when the node had nobody in the room before them, so
   -- that whatever it left here is stale. The answer is the stream's
   -- epoch and offset, whether the node's other entries are current (0
-  -- asks it to restore them), then the room's users after each change.
+  -- asks it to restore them), the room's users before the changes, then
+  -- after each: a change moves the count when the user entered or left
+  -- the room on every node.
   local current = 1
   if ARGV[4] == '1' then
     local stale = entriesOf(node, 'LIMIT', '0', dropsPerCall)
@@ -196,6 +198,7 @@ if op == 'apply' or op == 'joins' then
   if entered then
     head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
   end
+  table.insert(users, 1, before)
   table.insert(users, 1, current)
   table.insert(users, 1, tonumber(head[2]) or 0)
   table.insert(users, 1, head[1] or '')

@@ -262,3 +262,31 @@ func TestRedisEvictionWarning(t *testing.T) {
 		}
 	}
 }
+
+// Applied.Moved says whether a change took its user into or out of the
+// room on every node: a user on two nodes enters with the first and
+// leaves with the last.
+func TestAppliedSaysWhetherTheUserMoved(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a, b := newRedisBroker(t, redis, testPrefix, "a", nil), newRedisBroker(t, redis, testPrefix, "b", nil)
+	memory := broker.NewMemory()
+	moved := func(node broker.Broker, join bool) bool {
+		t.Helper()
+		applied, err := node.Apply(context.Background(), []broker.Change{{Room: "r", User: "ann", Join: join}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return applied[0].Moved
+	}
+	for i, step := range []struct {
+		node       broker.Broker
+		join, want bool
+	}{
+		{a, true, true}, {b, true, false}, {a, false, false}, {b, false, true},
+		{memory, true, true}, {memory, true, false}, {memory, false, true}, {memory, false, false},
+	} {
+		if got := moved(step.node, step.join); got != step.want {
+			t.Errorf("step %d (join %v): moved %v, want %v", i, step.join, got, step.want)
+		}
+	}
+}

@@ -113,3 +113,42 @@ func TestClusterRoomsAtScale(t *testing.T) {
 		t.Fatalf("a fourth room: %+v", r)
 	}
 }
+
+// A room hears of a user once, whatever the nodes and devices: room.joined
+// when the user enters it on the first of them, room.left when the user
+// leaves it on the last. The user's other devices are not told of it.
+func TestClusterTellsARoomOfAUserOnce(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	a, b := launchClusterNode(t, redis, nil), launchClusterNode(t, redis, nil)
+	watcher, alice, aliceOnB, bob := a.dialAs(t, "watcher"), a.dialAs(t, "alice"), b.dialAs(t, "alice"), b.dialAs(t, "bob")
+	watcher.Call("j", "room.join", map[string]string{"room": "p"})
+	joinAcross(t, alice, "p")
+	expectEvent(t, watcher, "room.joined", `"userId":"alice"`)
+	joinAcross(t, aliceOnB, "p")
+	// bob's arrival is the next thing the watcher and alice's second
+	// device hear: not alice again.
+	joinAcross(t, bob, "p")
+	expectEvent(t, watcher, "room.joined", `"userId":"bob"`)
+	expectEvent(t, aliceOnB, "room.joined", `"userId":"bob"`)
+
+	leaveAcross(t, alice, "p")
+	bob.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "p", "text": "alice is still on B"}})
+	expectEvent(t, watcher, "room.message", `"text":"alice is still on B"`)
+	leaveAcross(t, aliceOnB, "p")
+	expectEvent(t, watcher, "room.left", `"userId":"alice"`)
+}
+
+// leaveAcross leaves room, passing over the pushes c has not read.
+func leaveAcross(t *testing.T, c *wstest.Client, room string) {
+	t.Helper()
+	c.Send(map[string]any{"id": "leave", "event": "room.leave", "data": map[string]string{"room": room}})
+	for {
+		if m := c.Read(); string(m.ID) == `"leave"` {
+			if m.CodeOf(t) != 0 {
+				t.Fatalf("leave %s: %+v", room, m)
+			}
+			return
+		}
+	}
+}

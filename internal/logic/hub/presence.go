@@ -33,6 +33,10 @@ type roomCount struct {
 	users    int
 	local    bool
 	position *broker.Position
+	// moved reports whether the change took its user into or out of the
+	// room on every node (on this one while the others are out of
+	// reach): only such a change is told to the room.
+	moved bool
 }
 
 // record queues a change. The hub calls it with its registry lock held, so
@@ -76,16 +80,16 @@ func (h *sHub) sendPresence() {
 		}
 		applied, err := h.broker.Apply(ctx, changes)
 		for i, c := range batch {
-			count := roomCount{local: err != nil}
+			count := roomCount{local: err != nil, moved: true}
 			if err == nil {
-				count.users, count.position = applied[i].Users, applied[i].Position
+				count.users, count.position, count.moved = applied[i].Users, applied[i].Position, applied[i].Moved
 			} else {
 				count.users = h.localUsers(c.Room)
 			}
 			if c.counted != nil {
 				c.counted <- count
 			}
-			if !c.Join && !c.quiet && count.users > 0 && h.announces(count.users) {
+			if !c.Join && !c.quiet && count.moved && count.users > 0 && h.announces(count.users) {
 				h.pushToRoom(ctx, c.Room, EventRoomLeft, map[string]string{"room": c.Room, "userId": c.User}, nil)
 			}
 		}

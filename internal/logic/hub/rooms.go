@@ -91,7 +91,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	default:
 		count = h.countUsers(ctx, room)
 	}
-	if firstOfUser && h.announces(count.users) {
+	if count.moved && h.announces(count.users) {
 		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
 	}
 	return model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: position, Recovered: recovered}, nil
