@@ -82,7 +82,7 @@ export interface WsClientOptions {
   /** sent as ?token= (browsers cannot set headers) */
   token?: string;
   onState?: (state: WsState) => void;
-  /** asked for a new token after close code 4401 (token expired) */
+  /** asked for a new token after close code 4401 (token expired), and after a connection that never opened (a refused handshake) */
   getToken?: () => string | Promise<string>;
   /** first reconnect delay, milliseconds */
   minDelay?: number;

@@ -178,20 +178,23 @@
         // node that accepts and closes at once is not dialled at minDelay
         // forever.
         if (this.openedAt && Date.now() - this.openedAt >= this.maxDelay) this.attempt = 0;
+        const opened = this.openedAt !== 0;
         this.openedAt = 0;
-        if (!this.stopped) this.afterClose(e.code, e.reason);
+        if (!this.stopped) this.afterClose(e.code, e.reason, opened);
       };
     }
 
     // afterClose reconnects, renews the token first, or stops, as the
-    // server's close code says.
-    afterClose(code, reason) {
+    // server's close code says. A socket that never opened may have been
+    // refused for its token (401): a browser shows no handshake's status,
+    // so with getToken the token is renewed before the next attempt.
+    afterClose(code, reason, opened) {
       if (stopCodes.has(code) || (code === tokenExpired && !this.getToken)) {
         this.stopped = true;
         this.setState("closed", { code, reason });
         return;
       }
-      if (code !== tokenExpired) {
+      if (code !== tokenExpired && (opened || !this.getToken)) {
         this.scheduleReconnect(code, reason);
         return;
       }
