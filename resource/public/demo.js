@@ -15,6 +15,7 @@ const field = (id) => /** @type {HTMLInputElement} */ ($(id));
 /** @param {string} id */
 const button = (id) => /** @type {HTMLButtonElement} */ ($(id));
 
+// "/ws" is the shipped ws.path: change both together.
 const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
 const token = new URLSearchParams(location.search).get("token") || "";
 const pageSize = 50;
