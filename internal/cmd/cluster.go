@@ -54,7 +54,7 @@ func newBroker(ctx context.Context, cfg *gcfg.Config, sendQueue int) (string, br
 	ttl := defaultPresenceTTL
 	if v, err := cfg.Get(ctx, "broker.presenceTTL"); err != nil {
 		return "", nil, fmt.Errorf("config broker.presenceTTL: %w", err)
-	} else if v != nil && !v.IsEmpty() {
+	} else if v != nil && v.String() != "" { // "" keeps the default; 0 is refused
 		if ttl, err = time.ParseDuration(v.String()); err != nil || ttl < 300*time.Millisecond {
 			return "", nil, fmt.Errorf("config broker.presenceTTL: want a duration of at least 300ms such as \"15s\", got %q", v.String())
 		}
