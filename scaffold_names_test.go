@@ -35,13 +35,11 @@ var keptNames = []keptName{
 	{".gitignore", "/template-ws\n", "the binary `go build` writes in the template's checkout"},
 	{"hack/conformance/fuzzingclient.json", `"agent": "template-ws"`, "the name in the Autobahn report"},
 	{"internal/cmd/app.go", `"template-ws-%s-%d"`, "the ghttp server's name"},
-	{"internal/cmd/cmd.go", "start the template-ws HTTP", "the command's brief"},
 	{"internal/cmd/process_test.go", `"template-ws-bin"`, "the test binary's directory"},
 	{"internal/cmd/process_test.go", `filepath.Join(dir, "template-ws")`, "the test binary"},
 	{"internal/ws/origin_test.go", `"template_ws"`, "the Host an nginx upstream would send"},
 	{"internal/wstest/node.go", "a running template-ws node", "a comment"},
 	{"internal/wstest/tls.go", `"template-ws test"`, "the test certificate's name"},
-	{"manifest/config/config.yaml", "# template-ws configuration.", "a comment"},
 	{"resource/public/ws-client.js", "the template-ws envelope", "a comment"},
 }
 

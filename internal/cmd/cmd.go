@@ -14,7 +14,7 @@ import (
 var Main = gcmd.Command{
 	Name:  "main",
 	Usage: "main",
-	Brief: "start the template-ws HTTP and WebSocket server",
+	Brief: "start the HTTP and WebSocket server",
 	Func: func(ctx context.Context, parser *gcmd.Parser) error {
 		app, err := New(ctx, g.Cfg())
 		if err != nil {
