@@ -32,3 +32,33 @@ func TestBrowserClientRenewsARefusedToken(t *testing.T) {
 	}
 	tab.waitFor("the client to connect with the renewed token", `window.renewedAs === "carol"`)
 }
+
+// A getToken that fails while the node cannot be reached (offline, a node
+// down) does not stop the client: it tries again with the token it has.
+// Not parallel: see TestDemoPageInARealBrowser.
+func TestBrowserClientKeepsTryingWhenGetTokenFails(t *testing.T) {
+	node := wstest.Start(t, nil)
+	b := startBrowser(t)
+	tab := b.open(node.HTTPURL + "/")
+	nowhere := fmt.Sprintf("ws://127.0.0.1:%d/ws", wstest.FreePort(t))
+	script := fmt.Sprintf(`(() => {
+		window.states = [];
+		window.tokenAsked = 0;
+		new WsClient(%q, {
+			token: "kept", minDelay: 20, maxDelay: 100,
+			getToken: () => { window.tokenAsked++; return Promise.reject(new Error("offline")); },
+			onState: (s) => window.states.push(s.state),
+		});
+		return true;
+	})()`, nowhere)
+	var started bool
+	if err := chromedp.Run(tab.ctx, chromedp.Evaluate(script, &started)); err != nil {
+		t.Fatal(err)
+	}
+	tab.waitFor("three attempts after failed renewals",
+		`window.tokenAsked >= 3 && window.states.filter((s) => s === "reconnecting").length >= 3`)
+	var closed bool
+	if err := chromedp.Run(tab.ctx, chromedp.Evaluate(`window.states.includes("closed")`, &closed)); err != nil || closed {
+		t.Fatalf("the client stopped after a failed renewal (%v)", err)
+	}
+}

@@ -57,6 +57,7 @@
       this.pending = new Map();
       this.nextId = 1;
       this.attempt = 0;
+      this.openedAt = 0; // when the current socket opened, 0 until it does
       this.socket = null;
       this.stopped = false;
       this.lastTraffic = 0;
@@ -205,8 +206,14 @@
           if (!this.stopped) this.scheduleReconnect(code, reason);
         })
         .catch(() => {
-          this.stopped = true;
-          this.setState("closed", { code, reason });
+          // Without a new token a 4401 is final; a socket that never
+          // opened (offline, a node down) tries again with the old one.
+          if (code === tokenExpired) {
+            this.stopped = true;
+            this.setState("closed", { code, reason });
+          } else if (!this.stopped) {
+            this.scheduleReconnect(code, reason);
+          }
         });
     }
 
