@@ -138,16 +138,24 @@ func checkConfigSection(path string, value any) error {
 	return nil
 }
 
+// misspeltSections are the likely misspellings of checked sections that
+// are not merely another case of them.
+var misspeltSections = map[string]string{"room": "rooms", "brokers": "broker"}
+
 // misspeltSection returns the checked section that name, a top-level key
-// other than it, is most likely a typo of. Other sections belong to
-// GoFrame or the application, so only near misses count: a third of the
-// section's length, at least one edit, any case.
+// other than it, stands for: the same in another case (Broker), or one of
+// misspeltSections. Other sections belong to GoFrame or the application,
+// whose names may be a letter from ours (aws, admins), so nothing looser
+// counts.
 func misspeltSection(name string) (string, bool) {
 	if slices.Contains(checkedConfigSections, name) {
 		return "", false
 	}
+	if section, ok := misspeltSections[strings.ToLower(name)]; ok {
+		return section, true
+	}
 	for _, section := range checkedConfigSections {
-		if keyDistance(name, section) <= max(1, len(section)/3) {
+		if strings.EqualFold(name, section) {
 			return section, true
 		}
 	}

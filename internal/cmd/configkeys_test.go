@@ -70,6 +70,8 @@ func TestConfigKeysAcceptEveryKnownKeyAndOtherSections(t *testing.T) {
 		"redis.default.address": "127.0.0.1:6379",
 		"logger.level":          "all",
 		"database.default.link": "x",
+		// An application's own sections, one letter from ours.
+		"aws.region": "x", "os.name": "x", "wss.url": "x", "broken.x": 1, "admins.list": "x", "booms.x": 1,
 	}
 	for _, key := range knownConfigKeys {
 		section, _, _ := strings.Cut(key, ".")
