@@ -36,7 +36,7 @@ func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
 			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": 0, "epoch": "E"}})
 			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
 		} else {
-			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 63, "message": "too many rooms"})
+			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 63, "message": "this connection is already in 128 rooms, the most rooms.maxPerConnection allows: leave one first"})
 		}
 		for { // until the client goes
 			if _, _, err := c.ReadMessage(); err != nil {
@@ -126,5 +126,24 @@ func TestALateJoinReplyIsRemembered(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the room of the late reply was not rejoined")
+	}
+}
+
+// Only a refusal a later reconnect would meet again forgets the room.
+func TestRefusedForGood(t *testing.T) {
+	for _, tc := range []struct {
+		m    Message
+		want bool
+	}{
+		{Message{Event: "room.join", Code: 51, Message: "since.offset 9 is past the last offset"}, true},
+		{Message{Event: "room.join", Code: 63, Message: "this connection is already in 128 rooms, the most rooms.maxPerConnection allows"}, true},
+		{Message{Event: "room.join", Code: 63, Message: "rate limit exceeded: at most 100 messages per second"}, false},
+		{Message{Event: "room.join", Code: 50, Message: "internal error"}, false},
+		{Message{Code: NoReply, Message: "connection closed"}, false},
+		{Message{Event: "room.join"}, false},
+	} {
+		if got := refusedForGood(tc.m); got != tc.want {
+			t.Errorf("%d %q: refused for good %v, want %v", tc.m.Code, tc.m.Message, got, tc.want)
+		}
 	}
 }

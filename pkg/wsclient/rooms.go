@@ -2,6 +2,7 @@ package wsclient
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 )
 
@@ -120,10 +121,9 @@ func (c *Client) rejoin() {
 		}{room, position})
 		id := "rejoin-" + room
 		err := c.transmit(id, "room.join", data, func(m Message) {
-			if m.Code != 0 && m.Event != "" {
-				// Refused by the node: the client is not in the room, and
-				// no later reconnect tries it again. Without a reply the
-				// next reconnect does.
+			if refusedForGood(m) {
+				// The client is not in the room, and no later reconnect
+				// tries it again.
 				c.rooms.forget(room)
 			}
 			c.handlers.rejoined(rejoinedFrom(room, before, m))
@@ -133,6 +133,25 @@ func (c *Client) rejoin() {
 		}
 	}
 }
+
+// refusedForGood reports whether a rejoin's reply refuses it in a way a
+// later reconnect would meet again (51, the room cap). A node too busy or
+// failing (the rate limit's 63, 50) and no reply leave the room for the
+// next reconnect.
+func refusedForGood(m Message) bool {
+	switch {
+	case m.Code == 0 || m.Event == "":
+		return false
+	case m.Code == codeInternal:
+		return false
+	case m.Code == codeBusy:
+		return strings.Contains(m.Message, "rooms.maxPerConnection")
+	}
+	return true
+}
+
+// The node's codes for a failure of its own and for a limit reached.
+const codeInternal, codeBusy = 50, 63
 
 func rejoinedFrom(room string, before uint64, m Message) Rejoined {
 	if m.Code != 0 || m.Event == "" {

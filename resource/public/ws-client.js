@@ -128,10 +128,13 @@
             });
           })
           .catch((err) => {
-            // Refused by the node (code 51, 63, ...): the client is not in
-            // the room, and no later reconnect tries it again. Without a
-            // reply (-1) the next reconnect does.
-            if (err.code > 0) this.rooms.delete(room);
+            // Refused for good (51, the room cap): the client is not in
+            // the room, and no later reconnect tries it again. A node too
+            // busy or failing (the rate limit's 63, 50) and no reply (-1)
+            // leave it for the next reconnect.
+            const passing = err.code === -1 || err.code === 50 ||
+              (err.code === 63 && !String(err.message).includes("rooms.maxPerConnection"));
+            if (!passing) this.rooms.delete(room);
             this.emit("rejoined", { room, recovered: false, missed: 0, error: err });
           });
       });
