@@ -193,10 +193,16 @@ if op == 'apply' or op == 'joins' then
     expire()
   end
   -- after a join, the stream position (KEYS[5]) as it is now: the joins
-  -- need it too, and reading it here saves a call
+  -- need it too, and reading it here saves a call. A member holds it from
+  -- now on, so it outlasts the wait for this node's next heartbeat, which
+  -- keeps it while the room has users.
   local head = {false, false}
   if entered then
     head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
+    local lasts = redis.call('PTTL', KEYS[5])
+    if lasts >= 0 and lasts < 2 * ttl then
+      redis.call('PEXPIRE', KEYS[5], string.format('%d', 2 * ttl))
+    end
   end
   table.insert(users, 1, before)
   table.insert(users, 1, current)

@@ -240,3 +240,27 @@ func TestAStreamOutlivesItsTTLWhileItsRoomHasUsers(t *testing.T) {
 		})
 	}
 }
+
+// A join gives the room's stream position enough life to reach the
+// node's next heartbeat, which keeps it from then on: a position about to
+// expire would otherwise start again under the member just given it.
+func TestAJoinKeepsTheStreamPositionItHandsOut(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
+		Prefix: testPrefix, Node: "a", PresenceTTL: time.Minute,
+		History: broker.History{Size: 10, TTL: 300 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	b.Subscribe(func(broker.Message) {})
+	wstest.WaitFor(t, "the broker to subscribe", b.Ready)
+	if _, err := b.Append(context.Background(), broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	join(t, b, "r", "ann")
+	if lasts := redis.Do(t, "PTTL", testPrefix+":stream:r").Int(); lasts < int(time.Minute/time.Millisecond) {
+		t.Fatalf("the position a join handed out lasts %d ms, less than a heartbeat's wait", lasts)
+	}
+}
