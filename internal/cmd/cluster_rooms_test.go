@@ -142,13 +142,7 @@ func TestClusterTellsARoomOfAUserOnce(t *testing.T) {
 // leaveAcross leaves room, passing over the pushes c has not read.
 func leaveAcross(t *testing.T, c *wstest.Client, room string) {
 	t.Helper()
-	c.Send(map[string]any{"id": "leave", "event": "room.leave", "data": map[string]string{"room": room}})
-	for {
-		if m := c.Read(); string(m.ID) == `"leave"` {
-			if m.CodeOf(t) != 0 {
-				t.Fatalf("leave %s: %+v", room, m)
-			}
-			return
-		}
+	if m := c.Request("leave", "room.leave", map[string]string{"room": room}); m.CodeOf(t) != 0 {
+		t.Fatalf("leave %s: %+v", room, m)
 	}
 }

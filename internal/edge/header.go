@@ -18,10 +18,10 @@ import (
 
 // MaxHeaderWaitsPerAddress is how many connections one client address (an
 // IPv6 client's /64: see ClientNetwork) may have in their header phase at
-// once (see HeaderGuard). A browser or a
-// service sends a header in milliseconds, so even many clients behind one
-// NAT rarely have more than a few in flight; a client trickling headers to
-// hold sockets open reaches it at once.
+// once (see HeaderGuard). A browser or a service sends a header in
+// milliseconds, so even many clients behind one NAT rarely have more than
+// a few in flight; a client trickling headers to hold sockets open
+// reaches it at once.
 const MaxHeaderWaitsPerAddress = 32
 
 // HeaderGuard bounds how long a client may take to send a request's

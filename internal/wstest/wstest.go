@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,15 +213,33 @@ func (c *Client) Read() Msg {
 	return m
 }
 
-// Call sends a request with id and returns its reply.
+// Call sends a request with id and returns its reply, which must be the
+// next message.
 func (c *Client) Call(id any, event string, data any) Msg {
+	c.t.Helper()
+	c.sendRequest(id, event, data)
+	return c.Read()
+}
+
+// Request sends a request with id and returns its reply, passing over the
+// pushes that come before it.
+func (c *Client) Request(id string, event string, data any) Msg {
+	c.t.Helper()
+	c.sendRequest(id, event, data)
+	for {
+		if m := c.Read(); string(m.ID) == strconv.Quote(id) {
+			return m
+		}
+	}
+}
+
+func (c *Client) sendRequest(id any, event string, data any) {
 	c.t.Helper()
 	req := map[string]any{"id": id, "event": event}
 	if data != nil {
 		req["data"] = data
 	}
 	c.Send(req)
-	return c.Read()
 }
 
 // ExpectClose reads until the server's close frame and checks its code.

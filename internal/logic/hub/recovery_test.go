@@ -77,11 +77,11 @@ func TestJoinWithSinceRecoversMissedMessages(t *testing.T) {
 		t.Fatalf("send after a refused join: %+v", r)
 	}
 	// Past the end from a member: code 51, and it stays a member.
-	again := replyTo(t, back, "again", "room.join", map[string]any{"room": "r", "since": map[string]any{"offset": 99, "epoch": joined.Epoch}})
+	again := back.Request("again", "room.join", map[string]any{"room": "r", "since": map[string]any{"offset": 99, "epoch": joined.Epoch}})
 	if again.CodeOf(t) != 51 || !again.HasText("past the last offset") {
 		t.Fatalf("a member's join with since past the end: %+v", again)
 	}
-	replyTo(t, back, "marker", "room.send", map[string]string{"room": "r", "text": "marker"})
+	back.Request("marker", "room.send", map[string]string{"room": "r", "text": "marker"})
 	// The room was not told of the refused join, nor of its undoing.
 	for {
 		m := bob.Read()
@@ -160,72 +160,5 @@ func TestRecoveryEndsWithTheHistory(t *testing.T) {
 // leave takes c out of room.
 func leave(t *testing.T, c *wstest.Client, room string) {
 	t.Helper()
-	expectReply(t, replyTo(t, c, "leave", "room.leave", map[string]string{"room": room}), 0, `{"room":"`+room+`"}`)
-}
-
-// replyTo sends a request on c and returns its reply, passing over the
-// pushes c has not read.
-func replyTo(t *testing.T, c *wstest.Client, id, event string, data any) wstest.Msg {
-	t.Helper()
-	c.Send(map[string]any{"id": id, "event": event, "data": data})
-	for {
-		if m := c.Read(); string(m.ID) == `"`+id+`"` {
-			return m
-		}
-	}
-}
-
-// While several connections keep publishing, a client that rejoins with
-// since gets every message after it exactly once, in order, replayed or
-// live: in a small room, delivered by the publishing connections, and in
-// one large enough for its pushes to go through the room's lane.
-func TestRecoveryWhileOthersPublish(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		listeners int
-	}{{"small room", 0}, {"large room", 64}} {
-		t.Run(tc.name, func(t *testing.T) {
-			// Three publishers send about 3,000 messages a second: the
-			// history must outlast the slowest rejoin on a loaded machine.
-			node := startNode(t, map[string]any{"ws.rateLimit.rate": 0,
-				"ws.sendQueueSize": 4096, "rooms.history.size": 4000})
-			listen(t, node, "busy", tc.listeners)
-			var publishers []*wstest.Client
-			for i := range 3 {
-				p := dialAs(t, node, fmt.Sprint("pub", i))
-				p.JoinSince("busy", nil)
-				publishers = append(publishers, p)
-			}
-			alice := dialAs(t, node, "alice")
-			joined, _ := alice.JoinSince("busy", nil)
-			stop := wstest.Publish(t, "busy", publishers...)
-			defer stop()
-			alice.ExpectStream("busy", joined.Offset, joined.Offset+30)
-			_ = alice.Close()
-			back := dialAs(t, node, "alice")
-			rejoined, replayed := back.JoinSince("busy", &wstest.Since{Offset: joined.Offset + 30, Epoch: joined.Epoch})
-			if !*rejoined.Recovered {
-				t.Fatalf("rejoin while others publish: %+v", rejoined)
-			}
-			wstest.CheckReplay(t, replayed, joined.Offset+30, rejoined.Offset)
-			back.ExpectStream("busy", rejoined.Offset, rejoined.Offset+200)
-		})
-	}
-}
-
-// listen joins n more members to room that read and drop what they get
-// until the test ends.
-func listen(t *testing.T, node *wstest.Node, room string, n int) {
-	t.Helper()
-	for i := range n {
-		c := dialAs(t, node, fmt.Sprint("listener", i))
-		c.JoinSince(room, nil)
-		go func() {
-			for {
-				if _, _, err := c.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}()
-	}
+	expectReply(t, c.Request("leave", "room.leave", map[string]string{"room": room}), 0, `{"room":"`+room+`"}`)
 }
