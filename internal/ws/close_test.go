@@ -247,3 +247,49 @@ func TestSilentClientIsDroppedAfterPongTimeout(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A message left unfinished closes its connection with 1008 once its
+// frames have had their time, however many pongs keep the connection
+// alive; and pongs count against the rate limit, so a flood of them is
+// no free core.
+func TestAnUnfinishedMessageAndPongsHaveLimits(t *testing.T) {
+	restore := ws.SetMessageDeadline(300 * time.Millisecond)
+	t.Cleanup(restore)
+	node := wstest.Start(t, map[string]any{"ws.rateLimit.rate": 1, "ws.rateLimit.burst": 1})
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	// A masked text frame without FIN: the first of a message that never
+	// ends.
+	payload := []byte(`{"event":"echo","data":"`)
+	frame := []byte{0x01, 0x80 | byte(len(payload)), 1, 2, 3, 4}
+	for i, b := range payload {
+		frame = append(frame, b^[]byte{1, 2, 3, 4}[i%4])
+	}
+	if _, err := c.UnderlyingConn().Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				_ = c.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+			}
+		}
+	}()
+	if reason := c.ExpectClose(websocket.ClosePolicyViolation); !strings.Contains(reason, "did not all arrive") {
+		t.Fatalf("close reason %q", reason)
+	}
+
+	// The burst's one token goes to a pong: the request after it is over
+	// the limit.
+	d, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	if err := d.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.Call("after-pong", "echo", "x"); r.CodeOf(t) != 63 {
+		t.Fatalf("a request right after a pong, with a burst of 1: %+v", r)
+	}
+}

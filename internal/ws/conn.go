@@ -33,6 +33,7 @@ type Conn struct {
 	compress  bool            // permessage-deflate was negotiated
 	limiter   *rate.Limiter   // nil when ws.rateLimit.rate is 0
 	abuse     rateAbuse       // owned by the reader goroutine
+	inMessage bool            // a message's frames are arriving; owned by the reader goroutine
 	// afterReply runs once the current request's reply is queued; owned
 	// by the reader goroutine, where handlers run.
 	afterReply []func()

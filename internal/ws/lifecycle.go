@@ -21,10 +21,7 @@ func (c *Conn) attach(reader *websocket.Conn, sock *socket) {
 	// with ours at once. No read limit is set on gorilla, whose limit counts
 	// compressed bytes: readLoop bounds messages itself.
 	c.extendReadDeadline()
-	reader.SetPongHandler(func(string) error {
-		c.extendReadDeadline()
-		return nil
-	})
+	reader.SetPongHandler(c.onPong)
 	reader.SetPingHandler(c.onPing)
 	// The answer to the peer's close goes out after the queue, from the
 	// teardown.

@@ -23,8 +23,24 @@ const (
 	rateAbuseGap    = time.Second
 )
 
+// messageDeadline is how long the frames of one message may take to
+// arrive after its first: a message left unfinished would otherwise hold
+// its buffer, and its inflater, for as long as the client sends pongs.
+var messageDeadline = 10 * time.Second
+
+// extendReadDeadline gives the peer ws.pongTimeout for its next frame,
+// unless a message is arriving: its own deadline stands.
 func (c *Conn) extendReadDeadline() {
+	if c.inMessage {
+		return
+	}
 	_ = c.sock.SetReadDeadline(time.Now().Add(c.server.cfg.PongTimeout))
+}
+
+// startMessage sets the deadline of the message whose first frame came.
+func (c *Conn) startMessage() {
+	c.inMessage = true
+	_ = c.sock.SetReadDeadline(time.Now().Add(min(messageDeadline, c.server.cfg.PongTimeout)))
 }
 
 // onPing answers a ping through the send queue, after what is already
@@ -34,6 +50,15 @@ func (c *Conn) onPing(payload string) error {
 	if c.admit() {
 		c.enqueue(outbound{op: opPong, data: []byte(payload)})
 	}
+	return nil
+}
+
+// onPong counts a pong against the rate limit as well: a client is sent
+// one ping per ws.pingInterval, and a flood of pongs would otherwise take
+// a core unchecked.
+func (c *Conn) onPong(string) error {
+	c.admit()
+	c.extendReadDeadline()
 	return nil
 }
 
@@ -56,12 +81,16 @@ func (c *Conn) readLoop() {
 			c.closeWith(c.readFailure(err))
 			return
 		}
+		c.startMessage()
 		buf := readBuffers.Get().(*bytes.Buffer)
 		buf.Reset()
 		_, err = buf.ReadFrom(io.LimitReader(reader, limit+1))
+		if err != nil {
+			c.closeWith(c.readFailure(err)) // while the message counts as arriving
+		}
+		c.inMessage = false
 		switch {
-		case err != nil:
-			c.closeWith(c.readFailure(err))
+		case err != nil: // closed above
 		case int64(buf.Len()) > limit:
 			c.Close(websocket.CloseMessageTooBig, "message too big: at most "+strconv.FormatInt(limit, 10)+" bytes")
 		default:
@@ -153,6 +182,9 @@ func (c *Conn) readFailure(err error) closeState {
 	case errors.Is(err, websocket.ErrReadLimit):
 		// No read limit is set, so this is a frame length over 2^63.
 		return closeState{code: websocket.CloseProtocolError, reason: "invalid frame length", frame: true}
+	case errors.As(err, &netErr) && netErr.Timeout() && c.inMessage:
+		return closeState{code: websocket.ClosePolicyViolation, reason: "a message's frames did not all arrive within " +
+			min(messageDeadline, c.server.cfg.PongTimeout).String() + " of its first", frame: true}
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return closeState{code: websocket.CloseAbnormalClosure, reason: "no frame or pong within ws.pongTimeout", drop: true}
 	case strings.HasPrefix(err.Error(), "websocket: "):
