@@ -58,19 +58,25 @@ func (m *Memory) Subscribe(h Handler) { m.streams.handler = h }
 // The room's stream position is Recover's to tell: it is as cheap.
 func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
 	applied := make([]Applied, len(changes))
-	var entered []string // rooms that had no users
+	var entered, emptied []string // rooms that had no users, and that have none now
 	m.mu.Lock()
 	for i, c := range changes {
 		if c.Join && m.rooms[c.Room] == nil {
 			entered = append(entered, c.Room)
 		}
 		applied[i] = m.applyLocked(c)
+		if !c.Join && m.rooms[c.Room] == nil {
+			emptied = append(emptied, c.Room)
+		}
 	}
 	m.mu.Unlock()
 	// Nobody in these rooms held an offset: an expired stream may end
 	// now, and the joins start a new one.
 	for _, room := range entered {
 		m.streams.endIfExpired(room)
+	}
+	for _, room := range emptied {
+		m.streams.forgetUnused(room)
 	}
 	return applied, nil
 }

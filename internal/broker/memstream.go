@@ -1,8 +1,11 @@
 package broker
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,15 +24,23 @@ type memoryStreams struct {
 	mu        sync.Mutex
 	rooms     map[string]*memoryStream
 	lastSweep time.Time
+	keptBytes atomic.Int64 // the bytes of every stream's kept messages
 }
 
 type memoryStream struct {
-	mu     sync.Mutex
-	epoch  string
-	offset uint64
-	kept   []Message // the last history.Size messages, oldest first
-	last   time.Time // the last message, or the stream's start
-	gone   bool      // swept: look the room up again
+	mu        sync.Mutex
+	epoch     string
+	offset    uint64
+	kept      []Message // the last history.Size messages, oldest first
+	keptBytes int64     // their frames' bytes
+	last      time.Time // the last message, or the stream's start
+	gone      bool      // swept: look the room up again
+}
+
+// forgetKeptLocked drops what st kept. Called with st.mu held.
+func (s *memoryStreams) forgetKeptLocked(st *memoryStream) {
+	s.keptBytes.Add(-st.keptBytes)
+	st.kept, st.keptBytes = nil, 0
 }
 
 // stream returns room's stream, locked, starting a new one when it has
@@ -61,8 +72,9 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 	for room, st := range s.rooms {
 		st.mu.Lock()
 		if now.Sub(st.last) > s.history.TTL {
+			s.forgetKeptLocked(st)
 			if s.occupied(room) {
-				st.kept, st.last = nil, now
+				st.last = now
 			} else {
 				st.gone = true
 				delete(s.rooms, room)
@@ -86,6 +98,25 @@ func (s *memoryStreams) endIfExpired(room string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if now.Sub(st.last) > s.history.TTL {
+		s.forgetKeptLocked(st)
+		st.gone = true
+		delete(s.rooms, room)
+	}
+}
+
+// forgetUnused forgets room's stream if no message was ever given an
+// offset in it: called when the room loses its last user, so that joins
+// of rooms used for nothing leave nothing behind for a TTL.
+func (s *memoryStreams) forgetUnused(room string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.rooms[room]
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.offset == 0 {
 		st.gone = true
 		delete(s.rooms, room)
 	}
@@ -99,13 +130,23 @@ func (s *memoryStreams) restartIfExpired(room string, st *memoryStream, now time
 	switch {
 	case now.Sub(st.last) <= s.history.TTL:
 	case s.occupied(room):
-		st.kept, st.last = nil, now
+		s.forgetKeptLocked(st)
+		st.last = now
 	default:
-		st.epoch, st.offset, st.kept, st.last = newEpoch(), 0, nil, now
+		s.forgetKeptLocked(st)
+		st.epoch, st.offset, st.last = newEpoch(), 0, now
 	}
 }
 
 func (s *memoryStreams) append(m Message) uint64 {
+	offset := s.appendLocked(m)
+	if limit := s.history.MaxBytes; limit > 0 && s.keptBytes.Load() > limit {
+		s.trim(limit * 3 / 4)
+	}
+	return offset
+}
+
+func (s *memoryStreams) appendLocked(m Message) uint64 {
 	now := time.Now()
 	st := s.stream(m.Target, now)
 	defer st.mu.Unlock()
@@ -114,15 +155,59 @@ func (s *memoryStreams) append(m Message) uint64 {
 	st.last = now
 	m.Offset = st.offset
 	if s.history.Size > 0 {
+		size := int64(len(m.Frame))
 		if len(st.kept) == s.history.Size {
+			size -= int64(len(st.kept[0].Frame))
 			st.kept = append(st.kept[:0], st.kept[1:]...)
 		}
 		st.kept = append(st.kept, m)
+		st.keptBytes += size
+		s.keptBytes.Add(size)
 	}
 	if s.handler != nil {
 		s.handler(m)
 	}
 	return m.Offset
+}
+
+// trim forgets the kept messages of whole rooms until the streams keep at
+// most target bytes: the rooms with no users first, which no member
+// returns to soon, then those quiet longest. A join with since in such a
+// room is told recovered false, as after its TTL.
+func (s *memoryStreams) trim(target int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type candidate struct {
+		st       *memoryStream
+		occupied bool
+		last     time.Time
+	}
+	var candidates []candidate
+	for room, st := range s.rooms {
+		st.mu.Lock()
+		last, kept := st.last, st.keptBytes
+		st.mu.Unlock()
+		if kept > 0 {
+			candidates = append(candidates, candidate{st, s.occupied(room), last})
+		}
+	}
+	slices.SortFunc(candidates, func(a, b candidate) int {
+		if a.occupied != b.occupied {
+			if a.occupied {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.last.UnixNano(), b.last.UnixNano())
+	})
+	for _, c := range candidates {
+		if s.keptBytes.Load() <= target {
+			return
+		}
+		c.st.mu.Lock()
+		s.forgetKeptLocked(c.st)
+		c.st.mu.Unlock()
+	}
 }
 
 func (s *memoryStreams) recover(room string, since *Position) (Recovery, error) {

@@ -21,10 +21,14 @@ type History struct {
 	Size int
 	// TTL is how long a stream outlives its last message.
 	TTL time.Duration
+	// MaxBytes bounds the kept messages of all rooms together on a memory
+	// node; 0 sets no bound. Over it, the rooms with no users lose theirs
+	// first, those quiet longest first.
+	MaxBytes int64
 }
 
 // DefaultHistory is rooms.history of manifest/config/config.yaml.
-func DefaultHistory() History { return History{Size: 100, TTL: 10 * time.Minute} }
+func DefaultHistory() History { return History{Size: 100, TTL: 10 * time.Minute, MaxBytes: 64 << 20} }
 
 // Position is a place in a room's stream: the offset of its last message
 // (0 for none) and the stream's epoch.

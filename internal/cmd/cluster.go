@@ -128,6 +128,15 @@ func loadHistory(ctx context.Context, cfg *gcfg.Config) (broker.History, error) 
 			return h, fmt.Errorf("config rooms.history.size: want a whole number, 0 to turn history off, got %q", size.String())
 		}
 	}
+	maxBytes, err := cfg.Get(ctx, "rooms.history.maxBytes")
+	if err != nil {
+		return h, fmt.Errorf("config rooms.history.maxBytes: %w", err)
+	}
+	if maxBytes != nil && !maxBytes.IsNil() {
+		if h.MaxBytes, err = strconv.ParseInt(maxBytes.String(), 10, 64); err != nil || h.MaxBytes < 0 {
+			return h, fmt.Errorf("config rooms.history.maxBytes: want a whole number of bytes, 0 for no bound, got %q", maxBytes.String())
+		}
+	}
 	ttl, err := cfg.Get(ctx, "rooms.history.ttl")
 	if err != nil {
 		return h, fmt.Errorf("config rooms.history.ttl: %w", err)

@@ -44,6 +44,7 @@ var knownConfigKeys = []string{
 	"rooms.presenceEventsLimit",
 	"rooms.history.size",
 	"rooms.history.ttl",
+	"rooms.history.maxBytes",
 
 	"broker.type",
 	"broker.nodeId",
