@@ -89,25 +89,19 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 // while its room has users, the new one included.
 func (s *memoryStreams) endIfExpired(room string) {
 	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.rooms[room]
-	if st == nil {
-		return
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if now.Sub(st.last) > s.history.TTL {
-		s.forgetKeptLocked(st)
-		st.gone = true
-		delete(s.rooms, room)
-	}
+	s.endIf(room, func(st *memoryStream) bool { return now.Sub(st.last) > s.history.TTL })
 }
 
 // forgetUnused forgets room's stream if no message was ever given an
 // offset in it: called when the room loses its last user, so that joins
 // of rooms used for nothing leave nothing behind for a TTL.
 func (s *memoryStreams) forgetUnused(room string) {
+	s.endIf(room, func(st *memoryStream) bool { return st.offset == 0 })
+}
+
+// endIf forgets room's stream, what it kept included, if ends says so
+// with both locks held.
+func (s *memoryStreams) endIf(room string, ends func(*memoryStream) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.rooms[room]
@@ -116,7 +110,8 @@ func (s *memoryStreams) forgetUnused(room string) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.offset == 0 {
+	if ends(st) {
+		s.forgetKeptLocked(st)
 		st.gone = true
 		delete(s.rooms, room)
 	}
