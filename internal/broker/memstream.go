@@ -122,14 +122,13 @@ func (s *memoryStreams) endIf(room string, ends func(*memoryStream) bool) {
 // forgets what it kept: restarting the offsets under a new epoch would
 // have every member take the next messages for ones it has had.
 func (s *memoryStreams) restartIfExpired(room string, st *memoryStream, now time.Time) {
-	switch {
-	case now.Sub(st.last) <= s.history.TTL:
-	case s.occupied(room):
-		s.forgetKeptLocked(st)
-		st.last = now
-	default:
-		s.forgetKeptLocked(st)
-		st.epoch, st.offset, st.last = newEpoch(), 0, now
+	if now.Sub(st.last) <= s.history.TTL {
+		return
+	}
+	s.forgetKeptLocked(st)
+	st.last = now
+	if !s.occupied(room) {
+		st.epoch, st.offset = newEpoch(), 0
 	}
 }
 
