@@ -15,9 +15,18 @@ import (
 	wsv1 "github.com/gfws/template-ws/api/ws/v1"
 )
 
-// A rejoin the node refuses forgets the room: the client is not in it,
-// and later reconnects do not try it again.
-func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
+// nodeRequest is the one request a scripted room node reads on each
+// connection.
+type nodeRequest struct {
+	ID, Event string
+	Data      json.RawMessage
+}
+
+// dialScriptedRoomNode dials a node that welcomes each connection, reads
+// its first request and hands it to answer, with whether the connection
+// is the node's first, then reads until the client goes.
+func dialScriptedRoomNode(t *testing.T, ctx context.Context, answer func(c *websocket.Conn, req nodeRequest, first bool)) *Client {
+	t.Helper()
 	upgrader := websocket.Upgrader{}
 	var connections atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -28,30 +37,45 @@ func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
 		defer c.Close()
 		first := connections.Add(1) == 1
 		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
-		var req struct{ ID, Event string }
+		var req nodeRequest
 		if c.ReadJSON(&req) != nil {
 			return
 		}
-		if first {
-			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": 0, "epoch": "E"}})
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
-		} else {
-			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 63, "message": "this connection is already in 128 rooms, the most rooms.maxPerConnection allows: leave one first"})
-		}
+		answer(c, req, first)
 		for { // until the client goes
 			if _, _, err := c.ReadMessage(); err != nil {
 				return
 			}
 		}
 	}))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	t.Cleanup(srv.Close)
 	c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &Options{MinDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// joinedThenClosed answers a join of room a at offset, then closes with
+// 1011 so that the client reconnects.
+func joinedThenClosed(c *websocket.Conn, req nodeRequest, offset int) {
+	_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": offset, "epoch": "E"}})
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+}
+
+// A rejoin the node refuses forgets the room: the client is not in it,
+// and later reconnects do not try it again.
+func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := dialScriptedRoomNode(t, ctx, func(c *websocket.Conn, req nodeRequest, first bool) {
+		if first {
+			joinedThenClosed(c, req, 0)
+			return
+		}
+		_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 63, "message": "this connection is already in 128 rooms, the most rooms.maxPerConnection allows: leave one first"})
+	})
 	rejoined := make(chan Rejoined, 1)
 	c.OnRejoined(func(r Rejoined) { rejoined <- r })
 	if _, err := c.RoomJoin(ctx, &wsv1.RoomJoinReq{Room: "a"}); err != nil {
@@ -73,46 +97,18 @@ func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
 // A join whose reply comes after its request gave up is remembered all
 // the same: the node joined, and a reconnect rejoins the room.
 func TestALateJoinReplyIsRemembered(t *testing.T) {
-	upgrader := websocket.Upgrader{}
-	var connections atomic.Int32
-	late := make(chan struct{})
-	rejoined := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		first := connections.Add(1) == 1
-		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
-		var req struct {
-			ID, Event string
-			Data      json.RawMessage
-		}
-		if c.ReadJSON(&req) != nil {
-			return
-		}
-		if first {
-			<-late // the request has given up
-			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0, "data": map[string]any{"room": "a", "offset": 4, "epoch": "E"}})
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
-		} else {
-			rejoined <- req.Event + " " + string(req.Data)
-		}
-		for { // until the client goes
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}))
-	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &Options{MinDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	late := make(chan struct{})
+	rejoined := make(chan string, 1)
+	c := dialScriptedRoomNode(t, ctx, func(c *websocket.Conn, req nodeRequest, first bool) {
+		if first {
+			<-late // the request has given up
+			joinedThenClosed(c, req, 4)
+			return
+		}
+		rejoined <- req.Event + " " + string(req.Data)
+	})
 	quick, giveUp := context.WithCancel(ctx)
 	giveUp()
 	if _, err := c.RoomJoin(quick, &wsv1.RoomJoinReq{Room: "a"}); err == nil {
