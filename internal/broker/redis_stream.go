@@ -22,6 +22,18 @@ import (
 // starts again gets a new epoch. Each kept message and
 // each published one is the encoded Message followed by its offset in
 // decimal (see decodeMessage).
+//
+// What all rooms keep is bounded in bytes (rooms.history.maxBytes),
+// cluster-wide, by three keys the same script keeps:
+//
+//	<prefix>:kept:bytes   hash: room, the bytes its list holds
+//	<prefix>:kept:total   the sum of those
+//	<prefix>:kept:used    sorted set: room, scored by its last message
+//
+// Each append forgets a few rooms whose messages have expired, so that
+// the total follows expiry; over the bound it forgets the kept messages
+// of whole rooms, those with no users first, then those quiet longest,
+// as the memory broker does.
 var appendScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -37,10 +49,60 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 local entry = ARGV[2] .. string.format('%d', offset)
-if tonumber(ARGV[3]) > 0 then
-  redis.call('RPUSH', KEYS[2], entry)
-  redis.call('LTRIM', KEYS[2], '-' .. ARGV[3], '-1')
+local size = tonumber(ARGV[3])
+if size > 0 then
+  local room, prefix, maxBytes = ARGV[6], ARGV[7], tonumber(ARGV[8])
+  local function str(n) return string.format('%d', n) end
+  local kept = redis.call('RPUSH', KEYS[2], entry)
+  local grown = #entry
+  if kept == 1 then
+    -- a new list: what the room's bytes said went with the old one
+    grown = grown - (tonumber(redis.call('HGET', KEYS[3], room)) or 0)
+  elseif kept > size then
+    for _, e in ipairs(redis.call('LPOP', KEYS[2], str(kept - size))) do
+      grown = grown - #e
+    end
+  end
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('HINCRBY', KEYS[3], room, str(grown))
+  local total = redis.call('INCRBY', KEYS[4], str(grown))
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[5], str(now), room)
+  local function forget(r)
+    redis.call('DEL', prefix .. ':history:' .. r)
+    local bytes = redis.call('HGET', KEYS[3], r) or '0'
+    redis.call('HDEL', KEYS[3], r)
+    redis.call('ZREM', KEYS[5], r)
+    total = redis.call('DECRBY', KEYS[4], bytes)
+  end
+  -- lists expire on their own; their bytes leave the total here, a few
+  -- per append, which is more than appends add rooms
+  for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', str(now - tonumber(ttl)), 'LIMIT', '0', '16')) do
+    forget(r)
+  end
+  if maxBytes > 0 and total > maxBytes then
+    -- down to three quarters, so that this runs seldom, but no more
+    -- than 100 rooms past the bound in one call, so that no call holds
+    -- Redis long
+    local target, forgotten = maxBytes * 3 / 4, 0
+    local function over()
+      return total > maxBytes or (total > target and forgotten < 100)
+    end
+    for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
+      if not over() then break end
+      if redis.call('EXISTS', prefix .. ':members:' .. r) == 0 then
+        forget(r)
+        forgotten = forgotten + 1
+      end
+    end
+    while over() do
+      local quiet = redis.call('ZRANGE', KEYS[5], '0', '0')
+      if #quiet == 0 then break end
+      forget(quiet[1])
+      forgotten = forgotten + 1
+    end
+  end
 end
 redis.call('PUBLISH', ARGV[1], entry)
 return offset
@@ -86,6 +148,12 @@ func (r *Redis) streamKeys(room string) []string {
 	return []string{r.streamKey(room), r.names.prefix + ":history:" + room}
 }
 
+// appendKeys are streamKeys and the keys that bound what all rooms keep.
+func (r *Redis) appendKeys(room string) []string {
+	p := r.names.prefix
+	return append(r.streamKeys(room), p+":kept:bytes", p+":kept:total", p+":kept:used")
+}
+
 // streamKey names the hash of room's stream position.
 func (r *Redis) streamKey(room string) string { return r.names.prefix + ":stream:" + room }
 
@@ -98,8 +166,9 @@ func (r *Redis) Append(ctx context.Context, m Message) (uint64, error) {
 	m.Origin = r.node
 	var cmd *goredis.Cmd
 	err := r.write(ctx, func(p goredis.Pipeliner) {
-		cmd = appendScript.EvalSha(r.ctx, p, r.streamKeys(m.Target),
-			r.names.room(m.Target), encodeMessage(m), r.history.Size, r.history.TTL.Milliseconds(), newEpoch())
+		cmd = appendScript.EvalSha(r.ctx, p, r.appendKeys(m.Target),
+			r.names.room(m.Target), encodeMessage(m), r.history.Size, r.history.TTL.Milliseconds(), newEpoch(),
+			m.Target, r.names.prefix, r.history.MaxBytes)
 	})
 	if err != nil {
 		return 0, err

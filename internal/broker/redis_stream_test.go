@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gogf/gf/v2/database/gredis"
-
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/wstest"
 )
@@ -156,15 +154,9 @@ func TestRecoverAtTheEdges(t *testing.T) {
 	// With history off nothing is recovered, and a since past the end is
 	// refused all the same.
 	noHistory := broker.History{TTL: time.Minute}
-	onRedis, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
+	onRedis := newRedisBrokerWith(t, redis, broker.RedisOptions{
 		Prefix: "no-history", Node: "a", PresenceTTL: time.Minute, History: noHistory,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = onRedis.Close() })
-	onRedis.Subscribe(func(broker.Message) {})
-	wstest.WaitFor(t, "the broker to subscribe", onRedis.Ready)
+	}, nil)
 	for name, b := range map[string]broker.Broker{"memory": broker.NewMemoryWithHistory(noHistory), "redis": onRedis} {
 		ctx := context.Background()
 		if _, err := b.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
@@ -187,15 +179,7 @@ func TestRecoverAtTheEdges(t *testing.T) {
 func TestAStreamOutlivesItsTTLWhileItsRoomHasUsers(t *testing.T) {
 	redis := wstest.StartRedis(t)
 	history := broker.History{Size: 100, TTL: 300 * time.Millisecond}
-	onRedis, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
-		Prefix: testPrefix, Node: "a", PresenceTTL: 600 * time.Millisecond, History: history,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = onRedis.Close() })
-	onRedis.Subscribe(func(broker.Message) {})
-	wstest.WaitFor(t, "the broker to subscribe", onRedis.Ready)
+	onRedis := newRedisBrokerHistory(t, redis, 600*time.Millisecond, history)
 	for name, b := range map[string]broker.Broker{
 		"memory": broker.NewMemoryWithHistory(history),
 		"redis":  onRedis,
@@ -246,16 +230,7 @@ func TestAStreamOutlivesItsTTLWhileItsRoomHasUsers(t *testing.T) {
 // expire would otherwise start again under the member just given it.
 func TestAJoinKeepsTheStreamPositionItHandsOut(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{
-		Prefix: testPrefix, Node: "a", PresenceTTL: time.Minute,
-		History: broker.History{Size: 10, TTL: 300 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	b.Subscribe(func(broker.Message) {})
-	wstest.WaitFor(t, "the broker to subscribe", b.Ready)
+	b := newRedisBrokerHistory(t, redis, time.Minute, broker.History{Size: 10, TTL: 300 * time.Millisecond})
 	if _, err := b.Append(context.Background(), broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}

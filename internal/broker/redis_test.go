@@ -34,7 +34,13 @@ func newRedisBroker(tb testing.TB, redis *wstest.Redis, prefix, node string, han
 // newRedisBrokerTTL is newRedisBroker with a presence TTL of ttl.
 func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, ttl time.Duration, handle broker.Handler) *broker.Redis {
 	tb.Helper()
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, broker.RedisOptions{Prefix: prefix, Node: node, PresenceTTL: ttl, History: broker.DefaultHistory()})
+	return newRedisBrokerWith(tb, redis, broker.RedisOptions{Prefix: prefix, Node: node, PresenceTTL: ttl, History: broker.DefaultHistory()}, handle)
+}
+
+// newRedisBrokerWith is newRedisBroker with opts.
+func newRedisBrokerWith(tb testing.TB, redis *wstest.Redis, opts broker.RedisOptions, handle broker.Handler) *broker.Redis {
+	tb.Helper()
+	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,7 +49,7 @@ func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, 
 		handle = func(broker.Message) {}
 	}
 	b.Subscribe(handle)
-	wstest.WaitFor(tb, node+" to subscribe", b.Ready)
+	wstest.WaitFor(tb, opts.Node+" to subscribe", b.Ready)
 	return b
 }
 

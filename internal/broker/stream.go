@@ -21,9 +21,10 @@ type History struct {
 	Size int
 	// TTL is how long a stream outlives its last message.
 	TTL time.Duration
-	// MaxBytes bounds the kept messages of all rooms together on a memory
-	// node; 0 sets no bound. Over it, the rooms with no users lose theirs
-	// first, those quiet longest first.
+	// MaxBytes bounds the kept messages of all rooms together: on a
+	// memory node, or in Redis for the whole cluster; 0 sets no bound.
+	// Over it, the rooms with no users lose theirs first, those quiet
+	// longest first.
 	MaxBytes int64
 }
 
