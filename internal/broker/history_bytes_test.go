@@ -114,12 +114,24 @@ func TestRedisCountsTheBytesItKeeps(t *testing.T) {
 	if counted, listed := kept(); counted != listed || listed == 0 {
 		t.Fatalf("after trimming to 3 per room: %d bytes counted, %d kept", counted, listed)
 	}
+	// Another room speaks before the lists expire, so the count's own
+	// keys outlive them; then a room whose list expired starts a new one,
+	// and the old one's bytes go, its own and the others'.
+	wstest.WaitFor(t, "the lists to near their expiry", func() bool {
+		return redis.Do(t, "PTTL", testPrefix+":history:room-0").Int() < 150
+	})
+	send("b", 10)
 	wstest.WaitFor(t, "the lists to expire", func() bool {
 		return redis.Do(t, "EXISTS", testPrefix+":history:room-0").Int() == 0
 	})
-	// A room whose list expired starts a new one: the old one's bytes go.
 	send("room-0", 10)
 	if counted, listed := kept(); counted != listed {
 		t.Fatalf("after the lists expired: %d bytes counted, %d kept", counted, listed)
+	}
+	// The count's own keys go when the last list does.
+	for _, key := range []string{"bytes", "total", "used"} {
+		if lasts := redis.Do(t, "PTTL", testPrefix+":kept:"+key).Int(); lasts < 0 {
+			t.Errorf("%s:kept:%s: PTTL %d, want it to expire", testPrefix, key, lasts)
+		}
 	}
 }

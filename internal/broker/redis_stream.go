@@ -69,6 +69,11 @@ if size > 0 then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   redis.call('ZADD', KEYS[5], str(now), room)
+  -- the three outlive every list by expiring a TTL after the last
+  -- message of any room
+  for i = 3, 5 do
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
   local function forget(r)
     redis.call('DEL', prefix .. ':history:' .. r)
     local bytes = redis.call('HGET', KEYS[3], r) or '0'
