@@ -12,6 +12,9 @@
 //	<prefix>:nodes:<room>      sorted set: node -> until when its heartbeat keeps its entries
 //	<prefix>:members:<room>    sorted set: the room's users, in byte order
 //	<prefix>:shared:<room>     hash: user -> how many nodes beyond one hold them there
+//	<prefix>:stream:<room>     hash: the room's stream position, epoch and offset
+//	<prefix>:history:<room>    list: the room's kept messages
+//	<prefix>:kept:<what>       what all rooms keep, for rooms.history.maxBytes
 //
 // A node subscribes to a room's or a user's channel only while it holds a
 // member or a connection of it, so no node carries the whole cluster's
@@ -51,6 +54,10 @@ type Message struct {
 	// Offset is the place of a room stream's message in its stream (see
 	// Append); 0 for every other delivery.
 	Offset uint64
+	// Epoch is the life of the stream that Offset counts: a stream that
+	// starts again under a room's members (Redis lost it) numbers from 1
+	// again, in a new epoch.
+	Epoch string
 }
 
 // Handler receives the Messages of other nodes, in the order each node

@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // encodeMessage lays m out as kind, then origin, target and frame, each
 // prefixed with its length, so that no value needs escaping. A room
-// stream's message is followed by its offset in decimal, which the append
-// script adds: Redis assigns it.
+// stream's message is followed by its offset in decimal, a space and its
+// stream's epoch, which the append script adds: Redis assigns them.
 func encodeMessage(m Message) []byte {
 	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame))
 	b = append(b, byte(m.Kind))
@@ -38,11 +39,12 @@ func decodeMessage(payload string) (Message, error) {
 	}
 	m.Origin, m.Target, m.Frame = string(parts[0]), string(parts[1]), parts[2]
 	if len(b) > 0 {
-		offset, err := strconv.ParseUint(string(b), 10, 64)
+		at, epoch, _ := strings.Cut(string(b), " ")
+		offset, err := strconv.ParseUint(at, 10, 64)
 		if err != nil || offset == 0 {
 			return Message{}, errors.New("bad stream offset")
 		}
-		m.Offset = offset
+		m.Offset, m.Epoch = offset, epoch
 	}
 	return m, nil
 }

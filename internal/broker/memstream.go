@@ -147,7 +147,7 @@ func (s *memoryStreams) appendLocked(m Message) uint64 {
 	s.restartIfExpired(m.Target, st, now)
 	st.offset++
 	st.last = now
-	m.Offset = st.offset
+	m.Offset, m.Epoch = st.offset, st.epoch
 	if s.history.Size > 0 {
 		size := int64(len(m.Frame))
 		if len(st.kept) == s.history.Size {

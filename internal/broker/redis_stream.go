@@ -19,9 +19,10 @@ import (
 // the list. Both keys expire rooms.history.ttl after the last message,
 // the position not while the room has users: every heartbeat moves its
 // expiry on, so that the offsets members hold stay valid. A stream that
-// starts again gets a new epoch. Each kept message and
-// each published one is the encoded Message followed by its offset in
-// decimal (see decodeMessage).
+// starts again gets a new epoch. Each kept message and each published
+// one is the encoded Message followed by its offset in decimal, a space
+// and the epoch (see decodeMessage): a node that receives a stream which
+// Redis lost and started again can tell its new offsets from the old.
 //
 // What all rooms keep is bounded in bytes (rooms.history.maxBytes),
 // cluster-wide, by three keys the same script keeps:
@@ -37,7 +38,8 @@ import (
 var appendScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
-  redis.call('HSET', KEYS[1], 'epoch', ARGV[5], 'offset', '0')
+  epoch = ARGV[5]
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
   redis.call('DEL', KEYS[2])
 end
 -- numbers go to Redis as strings: Redis 7.0 prints every number
@@ -48,7 +50,7 @@ local ttl = ARGV[4]
 if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
-local entry = ARGV[2] .. string.format('%d', offset)
+local entry = ARGV[2] .. string.format('%d', offset) .. ' ' .. epoch
 local size = tonumber(ARGV[3])
 if size > 0 then
   local room, prefix, maxBytes = ARGV[6], ARGV[7], tonumber(ARGV[8])

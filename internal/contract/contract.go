@@ -235,7 +235,9 @@ func pushPayload(event string, data Schema, stream bool) Schema {
 		properties["room"] = Schema{"type": "string", "description": "the room whose stream it belongs to"}
 		properties["offset"] = Schema{"type": "integer", "minimum": 1,
 			"description": "its place in the room's stream; give the last one received as since.offset to room.join to recover"}
-		required = append(required, "room", "offset")
+		properties["epoch"] = Schema{"type": "string",
+			"description": "the life of the stream that offset counts; one the client did not know means the stream started again (the server lost it) and earlier messages may be lost"}
+		required = append(required, "room", "offset", "epoch")
 	}
 	return Schema{"type": "object", "required": required, "properties": properties}
 }

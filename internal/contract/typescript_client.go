@@ -16,6 +16,8 @@ export interface WsMessage {
   room?: string;
   /** its place in the room's stream */
   offset?: number;
+  /** the life of the stream that offset counts; a new one means the stream started again */
+  epoch?: string;
 }
 
 /** ErrorReply is a refused request or send: on("error") gets the whole frame. */
@@ -30,8 +32,11 @@ export interface ErrorReply {
   data: null;
 }
 
-/** Rejoined reports a room joined again after a reconnect, or the error that kept it out. */
-export type Rejoined = RejoinedRoom | RejoinFailed;
+/**
+ * Rejoined reports a room joined again after a reconnect, or the error that
+ * kept it out, or a room whose stream started again under the client.
+ */
+export type Rejoined = RejoinedRoom | RejoinFailed | StreamRestarted;
 
 /** RejoinedRoom is a rejoin that succeeded, with its join reply's position and count. */
 export interface RejoinedRoom {
@@ -46,6 +51,24 @@ export interface RejoinedRoom {
   /** true when members counts only this node's users */
   local: boolean;
   error?: undefined;
+  restarted?: undefined;
+}
+
+/**
+ * StreamRestarted is a room whose stream started again while the client was
+ * in it (the server lost it, as Redis does when it restarts empty): messages
+ * before offset may never have arrived, so the app reloads the room another
+ * way. It comes before the first message of the new stream.
+ */
+export interface StreamRestarted {
+  room: string;
+  restarted: true;
+  recovered: false;
+  missed: 0;
+  /** the first message's offset and the new epoch */
+  offset: number;
+  epoch: string;
+  error?: undefined;
 }
 
 /** RejoinFailed is a rejoin the server refused or that got no reply. */
@@ -55,6 +78,7 @@ export interface RejoinFailed {
   missed: 0;
   /** why the join failed */
   error: WsError;
+  restarted?: undefined;
 }
 
 `

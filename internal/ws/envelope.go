@@ -124,21 +124,24 @@ func EncodePush(event string, data any) ([]byte, error) {
 }
 
 // StreamPush returns push, a frame of EncodePush, with the envelope fields
-// of a room stream's message, "room" and "offset", before its data. The
-// offset is known only once the stream has taken the message, so each
-// node adds it to the frame it received.
-func StreamPush(push []byte, room string, offset uint64) []byte {
+// of a room stream's message, "room", "offset" and "epoch", before its
+// data. The offset is known only once the stream has taken the message,
+// so each node adds it to the frame it received.
+func StreamPush(push []byte, room string, offset uint64, epoch string) []byte {
 	at := bytes.Index(push, []byte(`,"data":`))
 	if at < 0 {
 		return push // not a push of EncodePush
 	}
 	roomJSON, _ := marshal(room)
-	out := make([]byte, 0, len(push)+len(roomJSON)+32)
+	epochJSON, _ := marshal(epoch)
+	out := make([]byte, 0, len(push)+len(roomJSON)+len(epochJSON)+40)
 	out = append(out, push[:at]...)
 	out = append(out, `,"room":`...)
 	out = append(out, roomJSON...)
 	out = append(out, `,"offset":`...)
 	out = strconv.AppendUint(out, offset, 10)
+	out = append(out, `,"epoch":`...)
+	out = append(out, epochJSON...)
 	return append(out, push[at:]...)
 }
 

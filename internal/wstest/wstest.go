@@ -107,9 +107,10 @@ type Msg struct {
 	Code    *int            `json:"code"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data"`
-	// Room and Offset place a room stream's push in its stream.
+	// Room, Offset and Epoch place a room stream's push in its stream.
 	Room   string `json:"room"`
 	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
 }
 
 // Client is a test's WebSocket connection. It is not safe for concurrent

@@ -63,7 +63,7 @@ type State struct {
 }
 
 // Message is a frame as the server sent it: a reply has an id, a refusal a
-// non-zero Code, a room stream's push its Room and Offset.
+// non-zero Code, a room stream's push its Room, Offset and Epoch.
 type Message struct {
 	ID      json.RawMessage `json:"id,omitempty"`
 	Event   string          `json:"event"`
@@ -71,6 +71,7 @@ type Message struct {
 	Message string          `json:"message"`
 	Room    string          `json:"room"`
 	Offset  uint64          `json:"offset"`
+	Epoch   string          `json:"epoch"`
 	Data    json.RawMessage `json:"data"`
 }
 
@@ -244,7 +245,9 @@ func (c *Client) On(event string, fn func(Message)) (remove func()) {
 }
 
 // OnRejoined registers fn for the rooms joined again after a reconnect,
-// each after its replayed messages went to their handlers.
+// each after its replayed messages went to their handlers, and for the
+// rooms whose stream started again (Restarted), each before the first
+// message of the new stream.
 func (c *Client) OnRejoined(fn func(Rejoined)) (remove func()) {
 	return c.handlers.addRejoined(fn)
 }

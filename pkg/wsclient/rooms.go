@@ -6,13 +6,19 @@ import (
 	"sync"
 )
 
-// Rejoined reports a room joined again after a reconnect.
+// Rejoined reports a room joined again after a reconnect or, with
+// Restarted, a room whose stream started again under the client.
 type Rejoined struct {
 	Room string
 	// Recovered is true when every missed message was replayed, to the
 	// room's handlers, before this report; false means the app must
 	// reload the room another way.
 	Recovered bool
+	// Restarted is true when the room's stream started again while the
+	// client was in it (the server lost it, as Redis does when it restarts
+	// empty): messages before Offset, of Epoch, may never have reached
+	// the client, and the app must reload the room another way.
+	Restarted bool
 	// Missed is how many messages were replayed.
 	Missed  uint64
 	Offset  uint64
@@ -78,20 +84,25 @@ func (r *rooms) follow(event string, data json.RawMessage) {
 }
 
 // advance moves a remembered room's position to offset and reports
-// whether the message at offset is new.
-func (r *rooms) advance(room string, offset uint64) bool {
+// whether the message at offset is new, and whether it is the first the
+// client sees of a stream that started again in a new epoch.
+func (r *rooms) advance(room string, offset uint64, epoch string) (fresh, restarted bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	position, ok := r.position[room]
 	if !ok {
-		return true
+		return true, false
+	}
+	if epoch != "" && epoch != position.Epoch {
+		r.position[room] = since{Offset: offset, Epoch: epoch}
+		return true, true
 	}
 	if offset <= position.Offset {
-		return false
+		return false, false
 	}
 	position.Offset = offset
 	r.position[room] = position
-	return true
+	return true, false
 }
 
 func (r *rooms) forget(room string) {

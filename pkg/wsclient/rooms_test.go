@@ -8,8 +8,8 @@ import (
 
 // The rooms a client rejoins, and from where: a reply's position, moved on
 // by each new stream message, never back by a rejoin's reply that its
-// replayed messages already passed, reset by a new epoch, dropped by a
-// leave.
+// replayed messages already passed, reset by a new epoch in a reply or in
+// a message, dropped by a leave.
 func TestRoomsFollowTheirStreams(t *testing.T) {
 	var r rooms
 	join := func(data string) { r.follow("room.join", json.RawMessage(data)) }
@@ -21,22 +21,26 @@ func TestRoomsFollowTheirStreams(t *testing.T) {
 	}
 	join(`{"room":"r","offset":5,"epoch":"E"}`)
 	at("joined", since{5, "E"})
-	if r.advance("r", 5) {
+	if fresh, _ := r.advance("r", 5, "E"); fresh {
 		t.Fatal("the message at the joined offset counted as new")
 	}
-	if !r.advance("r", 6) {
-		t.Fatal("the next message did not count as new")
+	if fresh, restarted := r.advance("r", 6, "E"); !fresh || restarted {
+		t.Fatalf("the next message: new %v, restarted %v", fresh, restarted)
 	}
 	at("after a message", since{6, "E"})
 	join(`{"room":"r","offset":4,"epoch":"E"}`)
 	at("a reply behind the messages replayed before it", since{6, "E"})
 	join(`{"room":"r","offset":2,"epoch":"F"}`)
 	at("a new epoch", since{2, "F"})
+	if fresh, restarted := r.advance("r", 1, "G"); !fresh || !restarted {
+		t.Fatalf("the first message of a stream started again: new %v, restarted %v", fresh, restarted)
+	}
+	at("a stream started again", since{1, "G"})
 	r.follow("room.leave", json.RawMessage(`{"room":"r"}`))
 	if _, kept := r.snapshot()["r"]; kept {
 		t.Fatal("a room left is still rejoined")
 	}
-	if !r.advance("r", 1) {
+	if fresh, _ := r.advance("r", 1, "G"); !fresh {
 		t.Fatal("a message of a room not followed was dropped")
 	}
 }

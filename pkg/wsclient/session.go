@@ -173,8 +173,14 @@ func (c *Client) dispatch(m Message) {
 			return
 		}
 	}
-	if m.Room != "" && m.Offset > 0 && !c.rooms.advance(m.Room, m.Offset) {
-		return
+	if m.Room != "" && m.Offset > 0 {
+		fresh, restarted := c.rooms.advance(m.Room, m.Offset, m.Epoch)
+		if restarted {
+			c.handlers.rejoined(Rejoined{Room: m.Room, Restarted: true, Offset: m.Offset, Epoch: m.Epoch})
+		}
+		if !fresh {
+			return
+		}
 	}
 	event := m.Event
 	if m.Code != 0 {

@@ -183,11 +183,16 @@ client.on("room.left", (m) => {
   }
 });
 // The client took the room up again after a reconnect; the messages
-// missed meanwhile have come through room.message already, in order.
+// missed meanwhile have come through room.message already, in order. Or
+// the room's stream started again under the page (the server lost it).
 client.on("rejoined", (r) => {
   if (r.room !== joined) return;
   if (r.error) {
     line("system", "rejoin failed: " + r.error.message);
+    return;
+  }
+  if (r.restarted) {
+    line("system", "the server lost " + r.room + "'s recent messages: some may be missing above");
     return;
   }
   enableRoomControls(true);

@@ -8,8 +8,8 @@
 //     onState: (s) => console.log(s),  // {state: "connecting"|"connected"|"reconnecting"|"closed", ...}
 //     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired)
 //   });
-//   client.on("room.message", (data, msg) => ...);   // msg.room, msg.offset
-//   client.on("rejoined", ({ room, recovered, missed, members }) => ...);
+//   client.on("room.message", (data, msg) => ...);   // msg.room, msg.offset, msg.epoch
+//   client.on("rejoined", ({ room, recovered, missed, members, restarted }) => ...);
 //   const reply = await client.request("room.join", { room: "lobby" }, { timeout: 5000 });
 //
 // Rooms joined through request("room.join") are remembered with the
@@ -17,7 +17,10 @@
 // on whichever node, the client joins them again with "since": the missed
 // messages reach the same handlers, in order, before the "rejoined" event,
 // whose recovered is false when the server no longer had them all (the app
-// then reloads the room another way). request("room.leave") forgets a room.
+// then reloads the room another way). A message of an epoch the client did
+// not know means the room's stream started again under it (the server lost
+// it): "rejoined" with restarted true comes first, and the app reloads the
+// room the same way. request("room.leave") forgets a room.
 //
 // After a close it did not ask for, the client does what the close code
 // says (see stopCodes): it reconnects by itself with exponential backoff
@@ -251,8 +254,15 @@
         else p.reject(new WsError(msg.code, msg.message, msg.event));
         return;
       }
-      if (msg.room !== undefined && msg.offset > 0 && !this.advance(msg.room, msg.offset)) {
-        return; // a message of the stream already handled
+      if (msg.room !== undefined && msg.offset > 0) {
+        const seen = this.advance(msg.room, msg.offset, msg.epoch);
+        if (seen === "restarted") {
+          this.emit("rejoined", {
+            room: msg.room, restarted: true, recovered: false, missed: 0, offset: msg.offset, epoch: msg.epoch,
+          });
+        } else if (seen === "old") {
+          return; // a message of the stream already handled
+        }
       }
       if (msg.event === "welcome") {
         const reconnected = this.welcome !== null;
@@ -265,13 +275,18 @@
     }
 
     // advance moves a remembered room's position to offset, and reports
-    // whether the message at offset is new.
-    advance(room, offset) {
+    // whether the message at offset is "new", "old" (handled already) or
+    // the first of a stream "restarted" in a new epoch.
+    advance(room, offset, epoch) {
       const position = this.rooms.get(room);
-      if (!position) return true;
-      if (offset <= position.offset) return false;
+      if (!position) return "new";
+      if (epoch && epoch !== position.epoch) {
+        this.rooms.set(room, { offset, epoch });
+        return "restarted";
+      }
+      if (offset <= position.offset) return "old";
       position.offset = offset;
-      return true;
+      return "new";
     }
 
     emit(event, payload, msg) {

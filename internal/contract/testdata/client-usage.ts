@@ -28,11 +28,14 @@ export async function join(): Promise<number> {
 const off = client.on("room.message", (data, msg) => {
   const text: string = data.text;
   const offset: number | undefined = msg.offset;
-  return [text, offset];
+  const epoch: string | undefined = msg.epoch;
+  return [text, offset, epoch];
 });
 off();
 client.on("rejoined", ({ room, recovered, missed, error }) => [room, recovered, missed, error instanceof WsError]);
-client.on("rejoined", (r) => (r.error ? r.error.code : r.members + r.offset + r.epoch.length));
+client.on("rejoined", (r) => (r.error ? r.error.code : r.restarted ? r.offset : r.members + r.offset + r.epoch.length));
+// @ts-expect-error a restarted stream reports no member count
+client.on("rejoined", (r) => (r.error ? 0 : r.members));
 client.on("rejoined", (_r, msg) => msg === undefined);
 client.on("error", (reply) => reply.code + reply.message.length);
 client.on("welcome", (welcome) => welcome.connId.length);

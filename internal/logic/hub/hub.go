@@ -222,7 +222,7 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 	case broker.KickUser, broker.KickConn:
 		return h.kick(m.Kind, m.Target, string(m.Frame))
 	case broker.ToRoom:
-		push := roomPush{offset: m.Offset, except: except}
+		push := roomPush{offset: m.Offset, epoch: m.Epoch, except: except}
 		if m.Offset > 0 {
 			push.frame = streamFrame(m)
 		} else {

@@ -45,6 +45,7 @@ type lane struct {
 type roomPush struct {
 	frame  *ws.Frame
 	offset uint64
+	epoch  string // of offset's stream
 	number uint64
 	except model.Peer // a member that does not get it
 }

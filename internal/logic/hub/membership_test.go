@@ -5,17 +5,22 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/ws"
 )
 
 // A membership's filters at their edges. While its join recovers it holds
 // the stream's messages and passes only the pushes numbered after
 // joinedAt; once live it drops the offsets up to the floor its reply
-// covered, and passes a lane's shared frames whole only when it takes
-// every one of them.
+// covered, in the reply's epoch only, and passes a lane's shared frames
+// whole only when it takes every one of them.
 func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	stream := func(offset uint64) roomPush {
-		return roomPush{offset: offset, frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"o%d"}`, offset))}
+		return roomPush{offset: offset, epoch: "E", frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"o%d"}`, offset))}
+	}
+	// restarted is a message of the stream after Redis lost it.
+	restarted := func(offset uint64) roomPush {
+		return roomPush{offset: offset, epoch: "F", frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"r%d"}`, offset))}
 	}
 	numbered := func(number uint64) roomPush {
 		return roomPush{number: number, frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"n%d"}`, number))}
@@ -38,7 +43,7 @@ func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	batch := []roomPush{numbered(10), stream(4), numbered(11), stream(5), stream(6)}
 	ms.deliver(peer, batch, framesOf(batch...))
 	expect("while recovering", "n11")
-	ms.live(peer, 5)
+	ms.live(peer, broker.Position{Offset: 5, Epoch: "E"})
 	expect("going live at offset 5", "o6")
 
 	batch = []roomPush{stream(5), stream(7), numbered(12)}
@@ -52,4 +57,7 @@ func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	batch = []roomPush{stream(9), numbered(14)}
 	ms.deliver(peer, batch, framesOf(stream(9), numbered(14), numbered(15)))
 	expect("live, a batch it takes whole", "o9", "n14", "n15")
+	batch = []roomPush{restarted(1), restarted(2)}
+	ms.deliver(peer, batch, framesOf(batch...))
+	expect("live, the stream started again from offset 1", "r1", "r2")
 }

@@ -24,14 +24,17 @@ const maxPending = 4096
 // it are held, so that they follow the replayed ones and the reply; from
 // then on, those at or below floor, which the reply's offset covers, are
 // dropped: a message can reach a node after a recovery read it from the
-// history. The pushes outside the stream handed over before the join
+// history. The floor holds in the reply's epoch only: a stream that Redis
+// lost starts again from offset 1 under its members, and those messages
+// are new. The pushes outside the stream handed over before the join
 // (numbered up to joinedAt) are not its own: a large room's lane may
 // deliver them after the join, and a room.joined counted in the reply must
 // not come again.
 type membership struct {
 	joinedAt   uint64
 	recovering atomic.Bool
-	floor      uint64 // written before recovering turns false
+	floor      uint64 // written before recovering turns false, as epoch
+	epoch      string
 	mu         sync.Mutex
 	pending    []roomPush
 }
@@ -97,9 +100,16 @@ func (ms *membership) send(peer model.Peer, batch []roomPush, shared []*ws.Frame
 
 func (ms *membership) takes(p roomPush) bool {
 	if p.offset > 0 {
-		return p.offset > ms.floor
+		return !ms.covered(p)
 	}
 	return p.number > ms.joinedAt
+}
+
+// covered reports whether stream message p is one the join's reply
+// covered. A message of no known epoch (a node of an earlier version
+// sent it) is taken to be of the reply's.
+func (ms *membership) covered(p roomPush) bool {
+	return p.offset <= ms.floor && (p.epoch == ms.epoch || p.epoch == "")
 }
 
 // takesAll reports whether the membership takes every push of batch: in
@@ -108,7 +118,7 @@ func (ms *membership) takesAll(batch []roomPush) bool {
 	var streamSeen, numberSeen bool
 	for _, p := range batch {
 		if p.offset > 0 && !streamSeen {
-			if p.offset <= ms.floor {
+			if ms.covered(p) {
 				return false
 			}
 			streamSeen = true
@@ -126,15 +136,15 @@ func (ms *membership) takesAll(batch []roomPush) bool {
 	return true
 }
 
-// live ends the recovery: the held messages after floor go out, and later
-// ones go straight through.
-func (ms *membership) live(peer model.Peer, floor uint64) {
+// live ends the recovery: the held messages after floor, the reply's
+// position, go out, and later ones go straight through.
+func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	ms.floor = floor
+	ms.floor, ms.epoch = floor.Offset, floor.Epoch
 	var frames []*ws.Frame
 	for _, p := range ms.pending {
-		if p.offset > floor {
+		if !ms.covered(p) {
 			frames = append(frames, p.frame)
 		}
 	}
@@ -162,7 +172,7 @@ func sinceBeyond(room string, since *model.StreamPosition, at broker.Position) e
 
 // streamFrame is the frame of a stream message as every receiver gets it.
 func streamFrame(m broker.Message) *ws.Frame {
-	return ws.NewFrame(ws.StreamPush(m.Frame, m.Target, m.Offset))
+	return ws.NewFrame(ws.StreamPush(m.Frame, m.Target, m.Offset, m.Epoch))
 }
 
 // recoverJoin reads room's stream position for a join that has just
@@ -191,8 +201,8 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 	if len(replay) > 0 {
 		p.SendFrames(replay...)
 	}
-	if !ws.AfterReply(ctx, func() { ms.live(p, rec.Offset) }) {
-		ms.live(p, rec.Offset) // not a WebSocket request: there is no reply to follow
+	if !ws.AfterReply(ctx, func() { ms.live(p, rec.Position) }) {
+		ms.live(p, rec.Position) // not a WebSocket request: there is no reply to follow
 	}
 	position := model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}
 	if since == nil {
