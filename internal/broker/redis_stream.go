@@ -53,61 +53,71 @@ end
 local entry = ARGV[2] .. string.format('%d', offset) .. ' ' .. epoch
 local size = tonumber(ARGV[3])
 if size > 0 then
-  local room, prefix, maxBytes = ARGV[6], ARGV[7], tonumber(ARGV[8])
-  local function str(n) return string.format('%d', n) end
+  local room = ARGV[6]
   local kept = redis.call('RPUSH', KEYS[2], entry)
   local grown = #entry
   if kept == 1 then
     -- a new list: what the room's bytes said went with the old one
     grown = grown - (tonumber(redis.call('HGET', KEYS[3], room)) or 0)
   elseif kept > size then
-    for _, e in ipairs(redis.call('LPOP', KEYS[2], str(kept - size))) do
+    for _, e in ipairs(redis.call('LPOP', KEYS[2], string.format('%d', kept - size))) do
       grown = grown - #e
     end
   end
   redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('HINCRBY', KEYS[3], room, str(grown))
-  local total = redis.call('INCRBY', KEYS[4], str(grown))
+  grown = string.format('%d', grown)
+  redis.call('HINCRBY', KEYS[3], room, grown)
+  local total = redis.call('INCRBY', KEYS[4], grown)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', KEYS[5], str(now), room)
-  -- the three outlive every list by expiring a TTL after the last
-  -- message of any room
-  for i = 3, 5 do
-    redis.call('PEXPIRE', KEYS[i], ttl)
-  end
-  local function forget(r)
-    redis.call('DEL', prefix .. ':history:' .. r)
-    local bytes = redis.call('HGET', KEYS[3], r) or '0'
-    redis.call('HDEL', KEYS[3], r)
-    redis.call('ZREM', KEYS[5], r)
-    total = redis.call('DECRBY', KEYS[4], bytes)
-  end
-  -- lists expire on their own; their bytes leave the total here, a few
-  -- per append, which is more than appends add rooms
-  for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', str(now - tonumber(ttl)), 'LIMIT', '0', '16')) do
-    forget(r)
-  end
-  if maxBytes > 0 and total > maxBytes then
-    -- down to three quarters, so that this runs seldom, but no more
-    -- than 100 rooms past the bound in one call, so that no call holds
-    -- Redis long
-    local target, forgotten = maxBytes * 3 / 4, 0
-    local function over()
-      return total > maxBytes or (total > target and forgotten < 100)
+  redis.call('ZADD', KEYS[5], string.format('%d', now), room)
+  local maxBytes = tonumber(ARGV[8])
+  local over = maxBytes > 0 and total > maxBytes
+  if kept == 1 or over then
+    local prefix = ARGV[7]
+    local function forget(r)
+      redis.call('DEL', prefix .. ':history:' .. r)
+      local bytes = redis.call('HGET', KEYS[3], r) or '0'
+      redis.call('HDEL', KEYS[3], r)
+      redis.call('ZREM', KEYS[5], r)
+      total = redis.call('DECRBY', KEYS[4], bytes)
     end
-    for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
-      if not over() then break end
-      if redis.call('EXISTS', prefix .. ':members:' .. r) == 0 then
-        forget(r)
+    -- lists expire on their own; their bytes leave the total here, a
+    -- few for each new list, which is as many as rooms are added, and
+    -- all before the bound is applied, so that expired lists go first
+    local expired = string.format('%d', now - tonumber(ttl))
+    for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', expired, 'LIMIT', '0', over and '1000' or '16')) do
+      forget(r)
+    end
+    if maxBytes > 0 and total > maxBytes then
+      -- down to three quarters, so that this runs seldom, but no more
+      -- than 100 rooms past the bound in one call, so that no call
+      -- holds Redis long
+      local target, forgotten = maxBytes * 3 / 4, 0
+      local function going()
+        return total > maxBytes or (total > target and forgotten < 100)
+      end
+      for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
+        if not going() then break end
+        if redis.call('EXISTS', prefix .. ':members:' .. r) == 0 then
+          forget(r)
+          forgotten = forgotten + 1
+        end
+      end
+      while going() do
+        local quiet = redis.call('ZRANGE', KEYS[5], '0', '0')
+        if #quiet == 0 then break end
+        forget(quiet[1])
         forgotten = forgotten + 1
       end
     end
-    while over() do
-      local quiet = redis.call('ZRANGE', KEYS[5], '0', '0')
-      if #quiet == 0 then break end
-      forget(quiet[1])
-      forgotten = forgotten + 1
+  end
+  -- the three outlive every list: renewed to two TTLs whenever less than
+  -- one is left (the hash and the sorted set hold the same rooms, so are
+  -- made and emptied together)
+  if redis.call('PTTL', KEYS[5]) < tonumber(ttl) then
+    for i = 3, 5 do
+      redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * tonumber(ttl)))
     end
   end
 end

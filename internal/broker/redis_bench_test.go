@@ -1,10 +1,13 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/broker"
@@ -74,4 +77,33 @@ func BenchmarkRedisJoins(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric((redisCPUSeconds(b, redis)-before)*1e6/float64(b.N), "redis-cpu-us/join")
+}
+
+// BenchmarkRedisAppends appends messages of 200 bytes to 100 rooms from
+// 64 senders at once, as a busy node does, keeping the shipped history,
+// and reports the CPU time Redis spent per message.
+func BenchmarkRedisAppends(b *testing.B) {
+	redis := wstest.StartRedis(b)
+	node := newRedisBroker(b, redis, testPrefix, "a", nil)
+	frame := bytes.Repeat([]byte("x"), 200)
+	var next atomic.Int64
+	before := redisCPUSeconds(b, redis)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				m := broker.Message{Kind: broker.ToRoom, Target: fmt.Sprintf("room-%d", i%100), Frame: frame}
+				if _, err := node.Append(context.Background(), m); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric((redisCPUSeconds(b, redis)-before)*1e6/float64(b.N), "redis-cpu-us/append")
 }
