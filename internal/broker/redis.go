@@ -220,7 +220,10 @@ func (r *Redis) deliver(payload string) {
 
 // reconcileLoop brings the subscription in line with the interest
 // whenever it changes. During an outage go-redis records the channels and
-// subscribes to them when it re-dials.
+// subscribes to them when it re-dials. A subscribe that fails on a dead
+// connection is the exception: go-redis re-dials within the call and
+// subscribes the channels it had, then records the new ones, which would
+// wait for the next re-dial; so such a call is made once more.
 func (r *Redis) reconcileLoop() {
 	defer r.done.Done()
 	for {
@@ -231,7 +234,9 @@ func (r *Redis) reconcileLoop() {
 		}
 		subscribe, unsubscribe := r.interest.plan()
 		if len(subscribe) > 0 {
-			_ = r.pubsub.Subscribe(r.ctx, subscribe...)
+			if err := r.pubsub.Subscribe(r.ctx, subscribe...); err != nil {
+				_ = r.pubsub.Subscribe(r.ctx, subscribe...)
+			}
 		}
 		if len(unsubscribe) > 0 {
 			_ = r.pubsub.Unsubscribe(r.ctx, unsubscribe...)
