@@ -135,3 +135,30 @@ func TestRedisCountsTheBytesItKeeps(t *testing.T) {
 		}
 	}
 }
+
+// Over the bound, one append forgets at most 1,000 rooms, however far
+// over it Redis is (a bound lowered, nodes configured apart): the appends
+// that follow go on with it, and no call holds Redis for long.
+func TestRedisForgetsABoundedNumberOfRoomsPerAppend(t *testing.T) {
+	const rooms = 3000
+	redis := wstest.StartRedis(t)
+	ctx := context.Background()
+	unbounded := newRedisBrokerHistory(t, redis, 2*time.Second, broker.History{Size: 10, TTL: time.Minute})
+	for i := range rooms {
+		if _, err := unbounded.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: fmt.Sprintf("r-%05d", i), Frame: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lowered := newRedisBrokerWith(t, redis, broker.RedisOptions{Prefix: testPrefix, Node: "b", PresenceTTL: 2 * time.Second,
+		History: broker.History{Size: 10, TTL: time.Minute, MaxBytes: 1000}}, nil)
+	keeping := func() int { return redis.Do(t, "ZCARD", testPrefix+":kept:used").Int() }
+	for step := 1; keeping() > 100; step++ {
+		before := keeping()
+		if _, err := lowered.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "new", Frame: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if forgotten := before - keeping(); forgotten > 1000 || forgotten <= 0 {
+			t.Fatalf("append %d forgot %d of %d rooms", step, forgotten, before)
+		}
+	}
+}

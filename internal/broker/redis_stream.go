@@ -31,10 +31,11 @@ import (
 //	<prefix>:kept:total   the sum of those
 //	<prefix>:kept:used    sorted set: room, scored by its last message
 //
-// Each append forgets a few rooms whose messages have expired, so that
-// the total follows expiry; over the bound it forgets the kept messages
-// of whole rooms, those with no users first, then those quiet longest,
-// as the memory broker does.
+// An append that starts a list forgets a few rooms whose messages have
+// expired, so that the total follows expiry; over the bound it forgets
+// the kept messages of whole rooms, quiet longest first, those with no
+// users among the 1,000 quiet longest before any other, as the memory
+// broker does among all its rooms.
 var appendScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -91,11 +92,12 @@ if size > 0 then
     end
     if maxBytes > 0 and total > maxBytes then
       -- down to three quarters, so that this runs seldom, but no more
-      -- than 100 rooms past the bound in one call, so that no call
-      -- holds Redis long
+      -- than 100 rooms past the bound and 1,000 in all in one call, so
+      -- that no call holds Redis long (a bound lowered under what Redis
+      -- holds is reached over the appends that follow)
       local target, forgotten = maxBytes * 3 / 4, 0
       local function going()
-        return total > maxBytes or (total > target and forgotten < 100)
+        return forgotten < 1000 and (total > maxBytes or (total > target and forgotten < 100))
       end
       for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
         if not going() then break end

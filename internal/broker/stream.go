@@ -24,7 +24,8 @@ type History struct {
 	// MaxBytes bounds the kept messages of all rooms together: on a
 	// memory node, or in Redis for the whole cluster; 0 sets no bound.
 	// Over it, the rooms with no users lose theirs first, those quiet
-	// longest first.
+	// longest first (in Redis, the rooms with no users among the 1,000
+	// quiet longest, then the quiet longest).
 	MaxBytes int64
 }
 
