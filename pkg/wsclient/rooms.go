@@ -74,9 +74,16 @@ func (r *rooms) follow(event string, data json.RawMessage) {
 	if r.position == nil {
 		r.position = map[string]since{}
 	}
+	known, ok := r.position[reply.Room]
+	// A join without since of a room followed already: the connection is
+	// in it, and the stream's messages move the position. A reply ahead
+	// of them would have those on their way dropped as had, and hide a
+	// stream that started again.
+	if ok && reply.Recovered == nil {
+		return
+	}
 	// A rejoin's replayed messages may have moved the offset past the one
 	// the reply started from.
-	known, ok := r.position[reply.Room]
 	if ok && known.Epoch == reply.Epoch && known.Offset > reply.Offset {
 		return
 	}

@@ -8,8 +8,10 @@ import (
 
 // The rooms a client rejoins, and from where: a reply's position, moved on
 // by each new stream message, never back by a rejoin's reply that its
-// replayed messages already passed, reset by a new epoch in a reply or in
-// a message, dropped by a leave.
+// replayed messages already passed nor by the reply to a join without
+// since of a room followed already (messages before it may be on their
+// way), reset by a new epoch in a rejoin's reply or in a message, dropped
+// by a leave.
 func TestRoomsFollowTheirStreams(t *testing.T) {
 	var r rooms
 	join := func(data string) { r.follow("room.join", json.RawMessage(data)) }
@@ -28,9 +30,11 @@ func TestRoomsFollowTheirStreams(t *testing.T) {
 		t.Fatalf("the next message: new %v, restarted %v", fresh, restarted)
 	}
 	at("after a message", since{6, "E"})
-	join(`{"room":"r","offset":4,"epoch":"E"}`)
+	join(`{"room":"r","offset":4,"epoch":"E","recovered":true}`)
 	at("a reply behind the messages replayed before it", since{6, "E"})
-	join(`{"room":"r","offset":2,"epoch":"F"}`)
+	join(`{"room":"r","offset":9,"epoch":"E"}`)
+	at("a join without since of a room followed already", since{6, "E"})
+	join(`{"room":"r","offset":2,"epoch":"F","recovered":false}`)
 	at("a new epoch", since{2, "F"})
 	if fresh, restarted := r.advance("r", 1, "G"); !fresh || !restarted {
 		t.Fatalf("the first message of a stream started again: new %v, restarted %v", fresh, restarted)

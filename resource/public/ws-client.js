@@ -106,6 +106,10 @@
     remember(event, data, reply) {
       if (event === "room.join" && reply && reply.epoch) {
         const known = this.rooms.get(reply.room);
+        // A join without since of a room followed already: the stream's
+        // messages move the position, and a reply ahead of them would
+        // have those on their way dropped as handled.
+        if (known && reply.recovered === undefined) return;
         // A rejoin's replayed messages may have moved the offset past
         // the one the reply started from.
         const offset = known && known.epoch === reply.epoch ? Math.max(known.offset, reply.offset) : reply.offset;
