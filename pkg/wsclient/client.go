@@ -19,7 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +116,7 @@ type Client struct {
 
 	done    chan struct{} // closed when the client has stopped for good
 	stopErr error
+	reader  atomic.Uint64 // the goroutine that runs the handlers
 }
 
 // Dial connects to url, reads the welcome push and returns the client. A
@@ -130,7 +133,9 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.reader.Store(goroutineID()) // OnState("connected") runs here first
 	c.attach(conn, welcome)
+	c.reader.Store(0) // until run takes over
 	go c.run(conn)
 	return c, nil
 }
@@ -267,7 +272,8 @@ func (c *Client) Err() error {
 }
 
 // Close closes the connection with 1000 and stops the client; it returns
-// once the client's goroutines have ended.
+// once the client's goroutines have ended, or at once when called from a
+// handler or OnState, whose return the client's goroutine waits for.
 func (c *Client) Close() error {
 	c.cancel()
 	c.mu.Lock()
@@ -278,8 +284,25 @@ func (c *Client) Close() error {
 			websocket.FormatCloseMessage(websocket.CloseNormalClosure, "client closed"), time.Now().Add(time.Second))
 		_ = conn.Close()
 	}
+	if goroutineID() == c.reader.Load() {
+		return nil // the reader ends once the handler that called Close returns
+	}
 	<-c.done
 	return nil
+}
+
+// goroutineID is the runtime's number of the calling goroutine, which
+// Close needs to tell a handler's call from any other: the runtime gives
+// it nowhere else.
+func goroutineID() uint64 {
+	var buf [32]byte
+	n := runtime.Stack(buf[:], false)
+	field := strings.TrimPrefix(string(buf[:n]), "goroutine ")
+	if i := strings.IndexByte(field, ' '); i > 0 {
+		field = field[:i]
+	}
+	id, _ := strconv.ParseUint(field, 10, 64)
+	return id
 }
 
 // encodeRequest marshals a request's data. Fields with a d: default are

@@ -97,7 +97,7 @@ func stopped(t *testing.T, c *wsclient.Client) error {
 // Close codes a reconnect cannot mend stop the client, each reported as
 // its CloseError; the others bring it back.
 func TestCloseCodesStopOrReconnect(t *testing.T) {
-	for _, code := range []int{1000, 1002, 1007, 1009, 4403} {
+	for _, code := range []int{1000, 1002, 1007, 1008, 1009, 4403} {
 		url, handshakes := scriptedNode(t, answer{close: code})
 		c := dial(t, url, &wsclient.Options{MinDelay: time.Millisecond})
 		var closed *wsclient.CloseError

@@ -125,6 +125,35 @@ func TestALateJoinReplyIsRemembered(t *testing.T) {
 	}
 }
 
+// A join answered while the other nodes are out of reach ("local", no
+// epoch) is a join all the same: after a reconnect the room is joined
+// again, without a since, which no position backs.
+func TestALocalJoinIsRejoined(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rejoined := make(chan string, 1)
+	c := dialScriptedRoomNode(t, ctx, func(c *websocket.Conn, req nodeRequest, first bool) {
+		if first {
+			_ = c.WriteJSON(map[string]any{"id": req.ID, "event": req.Event, "code": 0,
+				"data": map[string]any{"room": "a", "members": 1, "offset": 0, "epoch": "", "local": true}})
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
+			return
+		}
+		rejoined <- req.Event + " " + string(req.Data)
+	})
+	if joined, err := c.RoomJoin(ctx, &wsv1.RoomJoinReq{Room: "a"}); err != nil || !joined.Local {
+		t.Fatalf("join: %+v, %v", joined, err)
+	}
+	select {
+	case got := <-rejoined:
+		if got != `room.join {"room":"a"}` {
+			t.Fatalf("after the reconnect: %s", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the room joined while the cluster was out of reach was not joined again")
+	}
+}
+
 // Only a refusal a later reconnect would meet again forgets the room.
 func TestRefusedForGood(t *testing.T) {
 	for _, tc := range []struct {

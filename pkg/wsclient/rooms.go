@@ -68,13 +68,18 @@ func (r *rooms) follow(event string, data json.RawMessage) {
 		delete(r.position, reply.Room)
 		return
 	}
-	if reply.Epoch == "" {
-		return
-	}
 	if r.position == nil {
 		r.position = map[string]since{}
 	}
 	known, ok := r.position[reply.Room]
+	if reply.Epoch == "" {
+		// Joined while the stream was out of reach ("local"): a room to
+		// join again all the same, from no known position.
+		if !ok {
+			r.position[reply.Room] = since{}
+		}
+		return
+	}
 	// A join without since of a room followed already: the connection is
 	// in it, and the stream's messages move the position. A reply ahead
 	// of them would have those on their way dropped as had, and hide a
@@ -102,7 +107,8 @@ func (r *rooms) advance(room string, offset uint64, epoch string) (fresh, restar
 	}
 	if epoch != "" && epoch != position.Epoch {
 		r.position[room] = since{Offset: offset, Epoch: epoch}
-		return true, true
+		// A room joined without a position learns its stream here.
+		return true, position.Epoch != ""
 	}
 	if offset <= position.Offset {
 		return false, false
@@ -133,10 +139,14 @@ func (r *rooms) snapshot() map[string]since {
 func (c *Client) rejoin() {
 	for room, position := range c.rooms.snapshot() {
 		before := position.Offset
+		var from *since // none for a room joined without a position
+		if position.Epoch != "" {
+			from = &position
+		}
 		data, _ := json.Marshal(struct {
 			Room  string `json:"room"`
-			Since since  `json:"since"`
-		}{room, position})
+			Since *since `json:"since,omitempty"`
+		}{room, from})
 		id := "rejoin-" + room
 		err := c.transmit(id, "room.join", data, func(m Message) {
 			if refusedForGood(m) {

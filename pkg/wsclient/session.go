@@ -16,7 +16,7 @@ import (
 
 // stopCodes are the close codes after which reconnecting cannot help
 // (PROTOCOL 4): a normal close, a bug on one side, a kick.
-var stopCodes = map[int]bool{1000: true, 1002: true, 1007: true, 1009: true, 4403: true}
+var stopCodes = map[int]bool{1000: true, 1002: true, 1007: true, 1008: true, 1009: true, 4403: true}
 
 const (
 	tokenExpired = 4401
@@ -43,8 +43,16 @@ func (c *Client) connect(ctx context.Context) (*websocket.Conn, json.RawMessage,
 		return nil, nil, err
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(welcomeWithin))
+	// ctx bounds the wait for the welcome too: Dial's caller, and Close
+	// during a reconnect, do not wait welcomeWithin for a stalled node.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
 	var welcome Message
-	if err := conn.ReadJSON(&welcome); err != nil || welcome.Event != "welcome" {
+	err = conn.ReadJSON(&welcome)
+	if !stop() {
+		_ = conn.Close()
+		return nil, nil, ctx.Err()
+	}
+	if err != nil || welcome.Event != "welcome" {
 		_ = conn.Close()
 		return nil, nil, fmt.Errorf("no welcome push after the upgrade: %v", err)
 	}
@@ -85,6 +93,7 @@ func (c *Client) attach(conn *websocket.Conn, welcome json.RawMessage) bool {
 // that accepts and closes at once is not dialled at MinDelay forever.
 func (c *Client) run(conn *websocket.Conn) {
 	defer close(c.done)
+	c.reader.Store(goroutineID())
 	failed := 0 // reconnects since a connection last lasted
 	for conn != nil {
 		opened := time.Now()
