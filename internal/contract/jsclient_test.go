@@ -24,3 +24,24 @@ func TestJSClientFollowsRoomStreams(t *testing.T) {
 		t.Fatalf("the app saw %s, want %s", got, want)
 	}
 }
+
+// The JS client over connections that end: a room joined while the
+// cluster was out of reach (no epoch) is joined again, without since; an
+// exception in the app's "rejoined" handler does not make it forget the
+// room; 1008 stops it; a connection whose ping gets no reply is given up.
+// testdata/client-lifecycle.mjs drives it with fake sockets.
+func TestJSClientOverConnectionsThatEnd(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: install Node.js, then run hack/test-deps.sh")
+	}
+	out, err := exec.Command("node", "testdata/client-lifecycle.mjs", "../../resource/public/ws-client.js").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	want := `{"joins":[["{\"room\":\"a\"}"],["{\"room\":\"a\",\"since\":{\"offset\":4,\"epoch\":\"E\"}}"]],` +
+		`"states":["connecting","connected","reconnecting 1011","reconnecting","connected","reconnecting 1011","reconnecting","connected","closed 1008"],` +
+		`"connections":5}`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

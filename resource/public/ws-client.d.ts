@@ -280,7 +280,7 @@ export interface WsClientOptions {
   minDelay?: number;
   /** longest reconnect delay, milliseconds */
   maxDelay?: number;
-  /** silence after which the client sends a ping, milliseconds */
+  /** silence of the node after which the client sends a ping, milliseconds; a ping with no reply within requestTimeout gives the connection up */
   pingAfter?: number;
   /** how long request() waits for a reply, milliseconds */
   requestTimeout?: number;

@@ -26,8 +26,11 @@
 // says (see stopCodes): it reconnects by itself with exponential backoff
 // and jitter (capped), asks getToken for a new token after 4401, and stops
 // for good after a kick (4403) or a close that a retry cannot mend. It sends
-// an application-level ping when the connection has been silent, for
-// proxies that only count data frames.
+// an application-level ping when the node has been silent, for proxies
+// that only count data frames, and gives up a connection whose ping gets
+// no reply: a dead link that no close reached. A room joined while the
+// cluster was out of reach ("local", no epoch) is joined again without
+// since.
 (function (global) {
   "use strict";
 
@@ -41,8 +44,9 @@
   }
 
   // stopCodes are the close codes after which reconnecting cannot help:
-  // a normal close, a bug on one side (1002, 1007, 1009), a kick (4403).
-  const stopCodes = new Set([1000, 1002, 1007, 1009, 4403]);
+  // a normal close, a bug on one side (1002, 1007, 1008, 1009), a kick
+  // (4403).
+  const stopCodes = new Set([1000, 1002, 1007, 1008, 1009, 4403]);
   const tokenExpired = 4401;
 
   class WsClient {
@@ -104,7 +108,11 @@
     // remember keeps the stream position of a room joined, and forgets a
     // room left.
     remember(event, data, reply) {
-      if (event === "room.join" && reply && reply.epoch) {
+      if (event === "room.join" && reply && reply.room && !reply.epoch) {
+        // Joined while the stream was out of reach ("local"): a room to
+        // join again all the same, from no known position.
+        if (!this.rooms.has(reply.room)) this.rooms.set(reply.room, { offset: 0, epoch: "" });
+      } else if (event === "room.join" && reply && reply.epoch) {
         const known = this.rooms.get(reply.room);
         // A join without since of a room followed already: the stream's
         // messages move the position, and a reply ahead of them would
@@ -125,7 +133,8 @@
       this.rooms.forEach((position, room) => {
         const since = { offset: position.offset, epoch: position.epoch };
         const before = position.offset;
-        this.request("room.join", { room, since })
+        // A room joined without a position is joined again without since.
+        this.request("room.join", position.epoch ? { room, since } : { room })
           .then((reply) => {
             const recovered = reply.recovered === true;
             const missed = recovered ? reply.offset - before : 0;
@@ -133,8 +142,9 @@
               room, recovered, missed, offset: reply.offset, epoch: reply.epoch,
               members: reply.members, local: reply.local === true,
             });
-          })
-          .catch((err) => {
+          }, (err) => {
+            // Only the request's failure: an exception of a "rejoined"
+            // handler is the app's, not a refused rejoin.
             // Refused for good (51, the room cap): the client is not in
             // the room, and no later reconnect tries it again. A node too
             // busy or failing (the rate limit's 63, 50) and no reply (-1)
@@ -180,19 +190,23 @@
         this.startPinger();
       };
       socket.onmessage = (e) => this.receive(e.data);
-      socket.onclose = (e) => {
-        if (this.socket !== socket) return;
-        this.socket = null;
-        this.stopPinger();
-        this.failPending("connection closed (" + e.code + (e.reason ? " " + e.reason : "") + ")");
-        // The backoff starts over only after a connection that lasted: a
-        // node that accepts and closes at once is not dialled at minDelay
-        // forever.
-        if (this.openedAt && Date.now() - this.openedAt >= this.maxDelay) this.attempt = 0;
-        const opened = this.openedAt !== 0;
-        this.openedAt = 0;
-        if (!this.stopped) this.afterClose(e.code, e.reason, opened);
-      };
+      socket.onclose = (e) => this.lost(socket, e.code, e.reason);
+    }
+
+    // lost ends socket, closed with code, and reconnects or stops as the
+    // code says.
+    lost(socket, code, reason) {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.stopPinger();
+      this.failPending("connection closed (" + code + (reason ? " " + reason : "") + ")");
+      // The backoff starts over only after a connection that lasted: a
+      // node that accepts and closes at once is not dialled at minDelay
+      // forever.
+      if (this.openedAt && Date.now() - this.openedAt >= this.maxDelay) this.attempt = 0;
+      const opened = this.openedAt !== 0;
+      this.openedAt = 0;
+      if (!this.stopped) this.afterClose(code, reason, opened);
     }
 
     // afterClose reconnects, renews the token first, or stops, as the
@@ -286,7 +300,8 @@
       if (!position) return "new";
       if (epoch && epoch !== position.epoch) {
         this.rooms.set(room, { offset, epoch });
-        return "restarted";
+        // A room joined without a position learns its stream here.
+        return position.epoch ? "restarted" : "new";
       }
       if (offset <= position.offset) return "old";
       position.offset = offset;
@@ -299,16 +314,30 @@
     }
 
     transmit(msg) {
-      this.lastTraffic = Date.now();
       this.socket.send(JSON.stringify(msg));
     }
 
+    // startPinger pings a connection the node has been silent on. A ping
+    // with no reply in time means a dead link that no close reached (a
+    // laptop asleep, a NAT that forgot the flow), which a browser may keep
+    // "open" for many minutes: the socket is given up and the client
+    // reconnects. What the client sends does not count as traffic: on a
+    // dead link it goes nowhere.
     startPinger() {
       this.stopPinger();
+      let pinging = false; // one ping at a time
       this.pinger = setInterval(() => {
-        if (this.isOpen() && Date.now() - this.lastTraffic >= this.pingAfter) {
-          this.request("ping", null).catch(() => {});
-        }
+        if (pinging || !this.isOpen() || Date.now() - this.lastTraffic < this.pingAfter) return;
+        const socket = this.socket;
+        pinging = true;
+        this.request("ping", null).then(() => { pinging = false; }, (err) => {
+          pinging = false;
+          if (err.code === -1 && this.socket === socket) {
+            socket.onmessage = null;
+            socket.close();
+            this.lost(socket, 1006, "no reply to ping");
+          }
+        });
       }, Math.max(1000, this.pingAfter / 4));
     }
 
