@@ -12,15 +12,8 @@ import (
 // it follows already does not move its position past messages on their
 // way. testdata/client-streams.mjs drives it with a node's frames.
 func TestJSClientFollowsRoomStreams(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed: install Node.js, then run hack/test-deps.sh")
-	}
-	out, err := exec.Command("node", "testdata/client-streams.mjs", "../../resource/public/ws-client.js").CombinedOutput()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
 	want := `["1 E","restarted true at 1 F","1 F","2 F","3 F"]`
-	if got := strings.TrimSpace(string(out)); got != want {
+	if got := driveJSClient(t, "testdata/client-streams.mjs"); got != want {
 		t.Fatalf("the app saw %s, want %s", got, want)
 	}
 }
@@ -31,17 +24,24 @@ func TestJSClientFollowsRoomStreams(t *testing.T) {
 // room; 1008 stops it; a connection whose ping gets no reply is given up.
 // testdata/client-lifecycle.mjs drives it with fake sockets.
 func TestJSClientOverConnectionsThatEnd(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed: install Node.js, then run hack/test-deps.sh")
-	}
-	out, err := exec.Command("node", "testdata/client-lifecycle.mjs", "../../resource/public/ws-client.js").CombinedOutput()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
 	want := `{"joins":[["{\"room\":\"a\"}"],["{\"room\":\"a\",\"since\":{\"offset\":4,\"epoch\":\"E\"}}"]],` +
 		`"states":["connecting","connected","reconnecting 1011","reconnecting","connected","reconnecting 1011","reconnecting","connected","closed 1008"],` +
 		`"connections":5}`
-	if got := strings.TrimSpace(string(out)); got != want {
+	if got := driveJSClient(t, "testdata/client-lifecycle.mjs"); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+}
+
+// driveJSClient runs script under node with the path of ws-client.js and
+// returns what it printed.
+func driveJSClient(t *testing.T, script string) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed: install Node.js, then run hack/test-deps.sh")
+	}
+	out, err := exec.Command("node", script, "../../resource/public/ws-client.js").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
