@@ -66,11 +66,11 @@ func TestGoClientRecoversThroughNginxOnAnotherNode(t *testing.T) {
 	port := wstest.FreePort(t)
 	upstreams := ""
 	for _, n := range nodes {
-		upstreams += "server " + strings.TrimPrefix(n.base, "http://") + "; "
+		upstreams += "server " + strings.TrimPrefix(n.base, "http://") + " max_fails=0; "
 	}
 	wstest.StartNginx(t, wstest.ShippedNginxConf(t, "template-ws.conf",
 		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
-		"server 127.0.0.1:8000;", upstreams,
+		"server 127.0.0.1:8000 max_fails=0;", upstreams,
 		"/var/log/nginx/access.log", filepath.Join(t.TempDir(), "access.log")), port)
 
 	var got stream

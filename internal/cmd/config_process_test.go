@@ -34,6 +34,14 @@ func TestConfigFileMistakesStopTheServer(t *testing.T) {
 			"config {file}: line {line}: did not find expected key"},
 		{"unclosed list", "  allowedOrigins: []", `  allowedOrigins: ["https://app.example.com"`,
 			"config {file}: line {line}: did not find expected ',' or ']'"},
+		// ghttp reads its own server keys in any case and ignores these,
+		// which the product reads by their exact names.
+		{"server key typo", "  trustedProxies:", `  trustedProxys: ["10.0.0.0/8"]`,
+			"config server.trustedProxys: unknown key; did you mean server.trustedProxies?"},
+		{"server key case", "  trustedProxies:", `  TrustedProxies: ["10.0.0.0/8"]`,
+			"config server.TrustedProxies: unknown key; did you mean server.trustedProxies?"},
+		{"server key typo, timeout", "  readHeaderTimeout:", `  readHeaderTimout: "2s"`,
+			"config server.readHeaderTimout: unknown key; did you mean server.readHeaderTimeout?"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

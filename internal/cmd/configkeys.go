@@ -103,6 +103,31 @@ func checkConfigKeys(data map[string]any) error {
 			return err
 		}
 	}
+	return checkOwnServerKeys(data["server"])
+}
+
+// ownServerKeys are the keys of the server section this product reads
+// itself, by their exact name; ghttp ignores them, and reads its own keys
+// in any case.
+var ownServerKeys = []string{"trustedProxies", "readHeaderTimeout"}
+
+// checkOwnServerKeys refuses a key of the server section that is another
+// case or a typo of one of ownServerKeys: ghttp would ignore it and the
+// node would run on that key's default.
+func checkOwnServerKeys(section any) error {
+	entries, _ := section.(map[string]any)
+	keys := make([]string, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, own := range ownServerKeys {
+			if k != own && keyDistance(k, own) <= 2 {
+				return fmt.Errorf("config server.%s: unknown key; did you mean server.%s? (keys are case-sensitive)", k, own)
+			}
+		}
+	}
 	return nil
 }
 

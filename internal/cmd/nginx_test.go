@@ -52,12 +52,12 @@ func startShippedNginx(t *testing.T, name string, node *wstest.Node, replacement
 	scheme := "http"
 	switch name {
 	case "template-ws.conf":
-		rewrites = append(rewrites, "listen 8080;", listen, "server 127.0.0.1:8000;", "server "+upstream)
+		rewrites = append(rewrites, "listen 8080;", listen, "server 127.0.0.1:8000 ", "server "+strings.TrimSuffix(upstream, ";")+" ")
 	case "template-ws-tls.conf":
 		certFile, keyFile, roots := wstest.SelfSignedCert(t)
 		rewrites = append(rewrites,
 			"listen 8443 ssl http2;", fmt.Sprintf("listen 127.0.0.1:%d ssl http2;", front.port),
-			"server 127.0.0.1:8000;", "server "+upstream,
+			"server 127.0.0.1:8000 ", "server "+strings.TrimSuffix(upstream, ";")+" ",
 			"/etc/ssl/certs/template-ws.crt", certFile,
 			"/etc/ssl/private/template-ws.key", keyFile)
 		scheme = "https"
@@ -146,6 +146,12 @@ func TestNginxProxiesTheUpgrade(t *testing.T) {
 		t.Fatalf("healthz through nginx: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+	// The README's check of an nginx setup, a plain request to /ws, is
+	// told it is not a handshake, not that this correct file dropped the
+	// upgrade headers: it had none to drop.
+	if status, body := request(t, front.client, front.base, "GET /ws"); status != 426 || strings.Contains(body, "hop-by-hop") {
+		t.Fatalf("a plain GET /ws through the shipped file: %d %s", status, body)
 	}
 	c.Close()
 	wstest.WaitFor(t, "the first client to be gone", func() bool { return node.App.WS.Len() == 0 })
@@ -305,12 +311,12 @@ func TestNginxClientMovesToTheOtherNodeOnShutdown(t *testing.T) {
 	var upstream strings.Builder
 	for _, n := range nodes {
 		wstest.WaitFor(t, "a node to be ready", func() bool { return n.status("/readyz") == 200 })
-		upstream.WriteString(fmt.Sprintf("server %s;\n    ", strings.TrimPrefix(n.base, "http://")))
+		upstream.WriteString(fmt.Sprintf("server %s max_fails=0;\n    ", strings.TrimPrefix(n.base, "http://")))
 	}
 	port := wstest.FreePort(t)
 	wstest.StartNginx(t, wstest.ShippedNginxConf(t, "template-ws.conf",
 		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", port),
-		"server 127.0.0.1:8000;", upstream.String(),
+		"server 127.0.0.1:8000 max_fails=0;", upstream.String(),
 	), port)
 	url := fmt.Sprintf("ws://127.0.0.1:%d/ws", port)
 

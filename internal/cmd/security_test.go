@@ -152,7 +152,7 @@ func TestNginxDoesNotOpenTheAdminAPI(t *testing.T) {
 	shipped, bare, usual := wstest.FreePort(t), wstest.FreePort(t), wstest.FreePort(t)
 	conf := wstest.ShippedNginxConf(t, "template-ws.conf",
 		"listen 8080;", fmt.Sprintf("listen 127.0.0.1:%d;", shipped),
-		"server 127.0.0.1:8000;", fmt.Sprintf("server 127.0.0.1:%d;", nodePort(node)),
+		"server 127.0.0.1:8000 ", fmt.Sprintf("server 127.0.0.1:%d ", nodePort(node)),
 	) + fmt.Sprintf(`
 server {
     listen 127.0.0.1:%[1]d;

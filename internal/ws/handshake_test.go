@@ -115,7 +115,9 @@ func TestHandshakeRefusals(t *testing.T) {
 	})
 	t.Run("426 through a proxy names the nginx lines", func(t *testing.T) {
 		for _, mark := range []string{"X-Forwarded-For: 10.1.2.3", "X-Real-IP: 10.1.2.3", "Via: 1.1 edge", "Forwarded: for=10.1.2.3"} {
-			res := wstest.RawRequest(t, addr, "GET /ws HTTP/1.1", "Host: "+addr, mark, "Connection: close")
+			// A handshake whose Upgrade and Connection the proxy dropped.
+			res := wstest.RawRequest(t, addr, "GET /ws HTTP/1.1", "Host: "+addr, mark, "Connection: close",
+				"Sec-WebSocket-Key: "+testKey, "Sec-WebSocket-Version: 13")
 			checkRefusal(t, res.Status, res.Header, res.Body, refusal{
 				status: 426, code: 66, header: map[string]string{"Upgrade": "websocket"},
 				message: []string{"proxy_http_version 1.1", "proxy_set_header Upgrade $http_upgrade",

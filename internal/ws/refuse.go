@@ -57,7 +57,9 @@ func upgradeRequiredMessage(r *http.Request, missing string) string {
 	msg := "This is a WebSocket endpoint and the request lacks the header " + missing +
 		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + clip(r.Host+r.URL.Path, maxQuoted) +
 		"\") in a browser), not a plain HTTP request."
-	if cameThroughProxy(r) {
+	// Only a handshake can have lost its hop-by-hop headers on the way:
+	// every WebSocket client sends Sec-WebSocket-Key, which proxies pass on.
+	if cameThroughProxy(r) && r.Header.Get("Sec-WebSocket-Key") != "" {
 		msg += proxyFix
 	}
 	return msg
