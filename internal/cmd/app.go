@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	hubCfg.MaxReplayBytes = wsCfg.SendQueueBytes / 2
 	hubOfNode := hub.New(node, cluster, hubCfg)
 	service.RegisterHub(hubOfNode)
 	stats := metrics.New()

@@ -25,6 +25,11 @@ type Config struct {
 	// (rooms.presenceEventsLimit): past it, N members joining would cost
 	// N² pushes. 0 turns the pushes off. Default 100.
 	PresenceEventsLimit int
+	// MaxReplayBytes bounds the bytes a join with since replays at once:
+	// a replay over it answers recovered false instead, so that it never
+	// takes a connection's send queue past ws.sendQueueBytes. 0 sets no
+	// bound. The node sets half of ws.sendQueueBytes.
+	MaxReplayBytes int
 }
 
 // DefaultConfig returns the defaults of manifest/config/config.yaml.
@@ -66,6 +71,10 @@ type sHub struct {
 	// roomUsers counts each room's users on this node: the count a join
 	// reports while the other nodes are out of reach.
 	roomUsers map[string]int
+	// userConns counts each user's connections in each room on this node,
+	// so that whether a user is in a room costs the same however many
+	// connections the user has.
+	userConns map[userRoom]int
 
 	presence presence
 	lanes    lanes
@@ -92,6 +101,7 @@ func New(node string, b broker.Broker, cfg Config) *sHub {
 		rooms:    make(map[string]map[*member]struct{}),
 
 		roomUsers: make(map[string]int),
+		userConns: make(map[userRoom]int),
 		lanes:     lanes{rooms: make(map[string]*lane)},
 	}
 	b.Subscribe(func(m broker.Message) { h.deliver(m, nil) })
@@ -166,7 +176,7 @@ func (h *sHub) Unregister(p model.Peer) {
 	for room := range m.rooms {
 		removeFrom(h.rooms, room, m)
 		h.broker.UnwatchRoom(room)
-		if !h.userInRoomLocked(p.UserID(), room) {
+		if h.leftLocked(p.UserID(), room) {
 			gone = append(gone, room)
 		}
 	}
@@ -261,22 +271,52 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 // kick closes the connections a kick names with 4403 and reason, after
 // what was queued for them.
 func (h *sHub) kick(kind broker.Kind, target, reason string) int {
-	var victims []model.Peer
+	type victim struct {
+		peer  model.Peer
+		rooms []string
+	}
+	var victims []victim
+	add := func(m *member) {
+		v := victim{peer: m.peer}
+		for room := range m.rooms {
+			v.rooms = append(v.rooms, room)
+		}
+		victims = append(victims, v)
+	}
 	h.mu.RLock()
 	if kind == broker.KickConn {
 		if m := h.conns[target]; m != nil {
-			victims = append(victims, m.peer)
+			add(m)
 		}
 	} else {
 		for m := range h.users[target] {
-			victims = append(victims, m.peer)
+			add(m)
 		}
 	}
 	h.mu.RUnlock()
-	for _, p := range victims {
-		p.Close(ws.CloseKicked, reason)
+	for _, v := range victims {
+		h.closeAfterLanes(v.peer, v.rooms, reason)
 	}
 	return len(victims)
+}
+
+// closeAfterLanes kicks p once the lanes of its rooms have delivered the
+// pushes handed to them before the kick: a push followed by a kick
+// arrives before the close, in a large room as in a small one.
+func (h *sHub) closeAfterLanes(p model.Peer, rooms []string, reason string) {
+	var waiting atomic.Int32
+	waiting.Store(int32(len(rooms)) + 1)
+	done := func() {
+		if waiting.Add(-1) == 0 {
+			p.Close(ws.CloseKicked, reason)
+		}
+	}
+	for _, room := range rooms {
+		if !h.lanes.after(room, done) {
+			done()
+		}
+	}
+	done()
 }
 
 // publish delivers m on this node, then hands it to the other nodes. A

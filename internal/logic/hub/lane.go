@@ -37,6 +37,8 @@ type lanes struct {
 
 type lane struct {
 	pending []roomPush
+	// after run once the pushes handed over before them are delivered.
+	after   []func()
 	drained *sync.Cond // on lanes.mu: the lane went back under laneLimit
 }
 
@@ -91,17 +93,36 @@ func (ls *lanes) number(push *roomPush) {
 func (ls *lanes) drain(room string, l *lane, run func(room string, batch []roomPush)) {
 	for {
 		ls.mu.Lock()
-		batch := l.pending
-		if len(batch) == 0 {
+		batch, after := l.pending, l.after
+		if len(batch) == 0 && len(after) == 0 {
 			delete(ls.rooms, room)
 			ls.mu.Unlock()
 			return
 		}
-		l.pending = nil
+		l.pending, l.after = nil, nil
 		l.drained.Broadcast()
 		ls.mu.Unlock()
-		run(room, batch)
+		if len(batch) > 0 {
+			run(room, batch)
+		}
+		for _, fn := range after {
+			fn()
+		}
 	}
+}
+
+// after runs fn once room's lane has delivered every push handed to it
+// so far, and reports true; with no lane under way it reports false and
+// does nothing, since every push to room is delivered already.
+func (ls *lanes) after(room string, fn func()) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l := ls.rooms[room]
+	if l == nil {
+		return false
+	}
+	l.after = append(l.after, fn)
+	return true
 }
 
 // deliverToRoom hands a batch of room's pushes to this node's members of

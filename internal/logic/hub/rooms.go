@@ -56,7 +56,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		return out, gerror.NewCodef(gcode.CodeServerBusy,
 			"this connection is already in %d rooms, the most rooms.maxPerConnection allows: leave one first", limit)
 	}
-	firstOfUser := !h.userInRoomLocked(p.UserID(), room)
+	firstOfUser := h.enteredLocked(p.UserID(), room)
 	ms := newMembership(h.lanes.numbered.Load())
 	m.rooms[room] = ms
 	addTo(h.rooms, room, m)
@@ -156,20 +156,31 @@ func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	delete(m.rooms, room)
 	removeFrom(h.rooms, room, m)
 	h.broker.UnwatchRoom(room)
-	if !h.userInRoomLocked(p.UserID(), room) {
+	if h.leftLocked(p.UserID(), room) {
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
 	}
 }
 
-// userInRoomLocked reports whether any connection of user is in room.
-// Called with mu held.
-func (h *sHub) userInRoomLocked(user, room string) bool {
-	for m := range h.users[user] {
-		if _, in := m.rooms[room]; in {
-			return true
-		}
+// userRoom keys userConns.
+type userRoom struct{ user, room string }
+
+// enteredLocked counts one more connection of user in room and reports
+// whether it is the user's first there. Called with mu held.
+func (h *sHub) enteredLocked(user, room string) bool {
+	key := userRoom{user, room}
+	h.userConns[key]++
+	return h.userConns[key] == 1
+}
+
+// leftLocked counts one connection of user less in room and reports
+// whether it was the user's last there. Called with mu held.
+func (h *sHub) leftLocked(user, room string) bool {
+	key := userRoom{user, room}
+	if h.userConns[key]--; h.userConns[key] > 0 {
+		return false
 	}
-	return false
+	delete(h.userConns, key)
+	return true
 }
 
 // SendToRoom sends text as room.message, in the room's stream, to every

@@ -195,8 +195,15 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 		rec = broker.Recovery{} // out of reach: no position, live messages from now
 	}
 	replay := make([]*ws.Frame, len(rec.Missed))
+	size := 0
 	for i, m := range rec.Missed {
 		replay[i] = streamFrame(m)
+		size += replay[i].Len()
+	}
+	if limit := h.cfg.MaxReplayBytes; limit > 0 && size > limit {
+		// More than the connection's queue may hold: the client reloads
+		// the room another way, as after a history that expired.
+		replay, rec.Recovered, rec.Missed = nil, false, nil
 	}
 	if len(replay) > 0 {
 		p.SendFrames(replay...)
