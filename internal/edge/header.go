@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -89,10 +90,32 @@ func (g *HeaderGuard) Handler(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		c.handlerStarted()
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			// ghttp reads the body before it routes: until the body is in,
+			// the client holds the connection as a slow header would, and
+			// stays under the same bound and the same count.
+			r.Body = &guardedBody{ReadCloser: r.Body, conn: c}
+		} else {
+			c.handlerStarted()
+		}
 		next(&hijackWatcher{ResponseWriter: w, conn: c}, r)
 		c.handlerDone()
 	}
+}
+
+// guardedBody ends its connection's header phase once the request body
+// has been read to its end, or has failed.
+type guardedBody struct {
+	io.ReadCloser
+	conn *guardedConn
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.conn.bodyRead()
+	}
+	return n, err
 }
 
 func connKey(local, remote string) string { return local + " " + remote }
@@ -282,16 +305,35 @@ func (c *guardedConn) handlerStarted() {
 	_ = c.applyLocked()
 }
 
+// bodyRead ends the header phase of a request whose body is in: the
+// handler runs under the server's own deadline.
+func (c *guardedConn) bodyRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.phase.Load() == phaseHeader {
+		c.guard.leaveHeader(c)
+		c.phase.Store(phaseHandler)
+		_ = c.applyLocked()
+	}
+}
+
 func (c *guardedConn) handlerDone() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.phase.Load() == phaseHandler {
+	switch c.phase.Load() {
+	case phaseHeader: // a body the handler left unread
+		c.guard.leaveHeader(c)
+		c.phase.Store(phaseIdle)
+	case phaseHandler:
 		c.phase.Store(phaseIdle)
 	}
 }
 
 func (c *guardedConn) hijacked() {
 	c.mu.Lock()
+	if c.phase.Load() == phaseHeader {
+		c.guard.leaveHeader(c)
+	}
 	c.phase.Store(phaseHijacked)
 	c.mu.Unlock()
 	c.guard.forget(c)
