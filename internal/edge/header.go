@@ -298,23 +298,26 @@ func (c *guardedConn) applyLocked() error {
 func (c *guardedConn) handlerStarted() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.startHandlerLocked()
+}
+
+// bodyRead ends the header phase of a request whose body is in: the
+// handler runs under the server's own deadline. A read after the handler
+// (the server draining what it left) changes nothing.
+func (c *guardedConn) bodyRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.phase.Load() == phaseHeader {
+		c.startHandlerLocked()
+	}
+}
+
+func (c *guardedConn) startHandlerLocked() {
 	if c.phase.Load() == phaseHeader {
 		c.guard.leaveHeader(c)
 	}
 	c.phase.Store(phaseHandler)
 	_ = c.applyLocked()
-}
-
-// bodyRead ends the header phase of a request whose body is in: the
-// handler runs under the server's own deadline.
-func (c *guardedConn) bodyRead() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.phase.Load() == phaseHeader {
-		c.guard.leaveHeader(c)
-		c.phase.Store(phaseHandler)
-		_ = c.applyLocked()
-	}
 }
 
 func (c *guardedConn) handlerDone() {
