@@ -2,11 +2,7 @@ package wsclient_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,38 +42,10 @@ func TestCloseFromAHandler(t *testing.T) {
 	}
 }
 
-// stallingNode upgrades and never sends its welcome from handshake
-// stallFrom (counted from 1) on; the ones before get a welcome, then a
-// close with 1011, so that the client reconnects.
-func stallingNode(t *testing.T, stallFrom int32) (url string, handshakes func() int32) {
-	t.Helper()
-	var n atomic.Int32
-	upgrader := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := n.Add(1)
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		if i < stallFrom {
-			_ = c.WriteJSON(map[string]any{"event": "welcome", "data": map[string]any{}})
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, ""), time.Now().Add(time.Second))
-		}
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return "ws" + strings.TrimPrefix(srv.URL, "http"), n.Load
-}
-
 // Dial's context bounds the whole dial, the wait for the welcome
 // included, and Close bounds a reconnect's.
 func TestTheWaitForTheWelcomeEndsWithItsContext(t *testing.T) {
-	url, _ := stallingNode(t, 1)
+	url, _ := scriptedNode(t, answer{noWelcome: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -89,7 +57,7 @@ func TestTheWaitForTheWelcomeEndsWithItsContext(t *testing.T) {
 		t.Fatalf("Dial with a context of 300ms returned after %v", took.Round(time.Millisecond))
 	}
 
-	url, handshakes := stallingNode(t, 2)
+	url, handshakes := scriptedNode(t, answer{close: websocket.CloseInternalServerErr}, answer{noWelcome: true})
 	c, err := wsclient.Dial(context.Background(), url, &wsclient.Options{MinDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

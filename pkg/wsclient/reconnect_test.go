@@ -20,13 +20,14 @@ import (
 
 // answer is how a scripted node meets one handshake: a close code sent
 // after the welcome, an HTTP status refusing the upgrade, a welcome
-// promising a ping every millisecond and then silence, or, with none, a
-// connection left open until the client goes. ended, when set, is closed
-// once the client's side is gone.
+// promising a ping every millisecond and then silence, an upgrade with no
+// welcome at all, or, with none, a connection left open until the client
+// goes. ended, when set, is closed once the client's side is gone.
 type answer struct {
 	close, status int
 	lasts         time.Duration // before the close
 	silent        bool
+	noWelcome     bool
 	ended         chan struct{}
 }
 
@@ -63,7 +64,9 @@ func scriptedNode(t *testing.T, answers ...answer) (url string, handshakes func(
 		if a.silent {
 			welcome["pingInterval"] = 1
 		}
-		_ = c.WriteJSON(map[string]any{"event": "welcome", "data": welcome})
+		if !a.noWelcome {
+			_ = c.WriteJSON(map[string]any{"event": "welcome", "data": welcome})
+		}
 		if a.close != 0 {
 			time.Sleep(a.lasts)
 			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(a.close, "scripted"), time.Now().Add(time.Second))
