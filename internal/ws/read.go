@@ -40,7 +40,12 @@ func (c *Conn) extendReadDeadline() {
 // startMessage sets the deadline of the message whose first frame came.
 func (c *Conn) startMessage() {
 	c.inMessage = true
-	_ = c.sock.SetReadDeadline(time.Now().Add(min(messageDeadline, c.server.cfg.PongTimeout)))
+	_ = c.sock.SetReadDeadline(time.Now().Add(c.messageWithin()))
+}
+
+// messageWithin is how long a message's frames may take after its first.
+func (c *Conn) messageWithin() time.Duration {
+	return min(messageDeadline, c.server.cfg.PongTimeout)
 }
 
 // onPing answers a ping through the send queue, after what is already
@@ -184,7 +189,7 @@ func (c *Conn) readFailure(err error) closeState {
 		return closeState{code: websocket.CloseProtocolError, reason: "invalid frame length", frame: true}
 	case errors.As(err, &netErr) && netErr.Timeout() && c.inMessage:
 		return closeState{code: websocket.ClosePolicyViolation, reason: "a message's frames did not all arrive within " +
-			min(messageDeadline, c.server.cfg.PongTimeout).String() + " of its first", frame: true}
+			c.messageWithin().String() + " of its first", frame: true}
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return closeState{code: websocket.CloseAbnormalClosure, reason: "no frame or pong within ws.pongTimeout", drop: true}
 	case strings.HasPrefix(err.Error(), "websocket: "):

@@ -40,9 +40,9 @@ func (c *Conn) enqueue(ms ...outbound) bool {
 }
 
 // overflowsLocked reports whether n more messages of size bytes in all
-// break the queue's bounds, which count the batch being written too. One message larger than the byte bound still
-// goes through an empty queue, so that the bound limits backlog, not
-// message size.
+// break the queue's bounds, which count the batch being written too. One
+// message larger than the byte bound still goes through an empty queue,
+// so that the bound limits backlog, not message size.
 func (c *Conn) overflowsLocked(n, size int) bool {
 	cfg := &c.server.cfg
 	return c.queued+n > cfg.SendQueueSize ||
