@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -88,12 +89,7 @@ func checkConfig(ctx context.Context, cfg *gcfg.Config) error {
 // top-level section that is a misspelling of one of them (Broker:,
 // brokers:), which would leave that section's defaults in force.
 func checkConfigKeys(data map[string]any) error {
-	sections := make([]string, 0, len(data))
-	for name := range data {
-		sections = append(sections, name)
-	}
-	slices.Sort(sections)
-	for _, name := range sections {
+	for _, name := range slices.Sorted(maps.Keys(data)) {
 		if section, misspelt := misspeltSection(name); misspelt {
 			return fmt.Errorf("config %s: unknown section; did you mean %s? (keys are case-sensitive)", name, section)
 		}
@@ -116,12 +112,7 @@ var ownServerKeys = []string{"trustedProxies", "readHeaderTimeout"}
 // node would run on that key's default.
 func checkOwnServerKeys(section any) error {
 	entries, _ := section.(map[string]any)
-	keys := make([]string, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(entries)) {
 		for _, own := range ownServerKeys {
 			if k != own && keyDistance(k, own) <= 2 {
 				return fmt.Errorf("config server.%s: unknown key; did you mean server.%s? (keys are case-sensitive)", k, own)
@@ -142,13 +133,8 @@ func checkConfigSection(path string, value any) error {
 		return fmt.Errorf("config %s: want a section with the keys %s, got %v",
 			path, strings.Join(relativeKeys(path), ", "), value)
 	}
-	keys := make([]string, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
-	}
 	// Sorted, so that the same file always reports the same key first.
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(entries)) {
 		key := path + "." + k
 		switch {
 		case slices.Contains(knownConfigKeys, key):
