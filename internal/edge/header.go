@@ -131,12 +131,9 @@ func (g *HeaderGuard) admit(raw net.Conn) *guardedConn {
 		c.counted = !g.exempt(addr)
 	}
 	g.mu.Lock()
-	if c.counted && g.waiting[c.network] >= MaxHeaderWaitsPerAddress {
+	if !g.enterHeaderLocked(c) {
 		g.mu.Unlock()
 		return nil
-	}
-	if c.counted {
-		g.waiting[c.network]++
 	}
 	g.conns[c.key] = c
 	g.mu.Unlock()
@@ -161,11 +158,17 @@ func (g *HeaderGuard) leaveHeader(c *guardedConn) {
 // connections in their header phase: finishing a request on each first
 // must not let a client hold more.
 func (g *HeaderGuard) enterHeader(c *guardedConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.enterHeaderLocked(c)
+}
+
+// enterHeaderLocked counts c in its header phase unless its address has
+// MaxHeaderWaitsPerAddress there already. Called with mu held.
+func (g *HeaderGuard) enterHeaderLocked(c *guardedConn) bool {
 	if !c.counted {
 		return true
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.waiting[c.network] >= MaxHeaderWaitsPerAddress {
 		return false
 	}
