@@ -30,8 +30,7 @@ func launchClusterNode(t *testing.T, redis *wstest.Redis, extra map[string]any) 
 // choosing, so that a node can come back where its clients knew it.
 func launchClusterNodeAt(t *testing.T, redis *wstest.Redis, port int, extra map[string]any) *server {
 	t.Helper()
-	s := launchUnready(t, redis, wstest.Merge(extra, map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}))
-	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := launchOn(t, port, clusterSettings(redis, extra))
 	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
 	return s
 }
@@ -40,13 +39,18 @@ func launchClusterNodeAt(t *testing.T, redis *wstest.Redis, port int, extra map[
 // Redis.
 func launchUnready(t *testing.T, redis *wstest.Redis, extra map[string]any) *server {
 	t.Helper()
-	return launch(t, wstest.Merge(map[string]any{
+	return launch(t, clusterSettings(redis, extra))
+}
+
+// clusterSettings are a cluster node's settings on redis, with extra.
+func clusterSettings(redis *wstest.Redis, extra map[string]any) map[string]any {
+	return wstest.Merge(map[string]any{
 		"broker.type":           "redis",
 		"broker.presenceTTL":    "2s",
 		"redis.default.address": redis.Addr(),
 		"ws.auth.jwtSecret":     clusterSecret,
 		"ws.rateLimit.rate":     0,
-	}, extra))
+	}, extra)
 }
 
 func (s *server) wsURL() string { return "ws" + strings.TrimPrefix(s.base, "http") + "/ws" }

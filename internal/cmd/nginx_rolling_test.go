@@ -12,12 +12,10 @@ import (
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// launchAt runs the binary on port, so that a node can come back where
-// nginx's upstream names it.
+// launchAt is launchOn, ready.
 func launchAt(t *testing.T, port int) *server {
 	t.Helper()
-	s := launchWithFile(t, "config.json", wstest.ConfigJSON(t, map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}))
-	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := launchOn(t, port, nil)
 	wstest.WaitFor(t, "the node to be ready", func() bool { return s.status("/readyz") == 200 })
 	return s
 }

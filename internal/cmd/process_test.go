@@ -54,7 +54,13 @@ type server struct {
 
 func launch(t *testing.T, overrides map[string]any) *server {
 	t.Helper()
-	port := wstest.FreePort(t)
+	return launchOn(t, wstest.FreePort(t), overrides)
+}
+
+// launchOn is launch on port, so that a node can come back where its
+// clients, or nginx's upstream, know it.
+func launchOn(t *testing.T, port int, overrides map[string]any) *server {
+	t.Helper()
 	settings := wstest.Merge(map[string]any{"server.address": fmt.Sprintf("127.0.0.1:%d", port)}, overrides)
 	s := launchWithFile(t, "config.json", wstest.ConfigJSON(t, settings))
 	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
