@@ -84,15 +84,7 @@ func TestDemoPageSeesARoomsStreamStartAgain(t *testing.T) {
 	send(1, 3)
 	tab.waitFor("the first messages", inLog("m-3"))
 
-	redis.Kill()
-	redis.Start()
-	wstest.WaitFor(t, "both nodes to subscribe to the room again", func() bool {
-		channels := redis.Do(t, "PUBSUB", "CHANNELS", "*:room:"+room).Strings()
-		return len(channels) == 1 && redis.Subscribers(t, channels[0]) == 2
-	})
-	for _, n := range []*server{front, other} {
-		wstest.WaitFor(t, "the node to be ready", func() bool { return n.status("/readyz") == 200 })
-	}
+	restartRedisEmpty(t, redis, room, front, other)
 	send(4, 5)
 	tab.waitFor("the messages of the new stream", inLog("m-5"))
 	tab.waitFor("the page to say some may be missing", inLog("recent messages: some may be missing"))

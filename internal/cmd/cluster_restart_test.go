@@ -65,19 +65,7 @@ func TestClusterStreamLostByRedisStartsAgainUnderItsMembers(t *testing.T) {
 	alice.ExpectStream("r", joined.Offset, joined.Offset+1)
 	bob.ExpectStream("r", 3, 4)
 
-	channels := redis.Do(t, "PUBSUB", "CHANNELS", "*:room:r").Strings()
-	if len(channels) != 1 {
-		t.Fatalf("the room's channels: %q", channels)
-	}
-	redis.Kill()
-	redis.Start()
-	// Both nodes receive the room again, and know it, before bob sends.
-	wstest.WaitFor(t, "both nodes to subscribe to the room again", func() bool {
-		return redis.Subscribers(t, channels[0]) == 2
-	})
-	for _, n := range []*server{a, b} {
-		wstest.WaitFor(t, "the node to be ready", func() bool { return n.status("/readyz") == 200 })
-	}
+	restartRedisEmpty(t, redis, "r", a, b)
 	send(2)
 	var epoch string
 	for next := uint64(1); next <= 2; {
@@ -101,5 +89,21 @@ func TestClusterStreamLostByRedisStartsAgainUnderItsMembers(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(carolSaw, want) {
 		t.Fatalf("the Go client saw %q, want %q", carolSaw, want)
+	}
+}
+
+// restartRedisEmpty restarts redis with nothing kept and waits until every
+// one of nodes receives room again, and knows it: a message sent then
+// reaches them all.
+func restartRedisEmpty(t *testing.T, redis *wstest.Redis, room string, nodes ...*server) {
+	t.Helper()
+	redis.Kill()
+	redis.Start()
+	wstest.WaitFor(t, "the nodes to subscribe to the room again", func() bool {
+		channels := redis.Do(t, "PUBSUB", "CHANNELS", "*:room:"+room).Strings()
+		return len(channels) == 1 && redis.Subscribers(t, channels[0]) == len(nodes)
+	})
+	for _, n := range nodes {
+		wstest.WaitFor(t, "the node to be ready", func() bool { return n.status("/readyz") == 200 })
 	}
 }
