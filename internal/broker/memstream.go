@@ -37,6 +37,12 @@ type memoryStream struct {
 	gone      bool      // swept: look the room up again
 }
 
+// expired reports whether st's TTL had passed at now. Called with st.mu
+// held.
+func (s *memoryStreams) expired(st *memoryStream, now time.Time) bool {
+	return now.Sub(st.last) > s.history.TTL
+}
+
 // forgetKeptLocked drops what st kept. Called with st.mu held.
 func (s *memoryStreams) forgetKeptLocked(st *memoryStream) {
 	s.keptBytes.Add(-st.keptBytes)
@@ -71,7 +77,7 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 	s.lastSweep = now
 	for room, st := range s.rooms {
 		st.mu.Lock()
-		if now.Sub(st.last) > s.history.TTL {
+		if s.expired(st, now) {
 			s.forgetKeptLocked(st)
 			if s.occupied(room) {
 				st.last = now
@@ -89,7 +95,7 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 // while its room has users, the new one included.
 func (s *memoryStreams) endIfExpired(room string) {
 	now := time.Now()
-	s.endIf(room, func(st *memoryStream) bool { return now.Sub(st.last) > s.history.TTL })
+	s.endIf(room, func(st *memoryStream) bool { return s.expired(st, now) })
 }
 
 // forgetUnused forgets room's stream if no message was ever given an
@@ -122,7 +128,7 @@ func (s *memoryStreams) endIf(room string, ends func(*memoryStream) bool) {
 // forgets what it kept: restarting the offsets under a new epoch would
 // have every member take the next messages for ones it has had.
 func (s *memoryStreams) restartIfExpired(room string, st *memoryStream, now time.Time) {
-	if now.Sub(st.last) <= s.history.TTL {
+	if !s.expired(st, now) {
 		return
 	}
 	s.forgetKeptLocked(st)
