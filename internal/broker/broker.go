@@ -106,6 +106,10 @@ type Broker interface {
 	// there is none, and, with since, the messages after it when they are
 	// all kept (ErrSinceBeyond for a since past the last offset).
 	Recover(ctx context.Context, room string, since *Position) (Recovery, error)
+	// Position returns room's stream position without starting a stream:
+	// the zero Position for a room that has none (never used, or expired
+	// with nobody in it), which the next join would start.
+	Position(ctx context.Context, room string) (Position, error)
 	// Apply records this node's presence changes, in order, and returns
 	// what each left behind.
 	Apply(ctx context.Context, changes []Change) ([]Applied, error)

@@ -231,6 +231,23 @@ func (s *memoryStreams) recover(room string, since *Position) (Recovery, error) 
 	return rec, nil
 }
 
+// position is room's stream position as Recover would give it, read
+// without starting a stream.
+func (s *memoryStreams) position(room string) Position {
+	s.mu.Lock()
+	st := s.rooms[room]
+	s.mu.Unlock()
+	if st == nil {
+		return Position{}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gone || s.expired(st, time.Now()) && !s.occupied(room) {
+		return Position{}
+	}
+	return Position{Offset: st.offset, Epoch: st.epoch}
+}
+
 // Append gives m the next offset of its room's stream, keeps it, and
 // hands it to this node's handler: there is no other node.
 func (m *Memory) Append(_ context.Context, msg Message) (uint64, error) {
@@ -241,4 +258,9 @@ func (m *Memory) Append(_ context.Context, msg Message) (uint64, error) {
 // missed.
 func (m *Memory) Recover(_ context.Context, room string, since *Position) (Recovery, error) {
 	return m.streams.recover(room, since)
+}
+
+// Position returns room's stream position without starting a stream.
+func (m *Memory) Position(_ context.Context, room string) (Position, error) {
+	return m.streams.position(room), nil
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -249,6 +250,27 @@ func (r *Redis) Recover(ctx context.Context, room string, since *Position) (Reco
 		}
 	}
 	return rec, nil
+}
+
+// Position reads room's stream position without starting a stream.
+func (r *Redis) Position(ctx context.Context, room string) (Position, error) {
+	if !r.ready.Load() {
+		return Position{}, ErrUnavailable
+	}
+	fields, err := r.raw.HMGet(ctx, r.streamKey(room), "epoch", "offset").Result()
+	if err != nil {
+		return Position{}, err
+	}
+	epoch, _ := fields[0].(string)
+	offset, _ := fields[1].(string)
+	if epoch == "" {
+		return Position{}, nil
+	}
+	n, err := strconv.ParseUint(offset, 10, 64)
+	if err != nil {
+		return Position{}, fmt.Errorf("room %q's stream offset %q: %w", room, offset, err)
+	}
+	return Position{Offset: n, Epoch: epoch}, nil
 }
 
 // recoverCmd adds a run of the recover script for room to p; an empty

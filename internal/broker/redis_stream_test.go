@@ -111,15 +111,21 @@ func TestRedisJoinReadsThePosition(t *testing.T) {
 	}
 }
 
+// historyBrokers are a memory broker and a Redis one, both keeping the
+// default history.
+func historyBrokers(t *testing.T, redis *wstest.Redis) map[string]broker.Broker {
+	return map[string]broker.Broker{
+		"memory": broker.NewMemoryWithHistory(broker.DefaultHistory()),
+		"redis":  newRedisBroker(t, redis, testPrefix, "a", nil),
+	}
+}
+
 // Recover at its edges, alike on both brokers: since at the last offset
 // recovers nothing missed, one past it is refused, and a since of another
 // epoch recovers nothing, however its offset compares.
 func TestRecoverAtTheEdges(t *testing.T) {
 	redis := wstest.StartRedis(t)
-	for name, b := range map[string]broker.Broker{
-		"memory": broker.NewMemoryWithHistory(broker.DefaultHistory()),
-		"redis":  newRedisBroker(t, redis, testPrefix, "a", nil),
-	} {
+	for name, b := range historyBrokers(t, redis) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			for i := range 3 {
@@ -237,5 +243,37 @@ func TestAJoinKeepsTheStreamPositionItHandsOut(t *testing.T) {
 	join(t, b, "r", "ann")
 	if lasts := redis.Do(t, "PTTL", testPrefix+":stream:r").Int(); lasts < int(time.Minute/time.Millisecond) {
 		t.Fatalf("the position a join handed out lasts %d ms, less than a heartbeat's wait", lasts)
+	}
+}
+
+// Reading a room's position starts no stream: a room nobody used has none
+// to report, and still has none after the read. A stream's position is
+// the one a join would be told.
+func TestPositionStartsNoStream(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	for name, b := range historyBrokers(t, redis) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for range 2 {
+				if at, err := b.Position(ctx, "unused"); err != nil || at != (broker.Position{}) {
+					t.Fatalf("position of a room never used: %+v (%v), want none", at, err)
+				}
+			}
+			if name == "redis" {
+				if redis.Do(t, "EXISTS", testPrefix+":stream:unused").Int() != 0 {
+					t.Fatalf("the read made the room's stream key")
+				}
+			}
+			if _, err := b.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "used", Frame: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			head, err := b.Recover(ctx, "used", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at, err := b.Position(ctx, "used"); err != nil || at != head.Position || at.Offset != 1 {
+				t.Fatalf("position after one message: %+v (%v), want %+v", at, err, head.Position)
+			}
+		})
 	}
 }

@@ -65,7 +65,8 @@ type (
 		// RoomMembers returns one page of room's users on every node, sorted, and
 		// how many there are: a reply never grows with the room.
 		RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error)
-		// RoomPosition returns room's stream position, cluster-wide.
+		// RoomPosition returns room's stream position, cluster-wide, without
+		// starting a stream: a room never used has offset 0 and no epoch.
 		RoomPosition(ctx context.Context, room string) (model.StreamPosition, error)
 		// Recoveries counts the joins with since that recovered every missed
 		// message, and those that could not.

@@ -21,5 +21,5 @@ type RoomRes struct {
 	Users  []string `json:"users"`
 	Next   string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
 	Offset uint64   `json:"offset" dc:"the room stream's last offset"`
-	Epoch  string   `json:"epoch"  dc:"the life of the room's stream"`
+	Epoch  string   `json:"epoch"  dc:"the life of the room's stream; empty while the room has none"`
 }

@@ -150,6 +150,12 @@ func TestAdminAPI(t *testing.T) {
 		if res.Code != 0 || wstest.WithoutEpoch(res.Data) != `{"room":"news","count":1,"users":["bob"],"offset":1,"epoch":"E"}` {
 			t.Fatalf("room: %+v %s", res, res.Data)
 		}
+		// A room nobody used has no stream, and reading it starts none.
+		for range 2 {
+			if res := call(t, "GET", api+"/rooms/unused", adminToken, ""); string(res.Data) != `{"room":"unused","count":0,"users":[],"offset":0,"epoch":""}` {
+				t.Fatalf("a room never used: %+v %s", res, res.Data)
+			}
+		}
 		if res := call(t, "GET", api+"/rooms/bad%20name", adminToken, ""); res.Status != 400 || res.Code != 51 {
 			t.Fatalf("bad room name: %+v", res)
 		}

@@ -255,6 +255,10 @@ func (cutOff) Recover(context.Context, string, *broker.Position) (broker.Recover
 	return broker.Recovery{}, broker.ErrUnavailable
 }
 
+func (cutOff) Position(context.Context, string) (broker.Position, error) {
+	return broker.Position{}, broker.ErrUnavailable
+}
+
 // A join during a broker outage works on this node and says its count is
 // this node's only.
 func TestJoinDuringAnOutageCountsLocally(t *testing.T) {

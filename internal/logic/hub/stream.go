@@ -235,13 +235,14 @@ func (h *sHub) appendToRoom(ctx context.Context, room string, frame []byte) (mod
 	return model.RoomSendOutput{Local: true}, nil
 }
 
-// RoomPosition returns room's stream position, cluster-wide.
+// RoomPosition returns room's stream position, cluster-wide, without
+// starting a stream: a room never used has offset 0 and no epoch.
 func (h *sHub) RoomPosition(ctx context.Context, room string) (model.StreamPosition, error) {
-	rec, err := h.broker.Recover(ctx, room, nil)
+	at, err := h.broker.Position(ctx, room)
 	if err != nil {
 		return model.StreamPosition{}, gerror.WrapCode(gcode.CodeServerBusy, err, "the room's stream is unavailable right now")
 	}
-	return model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}, nil
+	return model.StreamPosition{Offset: at.Offset, Epoch: at.Epoch}, nil
 }
 
 // Recoveries counts the joins with since that recovered every missed
