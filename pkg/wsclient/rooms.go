@@ -81,9 +81,8 @@ func (r *rooms) follow(event string, data json.RawMessage) {
 		return
 	}
 	// A join without since of a room followed already: the connection is
-	// in it, and the stream's messages move the position. A reply ahead
-	// of them would have those on their way dropped as had, and hide a
-	// stream that started again.
+	// in it, and the stream's messages move the position; the reply's
+	// offset is that of the last one sent before it, had already.
 	if ok && reply.Recovered == nil {
 		return
 	}

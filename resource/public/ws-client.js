@@ -115,8 +115,8 @@
       } else if (event === "room.join" && reply && reply.epoch) {
         const known = this.rooms.get(reply.room);
         // A join without since of a room followed already: the stream's
-        // messages move the position, and a reply ahead of them would
-        // have those on their way dropped as handled.
+        // messages move the position; the reply's offset is that of the
+        // last one sent before it, handled already.
         if (known && reply.recovered === undefined) return;
         // A rejoin's replayed messages may have moved the offset past
         // the one the reply started from.

@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
 	"github.com/gfws/template-ws/internal/ws"
 )
@@ -125,21 +127,34 @@ func (ls *lanes) after(room string, fn func()) bool {
 	return true
 }
 
+// roomBatch is one batch of a room's pushes as each member is handed it.
+type roomBatch struct {
+	pushes []roomPush
+	shared []*ws.Frame      // every push's frame, when no push skips a member
+	tail   *broker.Position // the last stream message's position, nil for none
+}
+
 // deliverToRoom hands a batch of room's pushes to this node's members of
 // it. When no push skips a member, every member that is past its
 // recovery shares one slice of frames.
-func (h *sHub) deliverToRoom(room string, batch []roomPush) {
-	var shared []*ws.Frame
-	for _, p := range batch {
+func (h *sHub) deliverToRoom(room string, pushes []roomPush) {
+	batch := roomBatch{pushes: pushes}
+	for _, p := range pushes {
 		if p.except != nil {
-			shared = nil
+			batch.shared = nil
 			break
 		}
-		shared = append(shared, p.frame)
+		batch.shared = append(batch.shared, p.frame)
+	}
+	for _, p := range slices.Backward(pushes) {
+		if p.offset > 0 {
+			batch.tail = &broker.Position{Offset: p.offset, Epoch: p.epoch}
+			break
+		}
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for mem := range h.rooms[room] {
-		mem.rooms[room].deliver(mem.peer, batch, shared)
+		mem.rooms[room].deliver(mem.peer, batch)
 	}
 }

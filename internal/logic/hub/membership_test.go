@@ -41,23 +41,23 @@ func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	}
 	ms := newMembership(10)
 	batch := []roomPush{numbered(10), stream(4), numbered(11), stream(5), stream(6)}
-	ms.deliver(peer, batch, framesOf(batch...))
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("while recovering", "n11")
 	ms.live(peer, broker.Position{Offset: 5, Epoch: "E"})
 	expect("going live at offset 5", "o6")
 
 	batch = []roomPush{stream(5), stream(7), numbered(12)}
-	ms.deliver(peer, batch, framesOf(batch...))
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("live, a batch with the offset the reply covered", "o7", "n12")
 	batch = []roomPush{stream(8), numbered(10), numbered(13)}
-	ms.deliver(peer, batch, framesOf(batch...))
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("live, a batch with a push from before the join", "o8", "n13")
 	// The shared frames carry one more than the batch, so that the peer
 	// shows which of the two it was sent.
 	batch = []roomPush{stream(9), numbered(14)}
-	ms.deliver(peer, batch, framesOf(stream(9), numbered(14), numbered(15)))
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(stream(9), numbered(14), numbered(15))})
 	expect("live, a batch it takes whole", "o9", "n14", "n15")
 	batch = []roomPush{restarted(1), restarted(2)}
-	ms.deliver(peer, batch, framesOf(batch...))
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("live, the stream started again from offset 1", "r1", "r2")
 }

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
+	"github.com/gfws/template-ws/internal/ws"
 )
 
 // Pushes the hub sends.
@@ -47,9 +47,10 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		h.mu.Unlock()
 		return out, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
-	if _, already := m.rooms[room]; already {
+	if ms, already := m.rooms[room]; already {
+		at := ms.holdForRejoin()
 		h.mu.Unlock()
-		return h.rejoin(ctx, room, in.Since)
+		return h.rejoin(ctx, p, ms, room, in.Since, at)
 	}
 	if limit := h.cfg.MaxRoomsPerConnection; limit > 0 && len(m.rooms) >= limit {
 		h.mu.Unlock()
@@ -97,18 +98,23 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	return model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: position, Recovered: recovered}, nil
 }
 
-// rejoin answers a join of a room the connection is already in: its
-// stream is already live, so nothing is replayed.
-func (h *sHub) rejoin(ctx context.Context, room string, since *model.StreamPosition) (model.RoomJoinOutput, error) {
+// rejoin answers a join of a room the connection is already in, whose
+// stream messages up to at are queued for it already and later ones are
+// held until this reply is: nothing is replayed, and the reply's position
+// is at, not the stream's head, which may be ahead of messages still on
+// their way to the member.
+func (h *sHub) rejoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, at broker.Position) (model.RoomJoinOutput, error) {
+	if !ws.AfterReply(ctx, func() { ms.live(p, at) }) {
+		ms.live(p, at) // not a WebSocket request: there is no reply to follow
+	}
+	if since != nil {
+		head, err := h.broker.Position(ctx, room)
+		if err == nil && since.Epoch == head.Epoch && since.Offset > head.Offset {
+			return model.RoomJoinOutput{}, sinceBeyond(room, since, head)
+		}
+	}
 	count := h.countUsers(ctx, room)
-	out := model.RoomJoinOutput{Members: count.users, Local: count.local}
-	rec, err := h.broker.Recover(ctx, room, brokerPosition(since))
-	if errors.Is(err, broker.ErrSinceBeyond) {
-		return model.RoomJoinOutput{}, sinceBeyond(room, since, rec.Position)
-	}
-	if err == nil {
-		out.StreamPosition = model.StreamPosition{Offset: rec.Offset, Epoch: rec.Epoch}
-	}
+	out := model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: model.StreamPosition{Offset: at.Offset, Epoch: at.Epoch}}
 	if since != nil {
 		out.Recovered = new(bool)
 	}

@@ -35,8 +35,12 @@ type membership struct {
 	recovering atomic.Bool
 	floor      uint64 // written before recovering turns false, as epoch
 	epoch      string
-	mu         sync.Mutex
-	pending    []roomPush
+	// sent is the position of the last stream message queued for the
+	// member since its reply, nil before the first: with floor, where a
+	// repeat join's reply may say the member is.
+	sent    atomic.Pointer[broker.Position]
+	mu      sync.Mutex
+	pending []roomPush
 }
 
 func newMembership(joinedAt uint64) *membership {
@@ -46,21 +50,20 @@ func newMembership(joinedAt uint64) *membership {
 }
 
 // deliver hands peer its share of a lane's batch, in order, holding the
-// stream messages while the join recovers. shared, when set, is every
-// frame of the batch.
-func (ms *membership) deliver(peer model.Peer, batch []roomPush, shared []*ws.Frame) {
+// stream messages while the join recovers.
+func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 	if !ms.recovering.Load() {
-		ms.send(peer, batch, shared)
+		ms.send(peer, batch)
 		return
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if !ms.recovering.Load() {
-		ms.send(peer, batch, shared)
+		ms.send(peer, batch)
 		return
 	}
 	var now []*ws.Frame
-	for _, p := range batch {
+	for _, p := range batch.pushes {
 		switch {
 		case p.except == peer:
 		case p.offset == 0:
@@ -81,14 +84,18 @@ func (ms *membership) deliver(peer model.Peer, batch []roomPush, shared []*ws.Fr
 
 // send queues the batch's pushes for peer: all but those it is excepted
 // from, the stream messages at or below floor and the pushes handed over
-// before its join.
-func (ms *membership) send(peer model.Peer, batch []roomPush, shared []*ws.Frame) {
-	if shared != nil && ms.takesAll(batch) {
-		peer.SendFrames(shared...)
+// before its join. A stream message skipped as its sender's own counts as
+// sent.
+func (ms *membership) send(peer model.Peer, batch roomBatch) {
+	if batch.tail != nil {
+		defer ms.sent.Store(batch.tail)
+	}
+	if batch.shared != nil && ms.takesAll(batch.pushes) {
+		peer.SendFrames(batch.shared...)
 		return
 	}
-	frames := make([]*ws.Frame, 0, len(batch))
-	for _, p := range batch {
+	frames := make([]*ws.Frame, 0, len(batch.pushes))
+	for _, p := range batch.pushes {
 		if p.except != peer && ms.takes(p) {
 			frames = append(frames, p.frame)
 		}
@@ -143,16 +150,33 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	defer ms.mu.Unlock()
 	ms.floor, ms.epoch = floor.Offset, floor.Epoch
 	var frames []*ws.Frame
+	var last roomPush
 	for _, p := range ms.pending {
 		if !ms.covered(p) {
 			frames = append(frames, p.frame)
+			last = p
 		}
 	}
 	if len(frames) > 0 {
 		peer.SendFrames(frames...)
+		ms.sent.Store(&broker.Position{Offset: last.offset, Epoch: last.epoch})
 	}
 	ms.pending = nil
 	ms.recovering.Store(false)
+}
+
+// holdForRejoin answers a join of a room the member is in already: the
+// stream position of the last message queued for it, or the reply's
+// floor, and the messages that follow are held until the new reply is
+// queued (live ends the hold). Called with the hub's lock held, which no
+// delivery holds, and on the member's reader, which ended the last hold.
+func (ms *membership) holdForRejoin() broker.Position {
+	at := broker.Position{Offset: ms.floor, Epoch: ms.epoch}
+	if sent := ms.sent.Load(); sent != nil && (sent.Epoch != at.Epoch || sent.Offset > at.Offset) {
+		at = *sent
+	}
+	ms.recovering.Store(true)
+	return at
 }
 
 // brokerPosition is since as the broker takes it.
