@@ -27,6 +27,11 @@ const (
 	// closeReplyWait is how long the server waits for the peer to answer
 	// its close frame before it drops the TCP connection anyway.
 	closeReplyWait = 2 * time.Second
+	// condemnedWriteWait is how long a slow consumer's write under way may
+	// still take: a client that reads, only too slowly, then gets whole
+	// messages and its close frame rather than a frame cut off. Its
+	// queue is dropped at once.
+	condemnedWriteWait = 500 * time.Millisecond
 	// condemnedCloseWait is the chance a slow consumer's close frame gets:
 	// its socket is full, and it must not hold its memory any longer.
 	condemnedCloseWait = 100 * time.Millisecond

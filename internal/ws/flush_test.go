@@ -151,24 +151,31 @@ func TestPeerCloseIsAnsweredAfterTheQueue(t *testing.T) {
 	c.ExpectClose(websocket.CloseNormalClosure)
 }
 
-// A condemned slow consumer's socket is dropped at once, not after
-// ws.writeTimeout: a write stuck on its full socket does not hold it.
-func TestSlowConsumerIsDroppedAtOnce(t *testing.T) {
-	t.Parallel()
+// slowConsumer serves a connection whose queue holds 256 KiB and whose
+// writes may take a minute, and returns the server, both ends and a
+// message of 32 KiB to fill it with.
+func slowConsumer(t *testing.T) (*ws.Server, *wstest.Client, *ws.Conn, []byte) {
 	cfg := ws.DefaultConfig()
 	cfg.WriteTimeout = time.Minute
 	cfg.SendQueueBytes = 256 << 10
 	url, srv, opened := serveTransport(t, cfg, ws.Echo{})
 	client := wstest.Dial(t, url, nil)
-	conn := accepted(t, opened)
-	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	return srv, client, accepted(t, opened), bytes.Repeat([]byte("x"), 32<<10)
+}
+
+// A condemned slow consumer's socket is dropped at once, not after
+// ws.writeTimeout: a write stuck on its full socket holds it for no more
+// than a short grace.
+func TestSlowConsumerIsDroppedAtOnce(t *testing.T) {
+	t.Parallel()
+	srv, client, conn, chunk := slowConsumer(t)
 	// The client never reads: its socket buffers fill, the writer blocks,
 	// then the queue passes its byte bound.
 	for conn.Send(chunk) {
 	}
 	start := time.Now()
-	wstest.WaitWithin(t, 2*time.Second, "the slow consumer to be dropped", func() bool { return srv.Len() == 0 })
-	if took := time.Since(start); took > time.Second {
+	wstest.WaitWithin(t, 3*time.Second, "the slow consumer to be dropped", func() bool { return srv.Len() == 0 })
+	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("the slow consumer was dropped %s after its queue overflowed", took)
 	}
 	client.ExpectEnd()
@@ -201,5 +208,37 @@ func TestPingFloodIsRateLimited(t *testing.T) {
 	allowed := 10 + int(time.Since(start).Seconds()*10) + 1
 	if got := len(pongs); got > allowed || got == 0 {
 		t.Fatalf("%d pongs for 2000 pings at 10/s with a burst of 10; want 1 to %d", got, allowed)
+	}
+}
+
+// A slow consumer that still reads gets its close frame, 4008, after
+// whole messages: the write under way when its queue overflowed may
+// finish within a short grace instead of being cut mid-frame, which the
+// client saw as a broken stream (1006).
+func TestAReadingSlowConsumerGets4008AfterWholeMessages(t *testing.T) {
+	t.Parallel()
+	_, client, conn, chunk := slowConsumer(t)
+	// The sender twice as fast as the reader: the socket's buffers fill,
+	// the writer waits on them, and then the queue overflows.
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for conn.Send(chunk) {
+			<-tick.C
+		}
+	}()
+	_ = client.SetReadDeadline(time.Now().Add(wstest.Timeout))
+	for {
+		_, got, err := client.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, ws.CloseSlowConsumer) {
+				t.Fatalf("the slow consumer's stream ended with %v, want close 4008", err)
+			}
+			return
+		}
+		if !bytes.Equal(got, chunk) {
+			t.Fatalf("got a message of %d bytes, want %d", len(got), len(chunk))
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -92,7 +92,8 @@ func (c *Conn) Close(code int, reason string) {
 }
 
 // condemn closes a slow consumer: its queue is what is wrong, so the queue
-// is dropped and a write stuck on its full socket is aborted at once.
+// is dropped, and a write under way on its full socket has
+// condemnedWriteWait to finish.
 func (c *Conn) condemn() {
 	c.closeWith(closeState{code: CloseSlowConsumer, reason: "slow consumer", frame: true, drop: true})
 }
@@ -105,7 +106,7 @@ func (c *Conn) closeWith(st closeState) {
 			c.queueMu.Lock()
 			c.dropQueueLocked()
 			c.queueMu.Unlock()
-			c.sock.limitWrites(time.Now())
+			c.sock.limitWrites(time.Now().Add(condemnedWriteWait))
 		} else {
 			c.sock.limitWrites(time.Now().Add(c.server.cfg.WriteTimeout))
 		}
