@@ -10,8 +10,8 @@ import (
 )
 
 // A membership's filters at their edges. While its join recovers it holds
-// the stream's messages and passes only the pushes numbered after
-// joinedAt; once live it drops the offsets up to the floor its reply
+// the stream's messages, and the pushes behind one of them, and passes
+// only the pushes numbered after joinedAt; once live it drops the offsets up to the floor its reply
 // covered, in the reply's epoch only, and passes a lane's shared frames
 // whole only when it takes every one of them.
 func TestMembershipFiltersAtTheirEdges(t *testing.T) {
@@ -40,23 +40,26 @@ func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 		}
 	}
 	ms := newMembership(10)
-	batch := []roomPush{numbered(10), stream(4), numbered(11), stream(5), stream(6)}
+	batch := []roomPush{numbered(10), numbered(11)}
 	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
-	expect("while recovering", "n11")
+	expect("while recovering, with nothing held", "n11")
+	batch = []roomPush{stream(4), numbered(12), stream(5), stream(6)}
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
+	expect("while recovering, a push after a held stream message")
 	ms.live(peer, broker.Position{Offset: 5, Epoch: "E"})
-	expect("going live at offset 5", "o6")
+	expect("going live at offset 5", "n12", "o6")
 
-	batch = []roomPush{stream(5), stream(7), numbered(12)}
+	batch = []roomPush{stream(5), stream(7), numbered(13)}
 	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
-	expect("live, a batch with the offset the reply covered", "o7", "n12")
-	batch = []roomPush{stream(8), numbered(10), numbered(13)}
+	expect("live, a batch with the offset the reply covered", "o7", "n13")
+	batch = []roomPush{stream(8), numbered(10), numbered(14)}
 	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
-	expect("live, a batch with a push from before the join", "o8", "n13")
+	expect("live, a batch with a push from before the join", "o8", "n14")
 	// The shared frames carry one more than the batch, so that the peer
 	// shows which of the two it was sent.
-	batch = []roomPush{stream(9), numbered(14)}
-	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(stream(9), numbered(14), numbered(15))})
-	expect("live, a batch it takes whole", "o9", "n14", "n15")
+	batch = []roomPush{stream(9), numbered(15)}
+	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(stream(9), numbered(15), numbered(16))})
+	expect("live, a batch it takes whole", "o9", "n15", "n16")
 	batch = []roomPush{restarted(1), restarted(2)}
 	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("live, the stream started again from offset 1", "r1", "r2")

@@ -14,14 +14,16 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 )
 
-// maxPending bounds the stream messages held for one connection while its
-// join recovers; a room that outpaces a join this far closes it as a slow
+// maxPending bounds the pushes held for one connection while its join
+// recovers; a room that outpaces a join this far closes it as a slow
 // consumer.
 const maxPending = 4096
 
 // membership is one connection's place in one room. From the moment it
 // joins until its join's reply is queued, the room's stream messages for
-// it are held, so that they follow the replayed ones and the reply; from
+// it are held, so that they follow the replayed ones and the reply, and
+// so are the other pushes that come after one of them, which keeps each
+// sender's order; from
 // then on, those at or below floor, which the reply's offset covers, are
 // dropped: a message can reach a node after a recovery read it from the
 // history. The floor holds in the reply's epoch only: a stream that Redis
@@ -66,10 +68,10 @@ func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 	for _, p := range batch.pushes {
 		switch {
 		case p.except == peer:
-		case p.offset == 0:
-			if p.number > ms.joinedAt {
-				now = append(now, p.frame)
-			}
+		case p.offset == 0 && p.number <= ms.joinedAt:
+		case p.offset == 0 && len(ms.pending) == 0:
+			// Nothing of the stream is held before it: it may go at once.
+			now = append(now, p.frame)
 		case len(ms.pending) == maxPending:
 			go peer.Close(ws.CloseSlowConsumer, "slow consumer")
 			return
@@ -152,13 +154,18 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	var frames []*ws.Frame
 	var last roomPush
 	for _, p := range ms.pending {
-		if !ms.covered(p) {
+		switch {
+		case p.offset == 0:
+			frames = append(frames, p.frame)
+		case !ms.covered(p):
 			frames = append(frames, p.frame)
 			last = p
 		}
 	}
 	if len(frames) > 0 {
 		peer.SendFrames(frames...)
+	}
+	if last.offset > 0 {
 		ms.sent.Store(&broker.Position{Offset: last.offset, Epoch: last.epoch})
 	}
 	ms.pending = nil
