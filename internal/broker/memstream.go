@@ -7,7 +7,31 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
+
+// What the streams count against History.MaxBytes is what they cost the
+// process, not only their frames' bytes: a kept message also holds its
+// Message and its room's name, and a stream kept for a room with no users
+// holds its record, epoch and map entry. Rooms used once and left hold no
+// frame worth counting, but thousands of them hold megabytes.
+const (
+	keptMessageBytes  = int64(unsafe.Sizeof(Message{}))
+	idleStreamBytes   = 256 // a stream's record, epoch and map entry
+	recordedRoomTimes = 2   // its name, as the map's key and the record's
+)
+
+// messageCost is what kept message m holds: its frame's whole array, which
+// the encoder may have grown past the frame, its own copy of the room's
+// name and the Message itself.
+func messageCost(m Message) int64 {
+	return int64(cap(m.Frame)) + int64(len(m.Target)) + keptMessageBytes
+}
+
+// idleCost is what the stream of room holds while the room has no users.
+func idleCost(room string) int64 {
+	return idleStreamBytes + recordedRoomTimes*int64(len(room))
+}
 
 // memoryStreams keeps the room streams of a single process. Appending
 // takes the stream's lock, so a room's messages reach the handler, and so
@@ -24,7 +48,7 @@ type memoryStreams struct {
 	mu        sync.Mutex
 	rooms     map[string]*memoryStream
 	lastSweep time.Time
-	keptBytes atomic.Int64 // the bytes of every stream's kept messages
+	keptBytes atomic.Int64 // what every stream's kept messages and idle records cost
 }
 
 type memoryStream struct {
@@ -32,7 +56,8 @@ type memoryStream struct {
 	epoch     string
 	offset    uint64
 	kept      []Message // the last history.Size messages, oldest first
-	keptBytes int64     // their frames' bytes
+	keptBytes int64     // what they cost (messageCost)
+	idleBytes int64     // idleCost while the room has no users, else 0
 	last      time.Time // the last message, or the stream's start
 	gone      bool      // swept: look the room up again
 }
@@ -47,6 +72,22 @@ func (s *memoryStreams) expired(st *memoryStream, now time.Time) bool {
 func (s *memoryStreams) forgetKeptLocked(st *memoryStream) {
 	s.keptBytes.Add(-st.keptBytes)
 	st.kept, st.keptBytes = nil, 0
+}
+
+// dropLocked forgets st, the stream of room, and all it holds. Called
+// with s.mu and st.mu held.
+func (s *memoryStreams) dropLocked(room string, st *memoryStream) {
+	s.forgetKeptLocked(st)
+	s.occupiedAgainLocked(st)
+	st.gone = true
+	delete(s.rooms, room)
+}
+
+// occupiedAgainLocked stops counting st's record: its room has users, and
+// a stream whose room has users is theirs to keep. Called with st.mu held.
+func (s *memoryStreams) occupiedAgainLocked(st *memoryStream) {
+	s.keptBytes.Add(-st.idleBytes)
+	st.idleBytes = 0
 }
 
 // stream returns room's stream, locked, starting a new one when it has
@@ -78,31 +119,49 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 	for room, st := range s.rooms {
 		st.mu.Lock()
 		if s.expired(st, now) {
-			s.forgetKeptLocked(st)
 			if s.occupied(room) {
+				s.forgetKeptLocked(st)
+				s.occupiedAgainLocked(st)
 				st.last = now
 			} else {
-				st.gone = true
-				delete(s.rooms, room)
+				s.dropLocked(room, st)
 			}
 		}
 		st.mu.Unlock()
 	}
 }
 
-// endIfExpired forgets room's stream if its TTL has passed. Called when
-// the room gets its first user: restartIfExpired keeps a stream going
-// while its room has users, the new one included.
+// endIfExpired forgets room's stream if its TTL has passed, and
+// otherwise stops counting its record. Called when the room gets its first
+// user: restartIfExpired keeps a stream going while its room has users,
+// the new one included.
 func (s *memoryStreams) endIfExpired(room string) {
 	now := time.Now()
-	s.endIf(room, func(st *memoryStream) bool { return s.expired(st, now) })
+	s.endIf(room, func(st *memoryStream) bool {
+		if s.expired(st, now) {
+			return true
+		}
+		s.occupiedAgainLocked(st)
+		return false
+	})
 }
 
 // forgetUnused forgets room's stream if no message was ever given an
 // offset in it: called when the room loses its last user, so that joins
-// of rooms used for nothing leave nothing behind for a TTL.
+// of rooms used for nothing leave nothing behind for a TTL. A stream that
+// was used is kept for its members' return, and its record counts against
+// History.MaxBytes until they do.
 func (s *memoryStreams) forgetUnused(room string) {
-	s.endIf(room, func(st *memoryStream) bool { return st.offset == 0 })
+	s.endIf(room, func(st *memoryStream) bool {
+		if st.offset == 0 {
+			return true
+		}
+		if st.idleBytes == 0 && !s.occupied(room) {
+			st.idleBytes = idleCost(room)
+			s.keptBytes.Add(st.idleBytes)
+		}
+		return false
+	})
 }
 
 // endIf forgets room's stream, what it kept included, if ends says so
@@ -117,9 +176,7 @@ func (s *memoryStreams) endIf(room string, ends func(*memoryStream) bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if ends(st) {
-		s.forgetKeptLocked(st)
-		st.gone = true
-		delete(s.rooms, room)
+		s.dropLocked(room, st)
 	}
 }
 
@@ -155,9 +212,9 @@ func (s *memoryStreams) appendLocked(m Message) uint64 {
 	st.last = now
 	m.Offset, m.Epoch = st.offset, st.epoch
 	if s.history.Size > 0 {
-		size := int64(len(m.Frame))
+		size := messageCost(m)
 		if len(st.kept) == s.history.Size {
-			size -= int64(len(st.kept[0].Frame))
+			size -= messageCost(st.kept[0])
 			st.kept = append(st.kept[:0], st.kept[1:]...)
 		}
 		st.kept = append(st.kept, m)
@@ -172,12 +229,14 @@ func (s *memoryStreams) appendLocked(m Message) uint64 {
 
 // trim forgets the kept messages of whole rooms until the streams keep at
 // most target bytes: the rooms with no users first, which no member
-// returns to soon, then those quiet longest. A join with since in such a
-// room is told recovered false, as after its TTL.
+// returns to soon, then those quiet longest. A room with no users loses
+// its stream with its messages; a join with since in any of them is told
+// recovered false, as after its TTL.
 func (s *memoryStreams) trim(target int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	type candidate struct {
+		room     string
 		st       *memoryStream
 		occupied bool
 		last     time.Time
@@ -185,10 +244,10 @@ func (s *memoryStreams) trim(target int64) {
 	var candidates []candidate
 	for room, st := range s.rooms {
 		st.mu.Lock()
-		last, kept := st.last, st.keptBytes
+		last, cost := st.last, st.keptBytes+st.idleBytes
 		st.mu.Unlock()
-		if kept > 0 {
-			candidates = append(candidates, candidate{st, s.occupied(room), last})
+		if cost > 0 {
+			candidates = append(candidates, candidate{room, st, s.occupied(room), last})
 		}
 	}
 	slices.SortFunc(candidates, func(a, b candidate) int {
@@ -205,7 +264,11 @@ func (s *memoryStreams) trim(target int64) {
 			return
 		}
 		c.st.mu.Lock()
-		s.forgetKeptLocked(c.st)
+		if c.occupied || s.occupied(c.room) {
+			s.forgetKeptLocked(c.st)
+		} else {
+			s.dropLocked(c.room, c.st)
+		}
 		c.st.mu.Unlock()
 	}
 }
