@@ -83,21 +83,24 @@ func (in *interest) plan() (subscribe, unsubscribe []string) {
 	return subscribe, unsubscribe
 }
 
-// confirmed takes Redis's confirmation of a subscription to channel.
-func (in *interest) confirmed(channel string) {
+// confirmed takes Redis's confirmation of a subscription to channel, and
+// reports whether a subscribe command of the node's asked for it: false
+// for a resubscription after a reconnect.
+func (in *interest) confirmed(channel string) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.unconfirmed[channel] == 0 {
-		return // a resubscription after a reconnect: nobody waits for it
+		return false // a resubscription after a reconnect: nobody waits for it
 	}
 	if in.unconfirmed[channel]--; in.unconfirmed[channel] > 0 {
-		return
+		return true
 	}
 	delete(in.unconfirmed, channel)
 	for _, wait := range in.waiters[channel] {
 		close(wait)
 	}
 	delete(in.waiters, channel)
+	return true
 }
 
 // lost releases every waiter when the subscription fails: no confirmation

@@ -48,6 +48,7 @@ type Redis struct {
 	writes   chan write
 	handler  atomic.Pointer[Handler]
 	received atomic.Uint64
+	streams  streams // the receiver's; see inStream
 	ready    atomic.Bool
 	rejoin   chan struct{} // asks the heartbeat to restore all presence now
 	repair   chan struct{} // asks the heartbeat to restore the unsure rooms now
@@ -89,7 +90,7 @@ func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Redis{
 		client: client, raw: raw, names: names{opts.Prefix}, node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
-		local: NewMemory(), interest: newInterest(), writes: make(chan write, writeQueue),
+		local: NewMemory(), interest: newInterest(), streams: make(streams), writes: make(chan write, writeQueue),
 		rejoin: make(chan struct{}, 1), repair: make(chan struct{}, 1), unsure: make(map[string]struct{}),
 		ctx: ctx, cancel: cancel,
 	}, nil
@@ -187,13 +188,16 @@ func (r *Redis) receiveLoop() {
 		}
 		switch v := v.(type) {
 		case *goredis.Subscription:
-			if v.Kind == "subscribe" {
-				r.interest.confirmed(v.Channel)
-			}
 			if !r.ready.Load() {
 				backoff = 100 * time.Millisecond
 				r.setReady(true, &outage, nil)
 				signal(r.rejoin) // re-add this node's presence at once
+			}
+			switch v.Kind {
+			case "subscribe":
+				r.subscribed(v.Channel, !r.interest.confirmed(v.Channel))
+			case "unsubscribe":
+				r.unsubscribed(v.Channel)
 			}
 		case *goredis.Message:
 			r.deliver(v.Payload)
@@ -210,6 +214,14 @@ func (r *Redis) deliver(payload string) {
 	if m.Offset == 0 && m.Origin == r.node {
 		return // delivered here when it was published
 	}
+	if m.Offset > 0 && !r.inStream(m) {
+		return
+	}
+	r.hand(m)
+}
+
+// hand gives a delivery to the handler.
+func (r *Redis) hand(m Message) {
 	if m.Origin != r.node {
 		r.received.Add(1)
 	}
