@@ -19,14 +19,22 @@ import (
 // message it has handed on already (the subscription brings it after the
 // history did) is not handed on twice.
 //
+// A room's memory starts when its channel is first subscribed, before
+// any join waiting for that is let go: at the stream's position then, so
+// that every join's own position, read after, is at or past it. A room
+// with no stream yet starts at offset 0 of no epoch: the stream that
+// starts after is the one its members hold.
+//
 // streams is that memory, used by the receiving goroutine alone.
 type streams map[string]Position
 
 // catchUpScript answers the kept messages of a room's stream after
-// offset ARGV[2] of epoch ARGV[1], as many as are kept, and none when the
-// stream has another epoch. It changes nothing.
+// offset ARGV[2] of epoch ARGV[1] (of whichever epoch it has when
+// ARGV[1] is empty), as many as are kept, and none when the stream has
+// another epoch. It changes nothing.
 var catchUpScript = goredis.NewScript(`
-if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch or (ARGV[1] ~= '' and epoch ~= ARGV[1]) then
   return {}
 end
 local missed = tonumber(redis.call('HGET', KEYS[1], 'offset')) - tonumber(ARGV[2])
@@ -44,12 +52,12 @@ func (r *Redis) inStream(m Message) bool {
 		return true // a node of an earlier version sent it
 	}
 	last, known := r.streams[m.Target]
-	if known && last.Epoch == m.Epoch {
+	if known && (last.Epoch == m.Epoch || last.Epoch == "") {
 		if m.Offset > last.Offset+1 {
 			r.catchUp(m.Target)
 			last = r.streams[m.Target]
 		}
-		if m.Offset <= last.Offset {
+		if last.Epoch == m.Epoch && m.Offset <= last.Offset {
 			return false
 		}
 	}
@@ -57,21 +65,37 @@ func (r *Redis) inStream(m Message) bool {
 	return true
 }
 
-// subscribed takes Redis's confirmation of a subscription to channel:
-// for a room's channel subscribed again after it lapsed, the room's
-// stream catches up; a room's channel that is new to the node starts
-// afresh.
-func (r *Redis) subscribed(channel string, again bool) {
-	room, ok := strings.CutPrefix(channel, r.names.room(""))
-	if !ok {
-		return
+// subscribed takes Redis's confirmation of a subscription to channel: a
+// room's channel new to the node starts its memory, before the joins
+// waiting for it go on; one subscribed again after it lapsed catches up.
+func (r *Redis) subscribed(channel string) {
+	room, isRoom := strings.CutPrefix(channel, r.names.room(""))
+	if isRoom && r.interest.releasing(channel) {
+		r.start(room)
 	}
-	if !again {
-		delete(r.streams, room)
-		return
-	}
-	if _, known := r.streams[room]; known {
+	again := !r.interest.confirmed(channel)
+	if _, known := r.streams[room]; isRoom && again && known {
 		r.catchUp(room)
+	}
+}
+
+// start reads where room's stream is as the node starts receiving it.
+// Unread, the room has no memory: a lapse before its first message then
+// goes unnoticed.
+func (r *Redis) start(room string) {
+	delete(r.streams, room)
+	kept, err := r.raw.HMGet(r.ctx, r.streamKey(room), "epoch", "offset").Result()
+	if err != nil || len(kept) != 2 {
+		return
+	}
+	epoch, _ := kept[0].(string)
+	offset, _ := kept[1].(string)
+	at, err := strconv.ParseUint(offset, 10, 64)
+	if epoch == "" {
+		at, err = 0, nil
+	}
+	if err == nil {
+		r.streams[room] = Position{Offset: at, Epoch: epoch}
 	}
 }
 
@@ -95,10 +119,10 @@ func (r *Redis) catchUp(room string) {
 	}
 	for _, entry := range entries {
 		m, err := decodeMessage(entry)
-		if err != nil || m.Epoch != last.Epoch || m.Offset <= last.Offset {
+		if err != nil || (last.Epoch != "" && m.Epoch != last.Epoch) || m.Offset <= last.Offset {
 			continue
 		}
-		last.Offset = m.Offset
+		last = Position{Offset: m.Offset, Epoch: m.Epoch}
 		r.streams[room] = last
 		r.hand(m)
 	}

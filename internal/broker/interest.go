@@ -103,6 +103,14 @@ func (in *interest) confirmed(channel string) bool {
 	return true
 }
 
+// releasing reports whether the next confirmation of channel lets go
+// those waiting for it.
+func (in *interest) releasing(channel string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.unconfirmed[channel] == 1
+}
+
 // lost releases every waiter when the subscription fails: no confirmation
 // will come, and the node serves only its own connections until Redis is
 // back.

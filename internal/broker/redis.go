@@ -195,7 +195,7 @@ func (r *Redis) receiveLoop() {
 			}
 			switch v.Kind {
 			case "subscribe":
-				r.subscribed(v.Channel, !r.interest.confirmed(v.Channel))
+				r.subscribed(v.Channel)
 			case "unsubscribe":
 				r.unsubscribed(v.Channel)
 			}
