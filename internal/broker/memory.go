@@ -15,6 +15,9 @@ var _ Broker = (*Memory)(nil)
 type Memory struct {
 	mu    sync.Mutex
 	rooms map[string]*btree.BTreeG[string]
+	// nodes is the spare tree nodes all rooms share: a tree of its own
+	// keeps a list of 32, which a room of one user pays 275 bytes for.
+	nodes *btree.FreeListG[string]
 
 	streams memoryStreams
 }
@@ -33,6 +36,7 @@ func NewMemory() *Memory {
 func NewMemoryWithHistory(history History) *Memory {
 	m := &Memory{
 		rooms:   make(map[string]*btree.BTreeG[string]),
+		nodes:   btree.NewFreeListG[string](btree.DefaultFreeListSize),
 		streams: memoryStreams{history: history, rooms: make(map[string]*memoryStream)},
 	}
 	m.streams.occupied = m.occupied
@@ -86,7 +90,7 @@ func (m *Memory) applyLocked(c Change) Applied {
 	tree := m.rooms[c.Room]
 	if c.Join {
 		if tree == nil {
-			tree = btree.NewOrderedG[string](treeDegree)
+			tree = btree.NewWithFreeListG(treeDegree, btree.Less[string](), m.nodes)
 			m.rooms[c.Room] = tree
 		}
 		_, was := tree.ReplaceOrInsert(c.User)
