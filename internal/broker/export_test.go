@@ -9,3 +9,11 @@ func (r *Redis) Heartbeat() { r.heartbeat() }
 
 // EvictionWarning exposes evictionWarning.
 var EvictionWarning = evictionWarning
+
+// KeptCost is what the count of rooms.history.maxBytes adds for room's
+// list, beside its messages, and for its position while it has no users,
+// when the room had no users as its stream started.
+func KeptCost(prefix, room string) (list, idle int) {
+	book := bookBytes + 2*len(room)
+	return listBytes + len(prefix+":history:"+room) + book, idleBytes + len(prefix+":stream:"+room) + book
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +93,8 @@ func TestHistoryKeepsToItsBytes(t *testing.T) {
 // Redis's count of the bytes kept follows the lists: messages trimmed
 // past history.size, lists expired after history.ttl, rooms forgotten
 // over the bound. A count left behind by expired lists would forget live
-// rooms' messages for bytes no longer kept.
+// rooms' messages for bytes no longer kept. Beside its messages, each
+// room counts what its list and, as it has no users, its position hold.
 func TestRedisCountsTheBytesItKeeps(t *testing.T) {
 	redis := wstest.StartRedis(t)
 	b := newRedisBrokerHistory(t, redis, 2*time.Second, broker.History{Size: 3, TTL: 300 * time.Millisecond, MaxBytes: 1 << 20})
@@ -107,6 +109,8 @@ func TestRedisCountsTheBytesItKeeps(t *testing.T) {
 		t.Helper()
 		counted = redis.Do(t, "GET", testPrefix+":kept:total").Int()
 		for _, key := range redis.Do(t, "KEYS", testPrefix+":history:*").Strings() {
+			list, idle := broker.KeptCost(testPrefix, strings.TrimPrefix(key, testPrefix+":history:"))
+			listed += list + idle
 			for _, e := range redis.Do(t, "LRANGE", key, 0, -1).Strings() {
 				listed += len(e)
 			}

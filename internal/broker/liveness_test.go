@@ -167,13 +167,13 @@ end`, 3, testPrefix+":entries:big", testPrefix+":members:big", testPrefix+":shar
 			t.Fatalf("slow log entry %s: %v", entry, err)
 		}
 		args, _ := fields[3].([]any)
-		if len(args) < 8 || args[0] != "evalsha" || args[7] != "restore" {
+		if len(args) < 12 || args[0] != "evalsha" || args[11] != "restore" {
 			continue
 		}
 		calls++
 		var more int
 		if _, err := fmt.Sscanf(fmt.Sprint(args[len(args)-1]), "... (%d more arguments)", &more); err == nil {
-			if users := len(args) - 1 + more - 12; users > 1000 {
+			if users := len(args) - 1 + more - 16; users > 1000 {
 				t.Fatalf("a restore call carried %d users, want at most 1000", users)
 			}
 		}

@@ -18,6 +18,13 @@ func (r *Redis) presenceKeys(room string) []string {
 	return []string{p + ":entries:" + room, p + ":members:" + room, p + ":shared:" + room, p + ":nodes:" + room}
 }
 
+// roomKeys are presenceKeys, the room's stream position and the keys
+// that count it against rooms.history.maxBytes once the room has no users.
+func (r *Redis) roomKeys(room string) []string {
+	p := r.names.prefix
+	return append(r.presenceKeys(room), r.streamKey(room), p+":kept:bytes", p+":kept:total", p+":kept:used")
+}
+
 // Apply records the changes on this node at once, then sends them to
 // Redis in one pipeline: one script call per room and up to
 // changesPerCall of its changes, in their order, so that joins arriving
@@ -62,7 +69,7 @@ func (r *Redis) Apply(ctx context.Context, changes []Change) ([]Applied, error) 
 	// then match what Redis has run when its renewal runs.
 	w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 		for _, k := range calls {
-			k.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(k.room), r.streamKey(k.room)), k.args...)
+			k.cmd = presenceScript.EvalSha(r.ctx, p, r.roomKeys(k.room), k.args...)
 		}
 	}}
 	err := r.queue(ctx, w)

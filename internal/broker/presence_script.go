@@ -23,7 +23,13 @@ package broker
 // heartbeat. A node that finds its score lapsed or gone while it still
 // has users in the room restores its entries there, a page of users per
 // call.
-var presenceScript = newScript(`
+//
+// A change that empties a room, given the room's stream keys as well
+// (KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
+// appendScript), settles the position: one no message was given in goes,
+// one that was counts against rooms.history.maxBytes until a user comes
+// back (see keptCosts).
+var presenceScript = newScript(keptCosts + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
@@ -46,13 +52,17 @@ local function entriesOf(node, ...)
   local from, to = rangeOf(node)
   return redis.call('ZRANGEBYLEX', KEYS[1], from, to, ...)
 end
--- drop and counted return how the room's users changed: -1, 0 or 1
+-- drop and counted return how the room's users changed: -1, 0 or 1;
+-- left is set once a user leaves the room
+local left = false
 local function drop(entry)
   if redis.call('ZREM', KEYS[1], entry) == 1 then
     local user = userOf(entry)
     local others = tonumber(redis.call('HGET', KEYS[3], user))
     if not others then
-      return -redis.call('ZREM', KEYS[2], user)
+      local gone = redis.call('ZREM', KEYS[2], user)
+      left = left or gone == 1
+      return -gone
     elseif others > 1 then
       redis.call('HINCRBY', KEYS[3], user, '-1')
     else
@@ -139,6 +149,57 @@ local function joinAll(count)
   end
   return users
 end
+-- the room, from its position's key: KEYS[6] is <prefix>:kept:bytes and
+-- KEYS[5] <prefix>:stream:<room>
+local function roomOf()
+  return string.sub(KEYS[5], #KEYS[6] - 2)
+end
+-- keeps KEYS[6] to KEYS[8] as long as the position whose count they hold
+local function keepCount()
+  local lasts = redis.call('PTTL', KEYS[5])
+  if redis.call('PTTL', KEYS[8]) < lasts then
+    for i = 6, 8 do
+      redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * lasts))
+    end
+  end
+end
+-- the room has no users left: a stream no message was given in goes, and
+-- the position of one that was counts, as the room's last activity
+local function settle()
+  if not KEYS[6] or redis.call('EXISTS', KEYS[2]) == 1 then
+    return
+  end
+  local head = redis.call('HMGET', KEYS[5], 'offset', 'idle')
+  if head[1] == '0' then
+    redis.call('DEL', KEYS[5])
+  elseif head[1] and not head[2] then
+    local room = roomOf()
+    local cost = idleCost(KEYS[5])
+    if redis.call('HEXISTS', KEYS[6], room) == 0 then
+      cost = cost + bookCost(room)
+    end
+    cost = string.format('%d', cost)
+    redis.call('HSET', KEYS[5], 'idle', cost)
+    redis.call('HINCRBY', KEYS[6], room, cost)
+    redis.call('INCRBY', KEYS[7], cost)
+    redis.call('ZADD', KEYS[8], 'GT', string.format('%d', now), room)
+    keepCount()
+  end
+end
+-- a user is back: the position is theirs again, and leaves the count
+local function occupied(idle)
+  redis.call('HDEL', KEYS[5], 'idle')
+  local room = roomOf()
+  if redis.call('HEXISTS', KEYS[6], room) == 0 then
+    return
+  end
+  local bytes = redis.call('HINCRBY', KEYS[6], room, '-' .. idle)
+  redis.call('DECRBY', KEYS[7], idle)
+  if bytes <= 0 then
+    redis.call('HDEL', KEYS[6], room)
+    redis.call('ZREM', KEYS[8], room)
+  end
+end
 if op == 'apply' or op == 'joins' then
   -- this node's changes in the room, in order, "+user" entering and
   -- "-user" leaving (joins: distinct users, all entering), after
@@ -162,12 +223,13 @@ if op == 'apply' or op == 'joins' then
     current = 0
   end
   local before = redis.call('ZCARD', KEYS[2])
-  local users, entered, left
+  local users, entered
+  local leaving = false
   if op == 'joins' then
-    users, entered, left = joinAll(before), true, false
+    users, entered = joinAll(before), true
   else
     local count = before
-    users, entered, left = {}, false, false
+    users, entered = {}, false
     for i = 5, #ARGV do
       local entry = prefix .. string.sub(ARGV[i], 2)
       if string.sub(ARGV[i], 1, 1) == '+' then
@@ -176,20 +238,20 @@ if op == 'apply' or op == 'joins' then
           count = count + counted(entry)
         end
       else
-        left = true
+        leaving = true
         count = count + drop(entry)
       end
       users[#users + 1] = count
     end
   end
   -- a node whose last user here left has no score to keep
-  if left and current == 1 and #entriesOf(node, 'LIMIT', '0', '1') == 0 then
+  if leaving and current == 1 and #entriesOf(node, 'LIMIT', '0', '1') == 0 then
     redis.call('ZREM', KEYS[4], node)
   end
   -- keys this call created have no expiry yet, whether the room had no
   -- users or a leave before a join emptied it; those that were there
   -- keep theirs, which the node's heartbeat moves on
-  if entered and (before == 0 or left and (redis.call('PTTL', KEYS[1]) == -1 or redis.call('PTTL', KEYS[2]) == -1)) then
+  if entered and (before == 0 or leaving and (redis.call('PTTL', KEYS[1]) == -1 or redis.call('PTTL', KEYS[2]) == -1)) then
     expire()
   end
   -- after a join, the stream position (KEYS[5]) as it is now: the joins
@@ -198,11 +260,17 @@ if op == 'apply' or op == 'joins' then
   -- keeps it while the room has users.
   local head = {false, false}
   if entered then
-    head = redis.call('HMGET', KEYS[5], 'epoch', 'offset')
+    head = redis.call('HMGET', KEYS[5], 'epoch', 'offset', 'idle')
     local lasts = redis.call('PTTL', KEYS[5])
     if lasts >= 0 and lasts < 2 * ttl then
       redis.call('PEXPIRE', KEYS[5], string.format('%d', 2 * ttl))
     end
+    if head[3] and KEYS[6] then
+      occupied(head[3])
+    end
+  end
+  if left then
+    settle()
   end
   table.insert(users, 1, before)
   table.insert(users, 1, current)
@@ -258,6 +326,9 @@ elseif op == 'restore' then
     keep()
   else
     redis.call('ZREM', KEYS[4], node)
+  end
+  if left then
+    settle()
   end
   if #found == users + dropsPerCall then
     return 0

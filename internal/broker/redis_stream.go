@@ -28,100 +28,128 @@ import (
 // What all rooms keep is bounded in bytes (rooms.history.maxBytes),
 // cluster-wide, by three keys the same script keeps:
 //
-//	<prefix>:kept:bytes   hash: room, the bytes its list holds
+//	<prefix>:kept:bytes   hash: room, what Redis holds for it (keptCosts)
 //	<prefix>:kept:total   the sum of those
 //	<prefix>:kept:used    sorted set: room, scored by its last message
 //
-// An append that starts a list forgets a few rooms whose messages have
-// expired, so that the total follows expiry; over the bound it forgets
-// the kept messages of whole rooms, quiet longest first, those with no
-// users among the 1,000 quiet longest before any other, as the memory
-// broker does among all its rooms.
-var appendScript = newScript(`
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+// A room counts for its list, the messages in it and, while it has no
+// users, its stream position (see keptCosts). An append that starts a
+// list or a stream forgets a few rooms whose messages have expired, so
+// that the total follows expiry; over the bound it forgets whole rooms,
+// quiet longest first, those with no users among the 1,000 quiet longest
+// before any other, as the memory broker does among all its rooms: a
+// room with users loses its kept messages, one with none its whole
+// stream, and its next join starts a new epoch.
+var appendScript = newScript(keptCosts + `
+local room, prefix = ARGV[6], ARGV[7]
+local size, ttl, maxBytes = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[8])
+local head = redis.call('HMGET', KEYS[1], 'epoch', 'idle')
+local epoch, idle, started = head[1], tonumber(head[2]) or 0, false
 if not epoch then
-  epoch = ARGV[5]
+  epoch, started = ARGV[5], true
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
   redis.call('DEL', KEYS[2])
 end
 -- numbers go to Redis as strings: Redis 7.0 prints every number
 -- argument with printf, and Lua a number it joins to a string
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', '1')
-local ttl = ARGV[4]
 -- never shorten what a heartbeat gave the position
 if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 local entry = ARGV[2] .. string.format('%d', offset) .. ' ' .. epoch
-local size = tonumber(ARGV[3])
+-- a stream started in a room with no users (a push of the admin API) is
+-- kept for nobody there: it counts as one whose users left
+local grown, counted = 0, size > 0 or idle > 0
+if started and redis.call('EXISTS', prefix .. ':members:' .. room) == 0 then
+  idle = idleCost(KEYS[1]) + bookCost(room)
+  redis.call('HSET', KEYS[1], 'idle', string.format('%d', idle))
+  grown, counted = idle, true
+end
+local kept = 0
 if size > 0 then
-  local room = ARGV[6]
-  local kept = redis.call('RPUSH', KEYS[2], entry)
-  local grown = #entry
+  kept = redis.call('RPUSH', KEYS[2], entry)
   if kept == 1 then
-    -- a new list: what the room's bytes said went with the old one
-    grown = grown - (tonumber(redis.call('HGET', KEYS[3], room)) or 0)
-  elseif kept > size then
-    for _, e in ipairs(redis.call('LPOP', KEYS[2], string.format('%d', kept - size))) do
-      grown = grown - #e
+    -- a new list: what the room's count said went with the old one
+    grown = listCost(KEYS[2], room) + #entry + idle - (tonumber(redis.call('HGET', KEYS[3], room)) or 0)
+  else
+    grown = grown + #entry
+    if kept > size then
+      for _, e in ipairs(redis.call('LPOP', KEYS[2], string.format('%d', kept - size))) do
+        grown = grown - #e
+      end
     end
   end
   redis.call('PEXPIRE', KEYS[2], ttl)
+end
+local total = 0
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if counted then
   grown = string.format('%d', grown)
   redis.call('HINCRBY', KEYS[3], room, grown)
-  local total = redis.call('INCRBY', KEYS[4], grown)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  total = redis.call('INCRBY', KEYS[4], grown)
   redis.call('ZADD', KEYS[5], string.format('%d', now), room)
-  local maxBytes = tonumber(ARGV[8])
-  local over = maxBytes > 0 and total > maxBytes
-  if kept == 1 or over then
-    local prefix = ARGV[7]
-    local function forget(r)
-      redis.call('DEL', prefix .. ':history:' .. r)
-      local bytes = redis.call('HGET', KEYS[3], r) or '0'
-      redis.call('HDEL', KEYS[3], r)
-      redis.call('ZREM', KEYS[5], r)
-      total = redis.call('DECRBY', KEYS[4], bytes)
+elseif maxBytes > 0 then
+  -- history off: the rooms whose users left count all the same
+  total = tonumber(redis.call('GET', KEYS[4])) or 0
+end
+local over = maxBytes > 0 and total > maxBytes
+if kept == 1 or started or over then
+  -- a room forgotten with no users loses its whole stream; one with
+  -- users keeps its position, which is theirs, and leaves the count
+  local function forget(r, empty)
+    redis.call('DEL', prefix .. ':history:' .. r)
+    if empty == nil then
+      empty = redis.call('EXISTS', prefix .. ':members:' .. r) == 0
     end
-    -- lists expire on their own; their bytes leave the total here, a
-    -- few for each new list, which is as many as rooms are added, and
-    -- all before the bound is applied, so that expired lists go first
-    local expired = string.format('%d', now - tonumber(ttl))
-    for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', expired, 'LIMIT', '0', over and '1000' or '16')) do
-      forget(r)
+    if empty then
+      redis.call('DEL', prefix .. ':stream:' .. r)
+    else
+      redis.call('HDEL', prefix .. ':stream:' .. r, 'idle')
     end
-    if maxBytes > 0 and total > maxBytes then
-      -- down to three quarters, so that this runs seldom, but no more
-      -- than 100 rooms past the bound and 1,000 in all in one call, so
-      -- that no call holds Redis long (a bound lowered under what Redis
-      -- holds is reached over the appends that follow)
-      local target, forgotten = maxBytes * 3 / 4, 0
-      local function going()
-        return forgotten < 1000 and (total > maxBytes or (total > target and forgotten < 100))
-      end
-      for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
-        if not going() then break end
-        if redis.call('EXISTS', prefix .. ':members:' .. r) == 0 then
-          forget(r)
-          forgotten = forgotten + 1
-        end
-      end
-      while going() do
-        local quiet = redis.call('ZRANGE', KEYS[5], '0', '0')
-        if #quiet == 0 then break end
-        forget(quiet[1])
+    local bytes = redis.call('HGET', KEYS[3], r) or '0'
+    redis.call('HDEL', KEYS[3], r)
+    redis.call('ZREM', KEYS[5], r)
+    total = redis.call('DECRBY', KEYS[4], bytes)
+  end
+  -- lists expire on their own; their bytes leave the total here, a
+  -- few for each new list, which is as many as rooms are added, and
+  -- all before the bound is applied, so that expired lists go first
+  local expired = string.format('%d', now - tonumber(ttl))
+  for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', expired, 'LIMIT', '0', over and '1000' or '16')) do
+    forget(r)
+  end
+  if maxBytes > 0 and total > maxBytes then
+    -- down to three quarters, so that this runs seldom, but no more
+    -- than 100 rooms past the bound and 1,000 in all in one call, so
+    -- that no call holds Redis long (a bound lowered under what Redis
+    -- holds is reached over the appends that follow)
+    local target, forgotten = maxBytes * 3 / 4, 0
+    local function going()
+      return forgotten < 1000 and (total > maxBytes or (total > target and forgotten < 100))
+    end
+    for _, r in ipairs(redis.call('ZRANGE', KEYS[5], '0', '999')) do
+      if not going() then break end
+      if redis.call('EXISTS', prefix .. ':members:' .. r) == 0 then
+        forget(r, true)
         forgotten = forgotten + 1
       end
     end
-  end
-  -- the three outlive every list: renewed to two TTLs whenever less than
-  -- one is left (the hash and the sorted set hold the same rooms, so are
-  -- made and emptied together)
-  if redis.call('PTTL', KEYS[5]) < tonumber(ttl) then
-    for i = 3, 5 do
-      redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * tonumber(ttl)))
+    while going() do
+      local quiet = redis.call('ZRANGE', KEYS[5], '0', '0')
+      if #quiet == 0 then break end
+      forget(quiet[1])
+      forgotten = forgotten + 1
     end
+  end
+end
+-- the three outlive every list and every position they count: renewed to
+-- two TTLs whenever less than one is left (the hash and the sorted set
+-- hold the same rooms, so are made and emptied together)
+if counted and redis.call('PTTL', KEYS[5]) < tonumber(ttl) then
+  for i = 3, 5 do
+    redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * tonumber(ttl)))
   end
 end
 redis.call('PUBLISH', ARGV[1], entry)
@@ -130,12 +158,18 @@ return offset
 
 // recoverScript answers {epoch, offset, state, entries...}: state 0 when
 // nothing is recovered, 1 when entries are every message after since, -1
-// when since is past the last offset.
+// when since is past the last offset. A stream it starts is kept for the
+// room's users (KEYS[3]): in a room they have left already, as when a
+// client leaves while its join is under way, it is answered but not kept,
+// as the leave would have deleted it.
 var recoverScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 local offset = 0
 if not epoch then
   epoch = ARGV[1]
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    return {epoch, offset, 0}
+  end
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', '0')
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('DEL', KEYS[2])
@@ -276,6 +310,6 @@ func (r *Redis) Position(ctx context.Context, room string) (Position, error) {
 // recoverCmd adds a run of the recover script for room to p; an empty
 // sinceEpoch reads the position alone.
 func (r *Redis) recoverCmd(p goredis.Pipeliner, room, sinceEpoch string, sinceOffset uint64) *goredis.Cmd {
-	return recoverScript.EvalSha(r.ctx, p, r.streamKeys(room),
+	return recoverScript.EvalSha(r.ctx, p, append(r.streamKeys(room), r.names.prefix+":members:"+room),
 		newEpoch(), r.history.TTL.Milliseconds(), sinceEpoch, strconv.FormatUint(sinceOffset, 10))
 }

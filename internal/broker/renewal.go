@@ -137,7 +137,7 @@ func (r *Redis) restore(rooms []string) {
 		chunk := all[first:]
 		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 			for _, rs := range chunk {
-				rs.cmd = presenceScript.EvalSha(r.ctx, p, r.presenceKeys(rs.room), rs.args...)
+				rs.cmd = presenceScript.EvalSha(r.ctx, p, r.roomKeys(rs.room), rs.args...)
 			}
 		}}
 		if r.queue(r.ctx, w) != nil {
