@@ -30,14 +30,19 @@ type streams map[string]Position
 
 // catchUpScript answers the kept messages of a room's stream after
 // offset ARGV[2] of epoch ARGV[1] (of whichever epoch it has when
-// ARGV[1] is empty), as many as are kept, and none when the stream has
-// another epoch. It changes nothing.
+// ARGV[1] is empty), as many as are kept. A stream that has another epoch
+// started again after the node's last message, and all it kept is after
+// it. It changes nothing.
 var catchUpScript = goredis.NewScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch or (ARGV[1] ~= '' and epoch ~= ARGV[1]) then
+if not epoch then
   return {}
 end
-local missed = tonumber(redis.call('HGET', KEYS[1], 'offset')) - tonumber(ARGV[2])
+local since = tonumber(ARGV[2])
+if ARGV[1] ~= '' and epoch ~= ARGV[1] then
+  since = 0
+end
+local missed = tonumber(redis.call('HGET', KEYS[1], 'offset')) - since
 if missed <= 0 then
   return {}
 end
@@ -46,15 +51,17 @@ return redis.call('LRANGE', KEYS[2], string.format('%d', -missed), '-1')
 
 // inStream reports whether stream message m is one to hand on, having
 // handed on first the kept messages its room's stream has between the
-// last one handed on and m.
+// last one handed on and m: in m's epoch, those before it, all of them
+// when m's stream started again since the last one.
 func (r *Redis) inStream(m Message) bool {
 	if m.Epoch == "" {
 		return true // a node of an earlier version sent it
 	}
 	last, known := r.streams[m.Target]
-	if known && (last.Epoch == m.Epoch || last.Epoch == "") {
-		if m.Offset > last.Offset+1 {
-			r.catchUp(m.Target)
+	if known {
+		sameStream := last.Epoch == m.Epoch || last.Epoch == ""
+		if sameStream && m.Offset > last.Offset+1 || !sameStream && m.Offset > 1 {
+			r.catchUp(m.Target, &m)
 			last = r.streams[m.Target]
 		}
 		if last.Epoch == m.Epoch && m.Offset <= last.Offset {
@@ -75,7 +82,7 @@ func (r *Redis) subscribed(channel string) {
 	}
 	again := !r.interest.confirmed(channel)
 	if _, known := r.streams[room]; isRoom && again && known {
-		r.catchUp(room)
+		r.catchUp(room, nil)
 	}
 }
 
@@ -107,9 +114,11 @@ func (r *Redis) unsubscribed(channel string) {
 }
 
 // catchUp hands on the kept messages of room's stream after the last one
-// handed on. Those no longer kept are lost to the node's members, as they
-// are to a client that comes back too late.
-func (r *Redis) catchUp(room string) {
+// handed on, up to next, the message that showed the gap, when there is
+// one: those after next come through the subscription after it, in their
+// order with the room's other pushes. Those no longer kept are lost to the
+// node's members, as they are to a client that comes back too late.
+func (r *Redis) catchUp(room string, next *Message) {
 	last := r.streams[room]
 	entries, err := catchUpScript.Run(r.ctx, r.raw, r.streamKeys(room),
 		last.Epoch, strconv.FormatUint(last.Offset, 10)).StringSlice()
@@ -119,8 +128,11 @@ func (r *Redis) catchUp(room string) {
 	}
 	for _, entry := range entries {
 		m, err := decodeMessage(entry)
-		if err != nil || (last.Epoch != "" && m.Epoch != last.Epoch) || m.Offset <= last.Offset {
+		if err != nil || m.Epoch == last.Epoch && m.Offset <= last.Offset {
 			continue
+		}
+		if next != nil && (m.Epoch != next.Epoch || m.Offset >= next.Offset) {
+			return // next and what follows it come through the subscription
 		}
 		last = Position{Offset: m.Offset, Epoch: m.Epoch}
 		r.streams[room] = last
