@@ -33,7 +33,7 @@ type streams map[string]Position
 // ARGV[1] is empty), as many as are kept. A stream that has another epoch
 // started again after the node's last message, and all it kept is after
 // it. It changes nothing.
-var catchUpScript = goredis.NewScript(`
+var catchUpScript = newScript(`
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   return {}
@@ -72,26 +72,12 @@ func (r *Redis) inStream(m Message) bool {
 	return true
 }
 
-// subscribed takes Redis's confirmation of a subscription to channel: a
-// room's channel new to the node starts its memory, before the joins
-// waiting for it go on; one subscribed again after it lapsed catches up.
-func (r *Redis) subscribed(channel string) {
-	room, isRoom := strings.CutPrefix(channel, r.names.room(""))
-	if isRoom && r.interest.releasing(channel) {
-		r.start(room)
-	}
-	again := !r.interest.confirmed(channel)
-	if _, known := r.streams[room]; isRoom && again && known {
-		r.catchUp(room, nil)
-	}
-}
-
-// start reads where room's stream is as the node starts receiving it.
-// Unread, the room has no memory: a lapse before its first message then
-// goes unnoticed.
-func (r *Redis) start(room string) {
+// start sets where room's stream is as the node starts receiving it,
+// from read, the stream's epoch and offset. Unread, the room has no
+// memory: a lapse before its first message then goes unnoticed.
+func (r *Redis) start(room string, read *goredis.SliceCmd) {
 	delete(r.streams, room)
-	kept, err := r.raw.HMGet(r.ctx, r.streamKey(room), "epoch", "offset").Result()
+	kept, err := read.Result()
 	if err != nil || len(kept) != 2 {
 		return
 	}
@@ -122,6 +108,13 @@ func (r *Redis) catchUp(room string, next *Message) {
 	last := r.streams[room]
 	entries, err := catchUpScript.Run(r.ctx, r.raw, r.streamKeys(room),
 		last.Epoch, strconv.FormatUint(last.Offset, 10)).StringSlice()
+	r.caughtUp(room, entries, err, next)
+}
+
+// caughtUp hands on entries, what catchUpScript read of room's stream,
+// after the last message handed on and before next.
+func (r *Redis) caughtUp(room string, entries []string, err error, next *Message) {
+	last := r.streams[room]
 	if err != nil {
 		glog.Warningf(r.ctx, "redis broker: room %q may miss messages after offset %d: %v", room, last.Offset, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,9 @@ type link struct {
 	conns  []net.Conn
 	down   bool
 	relays sync.WaitGroup
+	// writes counts the writes the node made to Redis through the link:
+	// a round trip each, at least, unless pipelined.
+	writes atomic.Int64
 }
 
 func startLink(t *testing.T, target string) *link {
@@ -97,11 +101,28 @@ func (l *link) relay(c net.Conn) {
 		l.relays.Add(1)
 		go func(to, from net.Conn) {
 			defer l.relays.Done()
+			if from == c {
+				from = countingConn{c, &l.writes}
+			}
 			_, _ = io.Copy(to, from)
 			_ = to.Close()
 			_ = from.Close()
 		}(pair[0], pair[1])
 	}
+}
+
+// countingConn counts the reads that bring something.
+type countingConn struct {
+	net.Conn
+	reads *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.reads.Add(1)
+	}
+	return n, err
 }
 
 func (l *link) addr() string { return l.ln.Addr().String() }

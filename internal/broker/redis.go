@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,8 +102,10 @@ func (r *Redis) Subscribe(h Handler) {
 	r.handler.Store(&h)
 	r.pubsub = r.raw.Subscribe(r.ctx)
 	r.interest.add(r.names.everyone())
-	r.done.Add(4)
-	go r.receiveLoop()
+	r.done.Add(5)
+	replies := make(chan received, confirmBatch)
+	go r.readLoop(replies)
+	go r.receiveLoop(replies)
 	go r.reconcileLoop()
 	go r.writeLoop()
 	go r.heartbeatLoop()
@@ -160,49 +161,6 @@ func (r *Redis) Close() error {
 	}
 	r.done.Wait()
 	return r.client.Close(context.Background())
-}
-
-// receiveLoop reads the subscription, which go-redis re-dials and
-// re-subscribes after a failure; between failed attempts it waits with
-// capped exponential backoff and jitter. It logs the outage and the
-// recovery once each, not every attempt.
-func (r *Redis) receiveLoop() {
-	defer r.done.Done()
-	backoff := 100 * time.Millisecond
-	var outage error
-	for r.ctx.Err() == nil {
-		v, err := r.pubsub.Receive(r.ctx)
-		if err != nil {
-			if r.ctx.Err() != nil {
-				return
-			}
-			r.interest.lost()
-			r.setReady(false, &outage, err)
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-time.After(backoff/2 + rand.N(backoff/2)):
-			}
-			backoff = min(backoff*2, maxBackoff)
-			continue
-		}
-		switch v := v.(type) {
-		case *goredis.Subscription:
-			if !r.ready.Load() {
-				backoff = 100 * time.Millisecond
-				r.setReady(true, &outage, nil)
-				signal(r.rejoin) // re-add this node's presence at once
-			}
-			switch v.Kind {
-			case "subscribe":
-				r.subscribed(v.Channel)
-			case "unsubscribe":
-				r.unsubscribed(v.Channel)
-			}
-		case *goredis.Message:
-			r.deliver(v.Payload)
-		}
-	}
 }
 
 func (r *Redis) deliver(payload string) {
