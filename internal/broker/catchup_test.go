@@ -118,3 +118,30 @@ func TestCatchUpFollowsANewEpoch(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// A node forgets the streams of the rooms it left while its subscription
+// was down, as it does those it leaves while it is up: Redis never
+// confirms leaving them, and each outage left the memory of every room
+// left meanwhile behind for the life of the process.
+func TestRoomsLeftDuringAnOutageAreForgotten(t *testing.T) {
+	const rooms = 100
+	redis := wstest.StartRedis(t)
+	b, l, _ := linkedBroker(t, redis, "b")
+	for i := range rooms {
+		<-b.WatchRoom(fmt.Sprint("room-", i))
+	}
+	<-b.WatchRoom("kept")
+	l.cut()
+	wstest.WaitFor(t, "b to lose its subscription", func() bool { return !b.Ready() })
+	for i := range rooms {
+		b.UnwatchRoom(fmt.Sprint("room-", i))
+	}
+	l.mend()
+	wstest.WaitFor(t, "b to be back", b.Ready)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if known := b.StreamsKnown(); known != 1 {
+		t.Fatalf("b remembers the streams of %d rooms, after it left all but one", known)
+	}
+}

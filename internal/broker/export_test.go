@@ -17,3 +17,7 @@ func KeptCost(prefix, room string) (list, idle int) {
 	book := bookBytes + 2*len(room)
 	return listBytes + len(prefix+":history:"+room) + book, idleBytes + len(prefix+":stream:"+room) + book
 }
+
+// StreamsKnown counts the rooms whose stream r's receiver remembers; call
+// it after Close.
+func (r *Redis) StreamsKnown() int { return len(r.streams) }

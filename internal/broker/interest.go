@@ -125,3 +125,10 @@ func (in *interest) lost() {
 		delete(in.waiters, channel)
 	}
 }
+
+// wants reports whether the subscription is to have channel.
+func (in *interest) wants(channel string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.subscribed[channel]
+}

@@ -105,6 +105,7 @@ func (r *Redis) receiveLoop(replies <-chan received) {
 		switch v := in.v.(type) {
 		case *goredis.Subscription:
 			if !r.ready.Load() {
+				r.forgetLeftRooms()
 				r.setReady(true, &outage, nil)
 				signal(r.rejoin) // re-add this node's presence at once
 			}
@@ -175,5 +176,16 @@ func (r *Redis) confirm(channels []string) {
 		}
 		entries, err := s.catchUp.StringSlice()
 		r.caughtUp(s.room, entries, err, nil)
+	}
+}
+
+// forgetLeftRooms forgets the streams of the rooms the node left while its
+// subscription was down: Redis never confirms leaving them, since go-redis
+// does not subscribe to them again.
+func (r *Redis) forgetLeftRooms() {
+	for room := range r.streams {
+		if !r.interest.wants(r.names.room(room)) {
+			delete(r.streams, room)
+		}
 	}
 }
