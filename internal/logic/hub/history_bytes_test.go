@@ -2,22 +2,13 @@ package hub_test
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gfws/template-ws/internal/logic/hub"
 	"github.com/gfws/template-ws/internal/wstest"
 )
-
-// liveHeap is the bytes of the heap that survive two collections.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
 
 // rooms.history.maxBytes bounds what the streams of a memory node hold in
 // bytes of the process's memory, not only the bytes of their frames:
@@ -40,7 +31,7 @@ func TestRoomStreamsStayWithinHistoryMaxBytes(t *testing.T) {
 	// Data over 256 bytes, which the router's validation memo (bounded on
 	// its own) does not keep, so that the heap shows the streams alone.
 	memoPad := strings.Repeat("-", 256)
-	before := liveHeap()
+	before := hub.LiveHeap()
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for i, c := range clients {
@@ -71,7 +62,7 @@ func TestRoomStreamsStayWithinHistoryMaxBytes(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	grown := liveHeap() - before
+	grown := hub.LiveHeap() - before
 	t.Logf("%d rooms used once: the heap grew by %d bytes, %d a room", conns*rooms, grown, grown/(conns*rooms))
 	if limit := int64(3 * maxBytes); grown > limit {
 		t.Fatalf("the heap grew by %d bytes, over three times rooms.history.maxBytes (%d)", grown, maxBytes)

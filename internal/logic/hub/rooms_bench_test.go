@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/model"
@@ -32,4 +33,48 @@ func BenchmarkJoinLeaveOfAUserWithManyConnections(b *testing.B) {
 			}
 		})
 	}
+}
+
+// What one connection's place in a room costs the node, hub and memory
+// broker together, in live heap after a collection: in rooms of its own
+// (what a connection joining rooms.maxPerConnection rooms nobody else is
+// in costs) and in rooms shared with the other connections.
+func BenchmarkMembershipBytes(b *testing.B) {
+	const conns, rooms = 100, 128
+	for _, shared := range []bool{false, true} {
+		b.Run(fmt.Sprint("shared=", shared), func(b *testing.B) {
+			for range b.N {
+				peers := make([]*fakePeer, conns)
+				for i := range peers {
+					peers[i] = &fakePeer{id: fmt.Sprint(i), user: fmt.Sprint("user", i)}
+				}
+				h := newTestHub(&testing.T{}, peers...)
+				h.cfg.MaxRoomsPerConnection, h.cfg.PresenceEventsLimit = 0, 0
+				before := LiveHeap()
+				for i, p := range peers {
+					for r := range rooms {
+						room := fmt.Sprintf("room-%03d-%03d", i, r)
+						if shared {
+							room = fmt.Sprintf("room-%03d", r)
+						}
+						if _, err := h.JoinRoom(as(p), model.RoomJoinInput{Room: room}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.ReportMetric(float64(LiveHeap()-before)/(conns*rooms), "bytes/membership")
+				runtime.KeepAlive(h)
+			}
+		})
+	}
+}
+
+// LiveHeap is the bytes of the heap that survive two collections; the
+// package's external tests use it too.
+func LiveHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
