@@ -66,8 +66,8 @@ type sHub struct {
 	// written under it.
 	mu    sync.RWMutex
 	conns map[string]*member
-	users map[string]map[*member]struct{}
-	rooms map[string]map[*member]struct{}
+	users map[string]*memberSet
+	rooms map[string]*memberSet
 	// roomUsers counts each room's users on this node: the count a join
 	// reports while the other nodes are out of reach.
 	roomUsers map[string]int
@@ -97,8 +97,8 @@ func New(node string, b broker.Broker, cfg Config) *sHub {
 		cfg:      cfg,
 		callerOf: wsCaller,
 		conns:    make(map[string]*member),
-		users:    make(map[string]map[*member]struct{}),
-		rooms:    make(map[string]map[*member]struct{}),
+		users:    make(map[string]*memberSet),
+		rooms:    make(map[string]*memberSet),
 
 		roomUsers: make(map[string]int),
 		userConns: make(map[userRoom]int),
@@ -123,7 +123,7 @@ func (h *sHub) Register(p model.Peer) {
 	var subscribed <-chan struct{} = closed
 	h.mu.Lock()
 	h.conns[p.ID()] = m
-	if len(h.users[p.UserID()]) == 0 {
+	if h.users[p.UserID()].len() == 0 {
 		subscribed = h.broker.WatchUser(p.UserID())
 	}
 	addTo(h.users, p.UserID(), m)
@@ -169,7 +169,7 @@ func (h *sHub) Unregister(p model.Peer) {
 	}
 	delete(h.conns, p.ID())
 	removeFrom(h.users, p.UserID(), m)
-	if len(h.users[p.UserID()]) == 0 {
+	if h.users[p.UserID()].len() == 0 {
 		h.broker.UnwatchUser(p.UserID())
 	}
 	var gone []string
@@ -199,8 +199,8 @@ func (h *sHub) Connections(user string) []model.Connection {
 	defer h.mu.RUnlock()
 	members := h.conns
 	if user != "" {
-		members = make(map[string]*member, len(h.users[user]))
-		for m := range h.users[user] {
+		members = make(map[string]*member, h.users[user].len())
+		for m := range h.users[user].all() {
 			members[m.peer.ID()] = m
 		}
 	}
@@ -239,7 +239,7 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 			push.frame = ws.NewFrame(m.Frame)
 		}
 		h.mu.RLock()
-		members := len(h.rooms[m.Target])
+		members := h.rooms[m.Target].len()
 		h.mu.RUnlock()
 		if !h.lanes.add(m.Target, members, &push, h.deliverToRoom) {
 			h.deliverToRoom(m.Target, []roomPush{push})
@@ -257,7 +257,7 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 	}
 	switch m.Kind {
 	case broker.ToUser:
-		for mem := range h.users[m.Target] {
+		for mem := range h.users[m.Target].all() {
 			send(mem.peer)
 		}
 	case broker.ToAll:
@@ -289,7 +289,7 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 			add(m)
 		}
 	} else {
-		for m := range h.users[target] {
+		for m := range h.users[target].all() {
 			add(m)
 		}
 	}
@@ -326,20 +326,4 @@ func (h *sHub) publish(ctx context.Context, m broker.Message, except model.Peer)
 	delivered := h.deliver(m, except)
 	m.Origin = h.node
 	return delivered, h.broker.Publish(ctx, m)
-}
-
-func addTo(index map[string]map[*member]struct{}, key string, m *member) {
-	set := index[key]
-	if set == nil {
-		set = make(map[*member]struct{})
-		index[key] = set
-	}
-	set[m] = struct{}{}
-}
-
-func removeFrom(index map[string]map[*member]struct{}, key string, m *member) {
-	delete(index[key], m)
-	if len(index[key]) == 0 {
-		delete(index, key)
-	}
 }

@@ -154,7 +154,7 @@ func (h *sHub) deliverToRoom(room string, pushes []roomPush) {
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for mem := range h.rooms[room] {
+	for mem := range h.rooms[room].all() {
 		mem.rooms[room].deliver(mem.peer, batch)
 	}
 }

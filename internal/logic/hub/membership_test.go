@@ -64,3 +64,43 @@ func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	ms.deliver(peer, roomBatch{pushes: batch, shared: framesOf(batch...)})
 	expect("live, the stream started again from offset 1", "r1", "r2")
 }
+
+// A member set holds each member once, through the change from a slice
+// to a map at fewMembers, back down to empty, and as a slice again.
+func TestMemberSetAcrossItsSizes(t *testing.T) {
+	index := map[string]*memberSet{}
+	members := make([]*member, 2*fewMembers)
+	for i := range members {
+		members[i] = &member{}
+	}
+	check := func(step string, want []*member) {
+		t.Helper()
+		got := slices.Collect(index["r"].all())
+		if index["r"].len() != len(want) || len(got) != len(want) {
+			t.Fatalf("%s: %d members (len %d), want %d", step, len(got), index["r"].len(), len(want))
+		}
+		for _, m := range want {
+			if !slices.Contains(got, m) {
+				t.Fatalf("%s: a member is missing", step)
+			}
+		}
+	}
+	for i, m := range members {
+		addTo(index, "r", m)
+		addTo(index, "r", m) // again: still once
+		check(fmt.Sprint("after adding ", i+1), members[:i+1])
+	}
+	for i, m := range members {
+		removeFrom(index, "r", m)
+		check(fmt.Sprint("after removing ", i+1), members[i+1:])
+	}
+	if _, kept := index["r"]; kept {
+		t.Fatal("an empty set stays in the index")
+	}
+	removeFrom(index, "r", members[0]) // from a set that is gone
+	for _, m := range members[:3] {
+		addTo(index, "r", m)
+	}
+	removeFrom(index, "r", members[1])
+	check("a few, less the middle one", []*member{members[0], members[2]})
+}

@@ -42,7 +42,7 @@ func (h *sHub) PushToRoom(ctx context.Context, room, event string, data any) (de
 		return 0, err
 	}
 	h.mu.RLock()
-	delivered = len(h.rooms[room])
+	delivered = h.rooms[room].len()
 	h.mu.RUnlock()
 	if out, _ := h.appendToRoom(ctx, room, frame); out.Local {
 		return delivered, gerror.NewCode(gcode.CodeServerBusy, "delivered on this node only: the other nodes cannot be reached right now")
