@@ -81,12 +81,26 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		// this node, while the presence change is on its way.
 		awaitSubscription(watched)
 	}
-	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
+	// A read of the position can reach the broker before this join's
+	// presence change: in a room nobody was in, its epoch is then one no
+	// stream keeps, or that of a stream no message was given in which the
+	// room's last leave ends. Read after the change, the position is
+	// that of the stream the room's users hold; a read that found no
+	// message is checked against it, and read again when they differ.
+	var settled func(read broker.Position) bool
+	received := countWithPosition
+	if counted != nil && !received && h.broker.Clustered() {
+		settled = func(read broker.Position) bool {
+			count, received = <-counted, true
+			return count.local || count.position != nil && count.position.Epoch == read.Epoch
+		}
+	}
+	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position, settled)
 	if err != nil {
 		return out, err
 	}
 	switch {
-	case countWithPosition: // received above
+	case received: // above
 	case counted != nil:
 		count = <-counted
 	default:
