@@ -2,6 +2,7 @@ package broker
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +20,9 @@ import (
 // buffers the node's traffic and may drop the node again at its pubsub
 // output buffer limit. So confirmations are taken in batches, whose reads
 // share one pipeline: a batch goes when it is full, when a reply of
-// another kind comes, or when no more reply is waiting a moment after the
-// last.
+// another kind comes, or when no more reply is waiting. No batch waits
+// for a timer, which would hold up every join of a room new to the node:
+// the replies of a burst gather while a batch's reads are under way.
 
 // received is one reply of the subscription, or its failure.
 type received struct {
@@ -31,9 +33,6 @@ type received struct {
 const (
 	// confirmBatch bounds the confirmations whose reads share a pipeline.
 	confirmBatch = 1000
-	// confirmLinger is how long a batch of confirmations waits for the
-	// rest of its burst.
-	confirmLinger = time.Millisecond
 )
 
 // readLoop reads the subscription, which go-redis re-dials and
@@ -73,8 +72,6 @@ func (r *Redis) receiveLoop(replies <-chan received) {
 	defer r.done.Done()
 	var outage error
 	var confirmed []string // subscriptions whose reads wait for their batch
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for {
 		var in received
 		select {
@@ -83,17 +80,22 @@ func (r *Redis) receiveLoop(replies <-chan received) {
 		case in = <-replies:
 		default:
 			if len(confirmed) > 0 {
-				linger.Reset(confirmLinger)
+				// The reader may be taking the rest of a burst: it goes
+				// first, once; then the batch goes with what has come.
+				runtime.Gosched()
+				select {
+				case in = <-replies:
+				default:
+					r.confirm(confirmed)
+					confirmed = confirmed[:0]
+					continue
+				}
+				break
 			}
 			select {
 			case <-r.ctx.Done():
 				return
 			case in = <-replies:
-				linger.Stop()
-			case <-linger.C:
-				r.confirm(confirmed)
-				confirmed = confirmed[:0]
-				continue
 			}
 		}
 		if in.err != nil {
