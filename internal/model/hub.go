@@ -18,6 +18,10 @@ type Peer interface {
 	// SendFrames queues frames, in order, without blocking; false means
 	// the peer is closing or was just closed as a slow consumer.
 	SendFrames(frames ...*ws.Frame) bool
+	// SendReplay queues frames the peer asked for (a join's replay), in
+	// order, once its queue has room for them, waiting a bounded time:
+	// called only from the peer's own request handler.
+	SendReplay(frames ...*ws.Frame) bool
 	// Close closes the peer with code and reason after what is queued.
 	Close(code int, reason string)
 }

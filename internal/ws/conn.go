@@ -50,7 +50,7 @@ type Conn struct {
 	queuedBytes int
 	dropped     bool      // the queue was thrown away: nothing more is written
 	writing     bool      // a writer goroutine is running
-	writerIdle  sync.Cond // signalled when writing turns false
+	writerIdle  sync.Cond // signalled when writing turns false, and after each write
 	broken      atomic.Bool
 
 	closing    chan struct{} // closed once the connection starts to close
@@ -189,6 +189,36 @@ func (c *Conn) SendFrames(frames ...*Frame) bool {
 		run[i] = outbound{op: opText, frame: f}
 	}
 	return c.enqueue(run...)
+}
+
+// SendReplay queues frames the client asked for itself, such as the
+// messages a join with since replays, as SendFrames does, but first
+// waits, at most ws.writeTimeout, until the queue has room for them and
+// for the reply that follows. A client rejoining many rooms at once then
+// takes their replays at the pace it reads, where queueing them all at
+// once would overflow its queue and close it as a slow consumer each
+// time it came back. Call it only from the connection's reader (a
+// handler): while it waits, the connection reads nothing more.
+func (c *Conn) SendReplay(frames ...*Frame) bool {
+	size := 0
+	for _, f := range frames {
+		size += f.Len()
+	}
+	deadline := time.Now().Add(c.server.cfg.WriteTimeout)
+	wake := time.AfterFunc(c.server.cfg.WriteTimeout, func() {
+		c.queueMu.Lock()
+		c.writerIdle.Broadcast()
+		c.queueMu.Unlock()
+	})
+	defer wake.Stop()
+	c.queueMu.Lock()
+	// Only a writer at work frees room; past the deadline the frames go
+	// to the queue's bounds as any others do.
+	for c.writing && !c.isClosing() && c.overflowsLocked(len(frames)+1, size) && time.Now().Before(deadline) {
+		c.writerIdle.Wait()
+	}
+	c.queueMu.Unlock()
+	return c.SendFrames(frames...)
 }
 
 // Push queues a server push {"event","data"}; see Send.

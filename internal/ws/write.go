@@ -85,6 +85,8 @@ func (c *Conn) writeLoop() {
 		if err != nil {
 			c.dropQueueLocked()
 		}
+		// A replay waiting for room (SendReplay) may go now.
+		c.writerIdle.Broadcast()
 		c.queueMu.Unlock()
 		if err != nil {
 			c.writeFailed(err)

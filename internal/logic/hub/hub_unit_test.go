@@ -43,6 +43,8 @@ func (p *fakePeer) UserID() string     { return p.user }
 func (p *fakePeer) RemoteAddr() string { return "127.0.0.1" }
 func (p *fakePeer) Since() time.Time   { return time.Time{} }
 
+func (p *fakePeer) SendReplay(frames ...*ws.Frame) bool { return p.SendFrames(frames...) }
+
 func (p *fakePeer) SendFrames(frames ...*ws.Frame) bool {
 	p.mu.Lock()
 	gate, entered := p.gate, p.entered

@@ -242,7 +242,7 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 		replay, rec.Recovered, rec.Missed = nil, false, nil
 	}
 	if len(replay) > 0 {
-		p.SendFrames(replay...)
+		p.SendReplay(replay...)
 	}
 	if !ws.AfterReply(ctx, func() { ms.live(p, rec.Position) }) {
 		ms.live(p, rec.Position) // not a WebSocket request: there is no reply to follow
