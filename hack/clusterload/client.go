@@ -53,14 +53,13 @@ type client struct {
 	send  bool    // a publisher: sends to its rooms, checks nothing
 	rate  float64 // a publisher's messages per second to each room, 0 = the flags'
 
-	mu       sync.Mutex
-	conn     *websocket.Conn
-	node     string
-	streams  map[string]*stream
-	pending  int // joins without reply on this connection
-	downAt   time.Time
-	backAt   time.Time
-	episodes int
+	mu      sync.Mutex
+	conn    *websocket.Conn
+	node    string
+	streams map[string]*stream
+	pending int // joins without reply on this connection
+	downAt  time.Time
+	backAt  time.Time
 }
 
 // counters shared by every client.
