@@ -4,7 +4,11 @@
 // then restarts it and drains the other, and reports how the clients came
 // back: time, recoveries, gaps and duplicates in every client's offsets,
 // refusals, and the processes' memory and CPU. Not part of `make test`.
+// Every process it started, and its work dir, are gone when it exits,
+// Ctrl-C or a failure included. From the repository's root, with a
+// descriptor for each client:
 //
+//	ulimit -n 20000
 //	go build -o /tmp/server . && go run ./hack/clusterload -bin /tmp/server
 package main
 
@@ -34,7 +38,7 @@ var (
 	dialRate    = flag.Int("dial-rate", 1000, "first connections per second")
 	steady      = flag.Duration("steady", 15*time.Second, "publishing before and after each event")
 	backWithin  = flag.Duration("back-within", 90*time.Second, "how long clients get to come back")
-	historySize = flag.Int("history", 100, "rooms.history.size of the nodes (for the report)")
+	historySize = flag.Int("history", 100, "rooms.history.size of the nodes")
 	logLevel    = flag.String("log-level", "all", "logger.level of the nodes")
 	basePort    = flag.Int("port", 18000, "first port: redis, node A, node B, nginx")
 	skipRolling = flag.Bool("no-rolling", false, "stop after the kill")
@@ -43,6 +47,7 @@ var (
 	topicRate   = flag.Float64("topic-rate", 8, "messages per second to each topic room")
 	quick       = flag.Duration("quick-restart", 0, "restart node-a under its old nodeId this long after the kill, before the dead node's presence lapses")
 	sameID      = flag.Bool("same-id", false, "restart node-a under its old broker.nodeId")
+	keep        = flag.Bool("keep", false, "keep the work dir (configs, the processes' logs) after the run")
 )
 
 var t0 = time.Now()
@@ -61,25 +66,26 @@ func main() {
 	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	lim.Cur = lim.Max
 	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	cleanUpOnSignal()
+	defer cleanUp()
 	dir, err := os.MkdirTemp("", "clusterload-")
 	must(err)
+	started.mu.Lock()
+	started.dir = dir
+	started.mu.Unlock()
 	logf("work dir %s, nofile %d", dir, lim.Cur)
 	*root, _ = filepath.Abs(*root)
-	redisPort, portA, portB, front := *basePort, *basePort+1, *basePort+2, *basePort+3
+	// A run of fewer than 1,000 clients a big room has fewer big rooms.
+	*bigRooms = min(*bigRooms, (*nClients+999)/1000)
+	redisPort, portA, portB, nginxPort := *basePort, *basePort+1, *basePort+2, *basePort+3
 	redis := startRedis(dir, redisPort)
 	a := startNode(*bin, *root, dir, "node-a", portA, redisPort)
 	b := startNode(*bin, *root, dir, "node-b", portB, redisPort)
-	ngx := startNginx(*root, dir, front, portA, portB)
+	ngx := startNginx(*root, dir, nginxPort, portA, portB)
+	// procs is each role's current process, for the monitor.
 	procs := map[string]*proc{"redis": redis, "node-a": a, "node-b": b, "nginx": ngx}
 	var procsMu sync.Mutex
-	defer func() {
-		procsMu.Lock()
-		for _, p := range procs {
-			p.killGroup()
-		}
-		procsMu.Unlock()
-	}()
-	url := fmt.Sprintf("ws://127.0.0.1:%d/ws", front)
+	url := fmt.Sprintf("ws://127.0.0.1:%d/ws", nginxPort)
 
 	clients := make([]*client, *nClients)
 	for i := range clients {
@@ -113,15 +119,13 @@ func main() {
 	}
 	total := int64(len(clients) + len(pubs))
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	go monitor(procs, &procsMu, clients, stop)
 
-	logf("connecting %d clients (%d small rooms, %d big) and %d publishers through nginx :%d", len(clients), nSmall, *bigRooms, len(pubs), front)
+	logf("connecting %d clients (%d small rooms, %d big) and %d publishers through nginx :%d", len(clients), nSmall, *bigRooms, len(pubs), nginxPort)
 	tick := time.NewTicker(time.Second / time.Duration(*dialRate))
 	for _, c := range append(append([]*client{}, pubs...), clients...) {
 		<-tick.C
-		wg.Add(1)
-		go func() { defer wg.Done(); c.run(url, stop) }()
+		go c.run(url, stop)
 	}
 	tick.Stop()
 	waitAll(total, 60*time.Second, "first joins")
@@ -139,22 +143,20 @@ func main() {
 	<-a.done
 	if *quick > 0 {
 		time.Sleep(*quick)
-		must(os.RemoveAll(filepath.Join(dir, "node-a")))
 		a = startNode(*bin, *root, dir, "node-a", portA, redisPort)
 		procsMu.Lock()
 		procs["node-a"] = a
 		procsMu.Unlock()
 		logf("node-a back under its old nodeId %.1fs after the kill", time.Since(killed).Seconds())
 	}
-	back(victims, killed, total)
-	members(clients, pubs, fmt.Sprintf("http://127.0.0.1:%d", portB), 30*time.Second)
+	awaitReturn(victims, killed, total)
+	checkMemberCounts(clients, pubs, fmt.Sprintf("http://127.0.0.1:%d", portB), 30*time.Second)
 
 	if !*skipRolling && *quick == 0 {
 		logf("restart node-a on :%d", portA)
 		name := "node-a2"
 		if *sameID {
 			name = "node-a"
-			must(os.RemoveAll(filepath.Join(dir, name)))
 		}
 		a2 := startNode(*bin, *root, dir, name, portA, redisPort)
 		procsMu.Lock()
@@ -164,7 +166,7 @@ func main() {
 		logf("SIGTERM node-b (pid %d) with %d of the clients", b.pid(), len(victims))
 		drained := time.Now()
 		b.signal(syscall.SIGTERM)
-		back(victims, drained, total)
+		awaitReturn(victims, drained, total)
 		select {
 		case <-b.done:
 			logf("node-b exited %.1fs after SIGTERM", time.Since(drained).Seconds())
@@ -181,8 +183,8 @@ func main() {
 	if *skipRolling {
 		live = portB
 	}
-	tail(clients, fmt.Sprintf("http://127.0.0.1:%d", live))
-	members(clients, pubs, fmt.Sprintf("http://127.0.0.1:%d", live), 30*time.Second)
+	checkTails(clients, fmt.Sprintf("http://127.0.0.1:%d", live))
+	checkMemberCounts(clients, pubs, fmt.Sprintf("http://127.0.0.1:%d", live), 30*time.Second)
 	report()
 	errLog, _ := os.ReadFile(filepath.Join(dir, "nginx", "error.log"))
 	logf("nginx error.log: %d lines", strings.Count(string(errLog), "\n"))
@@ -217,17 +219,18 @@ func startPublishing(pubs []*client, nSmall int, stop <-chan struct{}, wg *sync.
 	}
 }
 
-func waitAll(total int64, within time.Duration, what string) time.Duration {
+// waitAll waits until all total clients and publishers are in every room
+// of theirs, for within at most, and says how long that took.
+func waitAll(total int64, within time.Duration, what string) {
 	start := time.Now()
 	for time.Since(start) < within {
 		if fullyIn.Load() == total {
 			logf("%s: all %d in their rooms after %.2fs", what, total, time.Since(start).Seconds())
-			return time.Since(start)
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	logf("%s: only %d of %d in their rooms after %s", what, fullyIn.Load(), total, within)
-	return -1
 }
 
 func onNode(clients []*client, node string) []*client {
@@ -254,10 +257,10 @@ func perNode(clients []*client) map[string]int {
 	return out
 }
 
-// back waits until every client is in its rooms again and reports how
-// long the victims took from the event.
-func back(victims []*client, event time.Time, total int64) {
-	before := map[string]int64{"recTrue": recTrue.Load(), "recFalse": recFalse.Load()}
+// awaitReturn waits until every client is in its rooms again and reports
+// how long the victims took from the event.
+func awaitReturn(victims []*client, event time.Time, total int64) {
+	trueBefore, falseBefore := recTrue.Load(), recFalse.Load()
 	// Let the victims notice first.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && fullyIn.Load() == total {
@@ -284,12 +287,13 @@ func back(victims []*client, event time.Time, total int64) {
 	}
 	logf("victims back: %d of %d; p50 %.2fs p90 %.2fs p99 %.2fs max %.2fs; not back %d; rejoins recovered true %d false %d; per node %v",
 		len(took), len(victims), q(.5), q(.9), q(.99), q(1), missing,
-		recTrue.Load()-before["recTrue"], recFalse.Load()-before["recFalse"], perNode(victims))
+		recTrue.Load()-trueBefore, recFalse.Load()-falseBefore, perNode(victims))
 }
 
-// tail compares every client's last offset of each room with the room's
-// offset on the node: a client behind it lost the end of the stream.
-func tail(clients []*client, base string) {
+// checkTails compares every client's last offset of each room with the
+// room's offset on the node: a client behind it lost the end of the
+// stream.
+func checkTails(clients []*client, base string) {
 	final := map[string]uint64{}
 	behind, ahead := 0, 0
 	for _, c := range clients {

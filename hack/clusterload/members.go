@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// members waits until every room's cluster-wide member count, from the
+// checkMemberCounts waits until every room's cluster-wide member count, from the
 // admin API on base, is the number of connections in it (each has a user
 // of its own), and reports the rooms still off after within.
-func members(clients, pubs []*client, base string, within time.Duration) {
+func checkMemberCounts(clients, pubs []*client, base string, within time.Duration) {
 	want := map[string]int{}
 	for _, c := range append(append([]*client{}, clients...), pubs...) {
 		for _, room := range c.rooms {
@@ -27,7 +27,7 @@ func members(clients, pubs []*client, base string, within time.Duration) {
 	for {
 		off, extra, example := 0, 0, ""
 		for _, room := range rooms {
-			n, err := count(base, room)
+			n, err := memberCount(base, room)
 			if err != nil {
 				logf("rooms API: %v", err)
 				return
@@ -52,7 +52,9 @@ func members(clients, pubs []*client, base string, within time.Duration) {
 	}
 }
 
-func count(base, room string) (int, error) {
+// memberCount is room's member count on every node, from the admin API
+// on base.
+func memberCount(base, room string) (int, error) {
 	resp, err := http.Get(base + "/api/v1/rooms/" + room + "?limit=1")
 	if err != nil {
 		return 0, err

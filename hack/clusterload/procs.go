@@ -6,35 +6,95 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // proc is a child process of the run: a node, redis-server or nginx.
 type proc struct {
-	name string
 	cmd  *exec.Cmd
-	dir  string
 	port int
 	done chan struct{}
 }
 
+// started is every process the run started and its work dir. The
+// processes run in process groups of their own (so that nginx's workers
+// go with their master), which a Ctrl-C at the terminal does not reach:
+// the run kills them itself however it ends.
+var started struct {
+	mu    sync.Mutex
+	dir   string
+	procs []*proc
+	ended bool
+}
+
+// start runs bin in dir, its output appended to dir/name.log (a node
+// restarted under its name adds to the log of the one killed).
 func start(name, dir string, port int, bin string, env []string, args ...string) *proc {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	out, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	must(err)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	must(cmd.Start())
-	p := &proc{name: name, cmd: cmd, dir: dir, port: port, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		panic(err)
+	}
+	p := &proc{cmd: cmd, port: port, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); out.Close(); close(p.done) }()
+	started.mu.Lock()
+	defer started.mu.Unlock()
+	if started.ended {
+		p.killGroup() // the run is ending: the cleanup has passed
+	} else {
+		started.procs = append(started.procs, p)
+	}
 	return p
+}
+
+// cleanUp kills every process the run started and removes the work dir
+// unless -keep is set. The end of main, a failure (a panic in main) and
+// a signal all come here; the first does the work.
+func cleanUp() {
+	started.mu.Lock()
+	defer started.mu.Unlock()
+	if started.ended {
+		return
+	}
+	started.ended = true
+	for _, p := range started.procs {
+		p.killGroup()
+	}
+	if started.dir == "" {
+		return
+	}
+	if *keep {
+		logf("work dir kept: %s", started.dir)
+	} else if err := os.RemoveAll(started.dir); err != nil {
+		logf("work dir: %v", err)
+	}
+}
+
+// cleanUpOnSignal ends the run on SIGINT, SIGTERM or SIGHUP, exiting
+// with the signal's number plus 128, as a shell reports a process it
+// killed.
+func cleanUpOnSignal() {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-signals
+		logf("%s: stopping the processes", sig)
+		cleanUp()
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
@@ -78,7 +138,8 @@ func startRedis(dir string, port int) *proc {
 }
 
 // startNode runs the shipped config with the rate limit and the
-// connection cap off (as hack/bench.sh does) on the redis broker.
+// connection cap off (as hack/bench.sh does) on the redis broker, its
+// broker.nodeId name and its rooms.history.size -history.
 func startNode(bin, root, dir, name string, port, redisPort int) *proc {
 	raw, err := os.ReadFile(filepath.Join(root, "manifest/config/config.yaml"))
 	must(err)
@@ -91,6 +152,7 @@ func startNode(bin, root, dir, name string, port, redisPort int) *proc {
 		{`address: "127.0.0.1:6379"`, fmt.Sprintf(`address: "127.0.0.1:%d"`, redisPort)},
 		{`nodeId: "" `, fmt.Sprintf(`nodeId: "%s" `, name)},
 		{`level: "all"`, `level: "` + *logLevel + `"`},
+		{"size: 100 ", fmt.Sprintf("size: %d ", *historySize)},
 	} {
 		if !strings.Contains(conf, r[0]) {
 			panic("config.yaml has no " + r[0])
@@ -124,7 +186,7 @@ func startNginx(root, dir string, front int, nodes ...int) *proc {
 	nd := filepath.Join(dir, "nginx")
 	must(os.MkdirAll(nd, 0o755))
 	must(os.WriteFile(filepath.Join(nd, "site.conf"), []byte(conf), 0o644))
-	main := fmt.Sprintf(`worker_processes 2;
+	mainConf := fmt.Sprintf(`worker_processes 2;
 worker_rlimit_nofile 20000;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
@@ -140,9 +202,11 @@ http {
 }
 `, nd)
 	if os.Geteuid() == 0 {
-		main = "user root;\n" + main
+		// Workers of a root master default to nobody, who cannot write
+		// to the work dir.
+		mainConf = "user root;\n" + mainConf
 	}
-	must(os.WriteFile(filepath.Join(nd, "nginx.conf"), []byte(main), 0o644))
+	must(os.WriteFile(filepath.Join(nd, "nginx.conf"), []byte(mainConf), 0o644))
 	p := start("nginx", nd, front, "nginx", nil, "-p", nd, "-c", filepath.Join(nd, "nginx.conf"), "-g", "daemon off;")
 	waitPort(front, 10*time.Second)
 	return p
