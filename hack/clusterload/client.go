@@ -12,29 +12,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	wsv1 "github.com/gfws/template-ws/api/ws/v1"
+	"github.com/gfws/template-ws/pkg/wsclient"
 )
 
-// The bundled clients' backoff (pkg/wsclient: MinDelay, MaxDelay).
+// The bundled clients' backoff (pkg/wsclient's Options.MinDelay and
+// MaxDelay by default).
 const minDelay, maxDelay = 500 * time.Millisecond, 15 * time.Second
-
-type msg struct {
-	ID      string          `json:"id"`
-	Event   string          `json:"event"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Room    string          `json:"room"`
-	Offset  uint64          `json:"offset"`
-	Epoch   string          `json:"epoch"`
-	Data    json.RawMessage `json:"data"`
-}
-
-type reply struct {
-	Offset    uint64 `json:"offset"`
-	Epoch     string `json:"epoch"`
-	Recovered *bool  `json:"recovered"`
-	Local     bool   `json:"local"`
-	Node      string `json:"node"`
-}
 
 // stream is a client's copy of one room's stream.
 type stream struct {
@@ -57,9 +42,8 @@ type client struct {
 	conn    *websocket.Conn
 	node    string
 	streams map[string]*stream
-	pending int // joins without reply on this connection
-	downAt  time.Time
-	backAt  time.Time
+	pending int       // joins without reply on this connection
+	backAt  time.Time // when the last of them was answered
 }
 
 // counters shared by every client.
@@ -143,7 +127,7 @@ func (c *client) run(url string, stop <-chan struct{}) {
 // reads until the connection ends; it returns the close code.
 func (c *client) serve(conn *websocket.Conn) int {
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var welcome msg
+	var welcome wsclient.Message
 	if err := conn.ReadJSON(&welcome); err != nil || welcome.Event != "welcome" {
 		events.add("no welcome", fmt.Sprint(err))
 		conn.Close()
@@ -180,7 +164,7 @@ func (c *client) serve(conn *websocket.Conn) int {
 		if c.pending == 0 {
 			fullyIn.Add(-1)
 		}
-		c.conn, c.downAt = nil, time.Now()
+		c.conn = nil
 		c.mu.Unlock()
 		conn.Close()
 	}()
@@ -196,7 +180,7 @@ func (c *client) serve(conn *websocket.Conn) int {
 			}
 			return 1006
 		}
-		var m msg
+		var m wsclient.Message
 		if json.Unmarshal(raw, &m) != nil {
 			events.add("bad frame", string(raw))
 			continue
@@ -205,13 +189,15 @@ func (c *client) serve(conn *websocket.Conn) int {
 	}
 }
 
-func (c *client) handle(m msg) {
+func (c *client) handle(m wsclient.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var id string
+	_ = json.Unmarshal(m.ID, &id)
 	switch {
-	case strings.HasPrefix(m.ID, "j:"):
-		c.joinReply(strings.TrimPrefix(m.ID, "j:"), m)
-	case m.ID != "":
+	case strings.HasPrefix(id, "j:"):
+		c.joinReply(strings.TrimPrefix(id, "j:"), m)
+	case id != "":
 		if m.Code == 0 {
 			acked.Add(1)
 		} else {
@@ -237,7 +223,7 @@ func (c *client) handle(m msg) {
 	}
 }
 
-func (c *client) check(st *stream, m msg) {
+func (c *client) check(st *stream, m wsclient.Message) {
 	switch {
 	case st.epoch != "" && m.Epoch != "" && m.Epoch != st.epoch:
 		epochJumps.Add(1)
@@ -258,13 +244,13 @@ func (c *client) check(st *stream, m msg) {
 	}
 }
 
-func (c *client) joinReply(room string, m msg) {
+func (c *client) joinReply(room string, m wsclient.Message) {
 	st := c.streams[room]
 	if m.Code != 0 {
 		events.add(fmt.Sprintf("join refused %d", m.Code), m.Message)
 		return
 	}
-	var r reply
+	var r wsv1.RoomJoinRes
 	_ = json.Unmarshal(m.Data, &r)
 	if r.Local {
 		events.add("join answered local", room)
