@@ -1,68 +1,34 @@
 package hub_test
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
+// redisInfo is field of INFO section, as Redis reports it.
+func redisInfo(t *testing.T, redis *wstest.Redis, section, field string) string {
+	t.Helper()
+	for _, line := range strings.Split(redis.Do(t, "INFO", section).String(), "\n") {
+		if value, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return value
+		}
+	}
+	t.Fatalf("INFO %s has no %s", section, field)
+	return ""
+}
+
 // redisUsedMemory is INFO memory's used_memory: what Redis holds.
 func redisUsedMemory(t *testing.T, redis *wstest.Redis) int64 {
 	t.Helper()
-	for _, line := range strings.Split(redis.Do(t, "INFO", "memory").String(), "\n") {
-		if value, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				t.Fatalf("INFO memory: %s", line)
-			}
-			return n
-		}
+	value := redisInfo(t, redis, "memory", "used_memory")
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		t.Fatalf("INFO memory: used_memory:%s", value)
 	}
-	t.Fatal("INFO memory has no used_memory")
-	return 0
-}
-
-// useRoomsOnce has each client join rooms of its own one after another,
-// send one message in each when send is set, and leave it.
-func useRoomsOnce(t *testing.T, clients []*wstest.Client, tag string, rooms int, send bool) {
-	t.Helper()
-	pad := strings.Repeat("x", 48)
-	var wg sync.WaitGroup
-	errs := make(chan error, len(clients))
-	for i, c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range rooms {
-				room := fmt.Sprintf("%s-c%03d-r%03d-%s", tag, i, r, pad)
-				c.Send(map[string]any{"event": "room.join", "data": map[string]any{"room": room}})
-				if send {
-					c.Send(map[string]any{"event": "room.send", "data": map[string]any{"room": room, "text": "hi"}})
-				}
-				// The leave's reply marks the end of each room.
-				c.Send(map[string]any{"id": "left", "event": "room.leave", "data": map[string]any{"room": room}})
-				for {
-					m := c.Read()
-					if m.Code != nil && *m.Code != 0 {
-						errs <- fmt.Errorf("room %s: %+v", room, m)
-						return
-					}
-					if string(m.ID) == `"left"` {
-						break
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	return n
 }
 
 // redisHeld is what Redis's keys under prefix take, as MEMORY USAGE
