@@ -1,23 +1,11 @@
 package hub_test
 
 import (
-	"strings"
+	"encoding/json"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/wstest"
 )
-
-// redisBlockedClients is INFO clients' blocked_clients: connections whose
-// commands wait, as under CLIENT PAUSE.
-func redisBlockedClients(t *testing.T, redis *wstest.Redis) string {
-	t.Helper()
-	for _, line := range strings.Split(redis.Do(t, "INFO", "clients").String(), "\n") {
-		if value, ok := strings.CutPrefix(strings.TrimSpace(line), "blocked_clients:"); ok {
-			return value
-		}
-	}
-	return ""
-}
 
 // Every member of a room holds the epoch its stream goes on in: a join
 // reads the room's position while its presence change is on its way to
@@ -40,7 +28,7 @@ func TestJoinsOfAnEmptyRoomShareTheEpochItsStreamGoesOn(t *testing.T) {
 	redis.Do(t, "CLIENT", "PAUSE", "1500", "WRITE")
 	other.Send(map[string]any{"id": "busy", "event": "room.join", "data": map[string]string{"room": "busy"}})
 	wstest.WaitFor(t, "the other join's presence change to wait in Redis", func() bool {
-		return redisBlockedClients(t, redis) != "0"
+		return redisInfo(t, redis, "clients", "blocked_clients") != "0"
 	})
 	first.Send(map[string]any{"id": "join", "event": "room.join", "data": map[string]string{"room": "fresh"}})
 	wstest.WaitFor(t, "the node to receive the room", func() bool {
@@ -50,7 +38,9 @@ func TestJoinsOfAnEmptyRoomShareTheEpochItsStreamGoesOn(t *testing.T) {
 	for {
 		m := first.Read()
 		if string(m.ID) == `"join"` {
-			joined = wstest.Joined{Epoch: dataOf(t, m)["epoch"].(string)}
+			if m.CodeOf(t) != 0 || json.Unmarshal(m.Data, &joined) != nil {
+				t.Fatalf("the first join: %+v %s", m, m.Data)
+			}
 			break
 		}
 	}
