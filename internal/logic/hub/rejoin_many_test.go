@@ -44,10 +44,7 @@ func TestRejoiningManyRoomsAtOnceRecoversThemAll(t *testing.T) {
 	}
 	replayed := map[string][]wstest.Msg{}
 	for replies := 0; replies < rooms; {
-		m, err := c.ReadOrClose(-1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := c.Read() // a close, 4008 among them, fails the test
 		if m.Offset > 0 {
 			replayed[m.Room] = append(replayed[m.Room], m)
 			continue
