@@ -155,6 +155,7 @@ func TestPeerCloseIsAnsweredAfterTheQueue(t *testing.T) {
 // writes may take a minute, and returns the server, both ends and a
 // message of 32 KiB to fill it with.
 func slowConsumer(t *testing.T) (*ws.Server, *wstest.Client, *ws.Conn, []byte) {
+	t.Helper()
 	cfg := ws.DefaultConfig()
 	cfg.WriteTimeout = time.Minute
 	cfg.SendQueueBytes = 256 << 10

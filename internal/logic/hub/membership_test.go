@@ -11,9 +11,10 @@ import (
 
 // A membership's filters at their edges. While its join recovers it holds
 // the stream's messages, and the pushes behind one of them, and passes
-// only the pushes numbered after joinedAt; once live it drops the offsets up to the floor its reply
-// covered, in the reply's epoch only, and passes a lane's shared frames
-// whole only when it takes every one of them.
+// only the pushes numbered after joinedAt; once live it drops the offsets
+// up to the floor its reply covered, in the reply's epoch only, and
+// passes a lane's shared frames whole only when it takes every one of
+// them.
 func TestMembershipFiltersAtTheirEdges(t *testing.T) {
 	stream := func(offset uint64) roomPush {
 		return roomPush{offset: offset, epoch: "E", frame: ws.NewFrame(fmt.Appendf(nil, `{"event":"o%d"}`, offset))}
