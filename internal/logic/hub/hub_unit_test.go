@@ -91,12 +91,12 @@ type peerKey struct{}
 
 // newTestHub returns a hub alone on a memory broker whose handlers' caller
 // is the peer in ctx, and registered peers.
-func newTestHub(t *testing.T, peers ...*fakePeer) *sHub {
+func newTestHub(t testing.TB, peers ...*fakePeer) *sHub {
 	t.Helper()
 	return newTestHubOn(t, broker.NewMemory(), peers...)
 }
 
-func newTestHubOn(t *testing.T, b broker.Broker, peers ...*fakePeer) *sHub {
+func newTestHubOn(t testing.TB, b broker.Broker, peers ...*fakePeer) *sHub {
 	t.Helper()
 	h := New("test-node", b, Config{MaxRoomsPerConnection: 3, PresenceEventsLimit: 2})
 	h.callerOf = func(ctx context.Context) model.Peer {

@@ -14,12 +14,11 @@ import (
 func BenchmarkJoinLeaveOfAUserWithManyConnections(b *testing.B) {
 	for _, n := range []int{1, 1000, 10000, 50000} {
 		b.Run(fmt.Sprint("others=", n), func(b *testing.B) {
-			t := &testing.T{}
 			peers := make([]*fakePeer, n+1)
 			for i := range peers {
 				peers[i] = &fakePeer{id: fmt.Sprint(i), user: "loadtest"}
 			}
-			h := newTestHub(t, peers...)
+			h := newTestHub(b, peers...)
 			h.cfg.PresenceEventsLimit = 0
 			ctx := as(peers[0])
 			b.ResetTimer()
@@ -48,7 +47,7 @@ func BenchmarkMembershipBytes(b *testing.B) {
 				for i := range peers {
 					peers[i] = &fakePeer{id: fmt.Sprint(i), user: fmt.Sprint("user", i)}
 				}
-				h := newTestHub(&testing.T{}, peers...)
+				h := newTestHub(b, peers...)
 				h.cfg.MaxRoomsPerConnection, h.cfg.PresenceEventsLimit = 0, 0
 				before := LiveHeap()
 				for i, p := range peers {
