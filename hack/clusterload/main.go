@@ -138,7 +138,7 @@ func main() {
 	// Kill -9 node A.
 	victims := onNode(clients, "node-a")
 	logf("SIGKILL node-a (pid %d) with %d of the clients", a.pid(), len(victims))
-	killed := time.Now()
+	killed, rejoinsBefore := time.Now(), rejoinsSoFar()
 	a.signal(syscall.SIGKILL)
 	<-a.done
 	if *quick > 0 {
@@ -149,7 +149,7 @@ func main() {
 		procsMu.Unlock()
 		logf("node-a back under its old nodeId %.1fs after the kill", time.Since(killed).Seconds())
 	}
-	awaitReturn(victims, killed, total)
+	awaitReturn(victims, killed, rejoinsBefore, total)
 	checkMemberCounts(clients, pubs, fmt.Sprintf("http://127.0.0.1:%d", portB), 30*time.Second)
 
 	if !*skipRolling && *quick == 0 {
@@ -164,9 +164,9 @@ func main() {
 		procsMu.Unlock()
 		victims = onNode(clients, "node-b")
 		logf("SIGTERM node-b (pid %d) with %d of the clients", b.pid(), len(victims))
-		drained := time.Now()
+		drained, rejoinsBefore := time.Now(), rejoinsSoFar()
 		b.signal(syscall.SIGTERM)
-		awaitReturn(victims, drained, total)
+		awaitReturn(victims, drained, rejoinsBefore, total)
 		select {
 		case <-b.done:
 			logf("node-b exited %.1fs after SIGTERM", time.Since(drained).Seconds())
@@ -257,10 +257,15 @@ func perNode(clients []*client) map[string]int {
 	return out
 }
 
+// rejoins counts the rejoins answered recovered true and false.
+type rejoins struct{ recovered, unrecovered int64 }
+
+func rejoinsSoFar() rejoins { return rejoins{recTrue.Load(), recFalse.Load()} }
+
 // awaitReturn waits until every client is in its rooms again and reports
-// how long the victims took from the event.
-func awaitReturn(victims []*client, event time.Time, total int64) {
-	trueBefore, falseBefore := recTrue.Load(), recFalse.Load()
+// how long the victims took from the event, and the rejoins since before
+// it (with -quick-restart, many come before awaitReturn is called).
+func awaitReturn(victims []*client, event time.Time, before rejoins, total int64) {
 	// Let the victims notice first.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) && fullyIn.Load() == total {
@@ -287,7 +292,7 @@ func awaitReturn(victims []*client, event time.Time, total int64) {
 	}
 	logf("victims back: %d of %d; p50 %.2fs p90 %.2fs p99 %.2fs max %.2fs; not back %d; rejoins recovered true %d false %d; per node %v",
 		len(took), len(victims), q(.5), q(.9), q(.99), q(1), missing,
-		recTrue.Load()-trueBefore, recFalse.Load()-falseBefore, perNode(victims))
+		recTrue.Load()-before.recovered, recFalse.Load()-before.unrecovered, perNode(victims))
 }
 
 // checkTails compares every client's last offset of each room with the
