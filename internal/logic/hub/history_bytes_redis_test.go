@@ -49,7 +49,7 @@ func redisHeld(t *testing.T, redis *wstest.Redis, prefix string) (held int64, ke
 // not count. Fifteen hundred such rooms, after as many, grew Redis by
 // over 300 KB, and its keys held 950 KB with a word each and 550 KB
 // without, under a bound of 128 KiB; now Redis grows by a few KB, and
-// its keys hold under 80 KB and nothing.
+// its keys hold about 80 KB and nothing.
 func TestRoomStreamsInRedisStayWithinHistoryMaxBytes(t *testing.T) {
 	const maxBytes = 128 << 10
 	for _, send := range []bool{true, false} {
