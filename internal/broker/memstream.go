@@ -78,14 +78,15 @@ func (s *memoryStreams) forgetKeptLocked(st *memoryStream) {
 // with s.mu and st.mu held.
 func (s *memoryStreams) dropLocked(room string, st *memoryStream) {
 	s.forgetKeptLocked(st)
-	s.occupiedAgainLocked(st)
+	s.forgetIdleLocked(st)
 	st.gone = true
 	delete(s.rooms, room)
 }
 
-// occupiedAgainLocked stops counting st's record: its room has users, and
-// a stream whose room has users is theirs to keep. Called with st.mu held.
-func (s *memoryStreams) occupiedAgainLocked(st *memoryStream) {
+// forgetIdleLocked stops counting st's record against History.MaxBytes:
+// its room has users again, whose stream it is to keep, or the stream
+// goes. Called with st.mu held.
+func (s *memoryStreams) forgetIdleLocked(st *memoryStream) {
 	s.keptBytes.Add(-st.idleBytes)
 	st.idleBytes = 0
 }
@@ -121,7 +122,7 @@ func (s *memoryStreams) sweepLocked(now time.Time) {
 		if s.expired(st, now) {
 			if s.occupied(room) {
 				s.forgetKeptLocked(st)
-				s.occupiedAgainLocked(st)
+				s.forgetIdleLocked(st)
 				st.last = now
 			} else {
 				s.dropLocked(room, st)
@@ -141,7 +142,7 @@ func (s *memoryStreams) endIfExpired(room string) {
 		if s.expired(st, now) {
 			return true
 		}
-		s.occupiedAgainLocked(st)
+		s.forgetIdleLocked(st)
 		return false
 	})
 }
