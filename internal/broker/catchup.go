@@ -77,18 +77,12 @@ func (r *Redis) inStream(m Message) bool {
 // memory: a lapse before its first message then goes unnoticed.
 func (r *Redis) start(room string, read *goredis.SliceCmd) {
 	delete(r.streams, room)
-	kept, err := read.Result()
-	if err != nil || len(kept) != 2 {
+	fields, err := read.Result()
+	if err != nil || len(fields) != 2 {
 		return
 	}
-	epoch, _ := kept[0].(string)
-	offset, _ := kept[1].(string)
-	at, err := strconv.ParseUint(offset, 10, 64)
-	if epoch == "" {
-		at, err = 0, nil
-	}
-	if err == nil {
-		r.streams[room] = Position{Offset: at, Epoch: epoch}
+	if at, err := streamHead(fields); err == nil {
+		r.streams[room] = at
 	}
 }
 

@@ -295,6 +295,16 @@ func (r *Redis) Position(ctx context.Context, room string) (Position, error) {
 	if err != nil {
 		return Position{}, err
 	}
+	at, err := streamHead(fields)
+	if err != nil {
+		return Position{}, fmt.Errorf("room %q's stream: %w", room, err)
+	}
+	return at, nil
+}
+
+// streamHead reads the epoch and offset fields of a stream position's
+// hash, in that order: the zero Position when the room has no stream.
+func streamHead(fields []any) (Position, error) {
 	epoch, _ := fields[0].(string)
 	offset, _ := fields[1].(string)
 	if epoch == "" {
@@ -302,7 +312,7 @@ func (r *Redis) Position(ctx context.Context, room string) (Position, error) {
 	}
 	n, err := strconv.ParseUint(offset, 10, 64)
 	if err != nil {
-		return Position{}, fmt.Errorf("room %q's stream offset %q: %w", room, offset, err)
+		return Position{}, fmt.Errorf("offset %q: %w", offset, err)
 	}
 	return Position{Offset: n, Epoch: epoch}, nil
 }
