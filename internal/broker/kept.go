@@ -37,3 +37,10 @@ end
 
 // The parts of keptCosts that do not grow with the names.
 const bookBytes, listBytes, idleBytes = 170, 290, 200
+
+// keptKeys are the keys that count what all rooms keep, in the order the
+// scripts take them: <prefix>:kept:bytes, :kept:total and :kept:used.
+func (r *Redis) keptKeys() []string {
+	p := r.names.prefix
+	return []string{p + ":kept:bytes", p + ":kept:total", p + ":kept:used"}
+}

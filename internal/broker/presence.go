@@ -21,8 +21,7 @@ func (r *Redis) presenceKeys(room string) []string {
 // roomKeys are presenceKeys, the room's stream position and the keys
 // that count it against rooms.history.maxBytes once the room has no users.
 func (r *Redis) roomKeys(room string) []string {
-	p := r.names.prefix
-	return append(r.presenceKeys(room), r.streamKey(room), p+":kept:bytes", p+":kept:total", p+":kept:used")
+	return append(append(r.presenceKeys(room), r.streamKey(room)), r.keptKeys()...)
 }
 
 // Apply records the changes on this node at once, then sends them to

@@ -204,8 +204,7 @@ func (r *Redis) streamKeys(room string) []string {
 
 // appendKeys are streamKeys and the keys that bound what all rooms keep.
 func (r *Redis) appendKeys(room string) []string {
-	p := r.names.prefix
-	return append(r.streamKeys(room), p+":kept:bytes", p+":kept:total", p+":kept:used")
+	return append(r.streamKeys(room), r.keptKeys()...)
 }
 
 // streamKey names the hash of room's stream position.
