@@ -28,13 +28,15 @@ import (
 // streams is that memory, used by the receiving goroutine alone.
 type streams map[string]Position
 
-// catchUpScript answers the kept messages of a room's stream after
-// offset ARGV[2] of epoch ARGV[1] (of whichever epoch it has when
-// ARGV[1] is empty), as many as are kept. A stream that has another epoch
-// started again after the node's last message, and all it kept is after
-// it. It changes nothing.
+// catchUpScript answers the kept messages of a room's stream (KEYS[1],
+// its position, and KEYS[2], its history: streamKeys) after offset
+// ARGV[2] of epoch ARGV[1] (of whichever epoch it has when ARGV[1] is
+// empty), as many as are kept. A stream that has another epoch started
+// again after the node's last message, and all it kept is after it. It
+// changes nothing.
 var catchUpScript = newScript(`
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local head = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
+local epoch = head[1]
 if not epoch then
   return {}
 end
@@ -42,7 +44,7 @@ local since = tonumber(ARGV[2])
 if ARGV[1] ~= '' and epoch ~= ARGV[1] then
   since = 0
 end
-local missed = tonumber(redis.call('HGET', KEYS[1], 'offset')) - since
+local missed = tonumber(head[2]) - since
 if missed <= 0 then
   return {}
 end

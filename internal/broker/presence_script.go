@@ -24,9 +24,11 @@ package broker
 // has users in the room restores its entries there, a page of users per
 // call.
 //
-// A change that empties a room, given the room's stream keys as well
-// (KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
-// appendScript), settles the position: one no message was given in goes,
+// The calls that change who is in the room (apply, joins and restore)
+// take the room's stream keys as well, as roomKeys lists them: KEYS[5],
+// its position, and KEYS[6] to KEYS[8], the kept:* keys of appendScript;
+// renew takes KEYS[5] alone of them, count and page none. A change that
+// empties a room settles the position: one no message was given in goes,
 // one that was counts against rooms.history.maxBytes until a user comes
 // back (see keptCosts).
 var presenceScript = newScript(keptCosts + `
@@ -149,8 +151,9 @@ local function joinAll(count)
   end
   return users
 end
--- the room, from its position's key: KEYS[6] is <prefix>:kept:bytes and
--- KEYS[5] <prefix>:stream:<room>
+-- the room, from its position's key KEYS[5], <prefix>:stream:<room>: it
+-- starts at #prefix + 9, which is #KEYS[6] - 2, KEYS[6] being
+-- <prefix>:kept:bytes
 local function roomOf()
   return string.sub(KEYS[5], #KEYS[6] - 2)
 end
@@ -158,15 +161,16 @@ end
 local function keepCount()
   local lasts = redis.call('PTTL', KEYS[5])
   if redis.call('PTTL', KEYS[8]) < lasts then
+    local renewed = string.format('%d', 2 * lasts)
     for i = 6, 8 do
-      redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * lasts))
+      redis.call('PEXPIRE', KEYS[i], renewed)
     end
   end
 end
 -- the room has no users left: a stream no message was given in goes, and
 -- the position of one that was counts, as the room's last activity
 local function settle()
-  if not KEYS[6] or redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
     return
   end
   local head = redis.call('HMGET', KEYS[5], 'offset', 'idle')
@@ -265,7 +269,7 @@ if op == 'apply' or op == 'joins' then
     if lasts >= 0 and lasts < 2 * ttl then
       redis.call('PEXPIRE', KEYS[5], string.format('%d', 2 * ttl))
     end
-    if head[3] and KEYS[6] then
+    if head[3] then
       occupied(head[3])
     end
   end

@@ -42,7 +42,9 @@ import (
 // stream, and its next join starts a new epoch.
 var appendScript = newScript(keptCosts + `
 local room, prefix = ARGV[6], ARGV[7]
-local size, ttl, maxBytes = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[8])
+local size, maxBytes = tonumber(ARGV[3]), tonumber(ARGV[8])
+-- the TTL as commands take it, and as a number to compare and add
+local ttl, ttlMs = ARGV[4], tonumber(ARGV[4])
 local head = redis.call('HMGET', KEYS[1], 'epoch', 'idle')
 local epoch, idle, started = head[1], tonumber(head[2]) or 0, false
 if not epoch then
@@ -54,7 +56,7 @@ end
 -- argument with printf, and Lua a number it joins to a string
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', '1')
 -- never shorten what a heartbeat gave the position
-if redis.call('PTTL', KEYS[1]) < tonumber(ttl) then
+if redis.call('PTTL', KEYS[1]) < ttlMs then
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
 local entry = ARGV[2] .. string.format('%d', offset) .. ' ' .. epoch
@@ -116,7 +118,7 @@ if kept == 1 or started or over then
   -- lists expire on their own; their bytes leave the total here, a
   -- few for each new list, which is as many as rooms are added, and
   -- all before the bound is applied, so that expired lists go first
-  local expired = string.format('%d', now - tonumber(ttl))
+  local expired = string.format('%d', now - ttlMs)
   for _, r in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', expired, 'LIMIT', '0', over and '1000' or '16')) do
     forget(r)
   end
@@ -147,9 +149,10 @@ end
 -- the three outlive every list and every position they count: renewed to
 -- two TTLs whenever less than one is left (the hash and the sorted set
 -- hold the same rooms, so are made and emptied together)
-if counted and redis.call('PTTL', KEYS[5]) < tonumber(ttl) then
+if counted and redis.call('PTTL', KEYS[5]) < ttlMs then
+  local renewed = string.format('%d', 2 * ttlMs)
   for i = 3, 5 do
-    redis.call('PEXPIRE', KEYS[i], string.format('%d', 2 * tonumber(ttl)))
+    redis.call('PEXPIRE', KEYS[i], renewed)
   end
 end
 redis.call('PUBLISH', ARGV[1], entry)
