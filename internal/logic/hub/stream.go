@@ -20,18 +20,17 @@ import (
 const maxPending = 4096
 
 // membership is one connection's place in one room. From the moment it
-// joins until its join's reply is queued, the room's stream messages for
-// it are held, so that they follow the replayed ones and the reply, and
-// so are the other pushes that come after one of them, which keeps each
-// sender's order; from
-// then on, those at or below floor, which the reply's offset covers, are
-// dropped: a message can reach a node after a recovery read it from the
-// history. The floor holds in the reply's epoch only: a stream that Redis
-// lost starts again from offset 1 under its members, and those messages
-// are new. The pushes outside the stream handed over before the join
-// (numbered up to joinedAt) are not its own: a large room's lane may
-// deliver them after the join, and a room.joined counted in the reply must
-// not come again.
+// joins, or joins again, until that join's reply is queued, the room's
+// stream messages for it are held, so that they follow the replayed ones
+// and the reply, and so are the other pushes that come after one of
+// them, which keeps each sender's order; from then on, those at or below
+// floor, which the reply's offset covers, are dropped: a message can
+// reach a node after a recovery read it from the history. The floor holds
+// in the reply's epoch only: a stream that Redis lost starts again from
+// offset 1 under its members, and those messages are new. The pushes
+// outside the stream handed over before the join (numbered up to
+// joinedAt) are not its own: a large room's lane may deliver them after
+// the join, and a room.joined counted in the reply must not come again.
 type membership struct {
 	joinedAt   uint64
 	recovering atomic.Bool
@@ -52,7 +51,7 @@ func newMembership(joinedAt uint64) *membership {
 }
 
 // deliver hands peer its share of a lane's batch, in order, holding the
-// stream messages while the join recovers.
+// stream messages, and the pushes behind them, while a join recovers.
 func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 	if !ms.recovering.Load() {
 		ms.send(peer, batch)
