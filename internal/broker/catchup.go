@@ -25,7 +25,7 @@ import (
 // with no stream yet starts at offset 0 of no epoch: the stream that
 // starts after is the one its members hold.
 //
-// streams is that memory, used by the receiving goroutine alone.
+// streams is that memory, used by receiveLoop's goroutine alone.
 type streams map[string]Position
 
 // catchUpScript answers the kept messages of a room's stream (KEYS[1],

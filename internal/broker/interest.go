@@ -126,8 +126,9 @@ func (in *interest) lost() {
 	}
 }
 
-// wants reports whether the subscription is to have channel.
-func (in *interest) wants(channel string) bool {
+// subscribes reports whether the subscription has been told to have
+// channel (see plan), whether or not Redis has confirmed it.
+func (in *interest) subscribes(channel string) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.subscribed[channel]

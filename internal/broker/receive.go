@@ -186,7 +186,7 @@ func (r *Redis) confirm(channels []string) {
 // does not subscribe to them again.
 func (r *Redis) forgetLeftRooms() {
 	for room := range r.streams {
-		if !r.interest.wants(r.names.room(room)) {
+		if !r.interest.subscribes(r.names.room(room)) {
 			delete(r.streams, room)
 		}
 	}
