@@ -85,8 +85,8 @@ func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 
 // send queues the batch's pushes for peer: all but those it is excepted
 // from, the stream messages at or below floor and the pushes handed over
-// before its join. A stream message skipped as its sender's own counts as
-// sent.
+// before its join. The batch's last stream message is recorded as sent
+// even when floor covers it: holdForRejoin takes the later of the two.
 func (ms *membership) send(peer model.Peer, batch roomBatch) {
 	if batch.tail != nil {
 		defer ms.sent.Store(batch.tail)
