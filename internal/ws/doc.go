@@ -22,9 +22,9 @@
 //   - The queue is bounded in messages (ws.sendQueueSize) and in bytes
 //     (ws.sendQueueBytes); the writer joins a burst into writes of at most
 //     64 KiB. Past either bound the connection is condemned as a slow
-//     consumer (4008): its queue is dropped and a write blocked on its full
-//     socket is aborted at once, so one stuck client neither stalls a
-//     broadcast nor holds its memory until ws.writeTimeout.
+//     consumer (4008): its queue is dropped and a write under way on its
+//     full socket has half a second to finish, so one stuck client neither
+//     stalls a broadcast nor holds its memory until ws.writeTimeout.
 //   - The read deadline is set right after the upgrade and extended on every
 //     frame and pong, so a silent peer is dropped after Config.PongTimeout.
 //     One ticker per Server queues the pings. Pings from the client count

@@ -113,8 +113,7 @@ func (s *socket) setWriteDeadline() {
 	_ = s.Conn.SetWriteDeadline(deadline)
 }
 
-// limitWrites makes every write, the one under way included, end by t. A
-// time in the past aborts a write blocked on a full socket at once.
+// limitWrites makes every write, the one under way included, end by t.
 func (s *socket) limitWrites(t time.Time) {
 	s.deadlineMu.Lock()
 	defer s.deadlineMu.Unlock()
