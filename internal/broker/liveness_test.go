@@ -275,3 +275,25 @@ func TestRedisHeartbeatsDrainADeadNodesUsers(t *testing.T) {
 		return redis.Do(t, "ZCARD", testPrefix+":members:r").Int() == 1
 	})
 }
+
+// A room that a call's sweep of a dead node's users empties is settled as
+// one its last user left: its stream position, kept for their return,
+// counts against rooms.history.maxBytes from then on, whichever call the
+// sweep came with (here a count).
+func TestARoomEmptiedBySweepingADeadNodeCountsItsPosition(t *testing.T) {
+	redis := wstest.StartRedis(t)
+	a := newRedisBrokerTTL(t, redis, testPrefix, "a", time.Minute, nil)
+	b := newRedisBrokerTTL(t, redis, testPrefix, "b", time.Minute, nil)
+	join(t, a, "r", "ann")
+	ctx := context.Background()
+	if _, err := a.Append(ctx, broker.Message{Kind: broker.ToRoom, Target: "r", Frame: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	redis.Do(t, "ZADD", testPrefix+":nodes:r", 1, "a") // a's score lapsed: a died
+	if n, err := b.Count(ctx, "r"); err != nil || n != 0 {
+		t.Fatalf("count once a's users are swept: %d (%v), want 0", n, err)
+	}
+	if idle := redis.Do(t, "HGET", testPrefix+":stream:r", "idle").Int(); idle == 0 {
+		t.Fatal("the room's stream position is not counted once the sweep emptied the room")
+	}
+}

@@ -180,7 +180,7 @@ func (r *Redis) Count(ctx context.Context, room string) (int, error) {
 	if !r.ready.Load() {
 		return 0, ErrUnavailable
 	}
-	return presenceScript.Run(ctx, r.raw, r.presenceKeys(room), "count").Int()
+	return presenceScript.Run(ctx, r.raw, r.roomKeys(room), "count").Int()
 }
 
 // Page returns one page of room's users on every live node.
@@ -188,7 +188,7 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 	if !r.ready.Load() {
 		return nil, 0, ErrUnavailable
 	}
-	reply, err := presenceScript.Run(ctx, r.raw, r.presenceKeys(room), "page", after, strconv.Itoa(limit)).Slice()
+	reply, err := presenceScript.Run(ctx, r.raw, r.roomKeys(room), "page", after, strconv.Itoa(limit)).Slice()
 	if err != nil {
 		return nil, 0, err
 	}

@@ -24,11 +24,12 @@ package broker
 // has users in the room restores its entries there, a page of users per
 // call.
 //
-// The calls that change who is in the room (apply, joins and restore)
+// The calls that change who is in the room (apply, joins and restore),
+// and count and page, whose sweep of a dead node's users may empty it,
 // take the room's stream keys as well, as roomKeys lists them: KEYS[5],
 // its position, and KEYS[6] to KEYS[8], the kept:* keys of appendScript;
-// renew takes KEYS[5] alone of them, count and page none. A change that
-// empties a room settles the position: one no message was given in goes,
+// renew, called by a node with users in the room, takes KEYS[5] alone of
+// them. A change that empties a room settles the position: one no message was given in goes,
 // one that was counts against rooms.history.maxBytes until a user comes
 // back (see keptCosts).
 var presenceScript = newScript(keptCosts + `
@@ -338,7 +339,12 @@ elseif op == 'restore' then
     return 0
   end
   return 1
-elseif op == 'page' then
+end
+-- a count or a page: the sweep above may have emptied the room
+if left then
+  settle()
+end
+if op == 'page' then
   local from = '-'
   if ARGV[2] ~= '' then
     from = '(' .. ARGV[2]
