@@ -197,8 +197,11 @@ func (c *Conn) SendFrames(frames ...*Frame) bool {
 // for the reply that follows. A client rejoining many rooms at once then
 // takes their replays at the pace it reads, where queueing them all at
 // once would overflow its queue and close it as a slow consumer each
-// time it came back. Call it only from the connection's reader (a
-// handler): while it waits, the connection reads nothing more.
+// time it came back. A replay that fills the whole queue on its own
+// (rooms.history.size may be ws.sendQueueSize) waits for an idle writer,
+// and once queued, within the same time, for room for the reply. Call it
+// only from the connection's reader (a handler): while it waits, the
+// connection reads nothing more.
 func (c *Conn) SendReplay(frames ...*Frame) bool {
 	size := 0
 	for _, f := range frames {
@@ -211,14 +214,24 @@ func (c *Conn) SendReplay(frames ...*Frame) bool {
 		c.queueMu.Unlock()
 	})
 	defer wake.Stop()
+	c.awaitRoom(len(frames)+1, size, deadline)
+	if !c.SendFrames(frames...) {
+		return false
+	}
+	c.awaitRoom(1, 0, deadline) // the reply's
+	return true
+}
+
+// awaitRoom waits until the queue has room for n more messages of size
+// bytes, the writer goes idle, the connection closes or deadline passes,
+// whichever comes first. Only a writer at work frees room; past the
+// deadline what follows goes to the queue's bounds as anything else does.
+func (c *Conn) awaitRoom(n, size int, deadline time.Time) {
 	c.queueMu.Lock()
-	// Only a writer at work frees room; past the deadline the frames go
-	// to the queue's bounds as any others do.
-	for c.writing && !c.isClosing() && c.overflowsLocked(len(frames)+1, size) && time.Now().Before(deadline) {
+	for c.writing && !c.isClosing() && c.overflowsLocked(n, size) && time.Now().Before(deadline) {
 		c.writerIdle.Wait()
 	}
 	c.queueMu.Unlock()
-	return c.SendFrames(frames...)
 }
 
 // Push queues a server push {"event","data"}; see Send.

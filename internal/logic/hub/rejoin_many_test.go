@@ -64,3 +64,24 @@ func TestRejoiningManyRoomsAtOnceRecoversThemAll(t *testing.T) {
 		wstest.CheckReplay(t, replayed[room], 0, missed)
 	}
 }
+
+// rooms.history.size may be as large as ws.sendQueueSize: a client that
+// missed the whole history gets all of it and the reply, recovered, not
+// a close as a slow consumer.
+func TestRecoveringAHistoryAsLargeAsTheQueue(t *testing.T) {
+	const size = 64
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "ws.sendQueueSize": size, "rooms.history.size": size})
+	pub := dialAs(t, node, "publisher")
+	joined, _ := pub.JoinSince("full", nil)
+	for range size {
+		pub.Send(map[string]any{"event": "room.send", "data": map[string]any{"room": "full", "text": strings.Repeat("x", 4000)}})
+		for pub.Read().Offset == 0 { // its own copy
+		}
+	}
+	c := dialAs(t, node, "returning")
+	j, replayed := c.JoinSince("full", &wstest.Since{Offset: 0, Epoch: joined.Epoch})
+	if j.Recovered == nil || !*j.Recovered || j.Offset != size {
+		t.Errorf("rejoin answered %+v, want recovered true at offset %d", j, size)
+	}
+	wstest.CheckReplay(t, replayed, 0, size)
+}
