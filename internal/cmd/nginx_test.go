@@ -184,7 +184,7 @@ func TestNginxIdleConnectionIsKeptByPings(t *testing.T) {
 	behindNginx := func(node *wstest.Node) string {
 		return startShippedNginx(t, "template-ws.conf", node, "proxy_read_timeout 75s;", "proxy_read_timeout 2s;").wsURL
 	}
-	pinging := wstest.Start(t, map[string]any{"ws.pingInterval": "500ms", "ws.pongTimeout": "1500ms"})
+	pinging := wstest.Start(t, map[string]any{"ws.pingInterval": "500ms", "ws.pongTimeout": "1500ms", "ws.writeTimeout": "1s"})
 	// The control: pings far apart, so nothing crosses nginx while idle.
 	silent := wstest.Start(t, map[string]any{"ws.pingInterval": "30s", "ws.pongTimeout": "60s"})
 

@@ -225,7 +225,7 @@ func TestSustainedRateAbuseCloses4029(t *testing.T) {
 
 func TestSilentClientIsDroppedAfterPongTimeout(t *testing.T) {
 	t.Parallel()
-	node := wstest.Start(t, map[string]any{"ws.pingInterval": "200ms", "ws.pongTimeout": "600ms"})
+	node := wstest.Start(t, map[string]any{"ws.pingInterval": "200ms", "ws.pongTimeout": "600ms", "ws.writeTimeout": "500ms"})
 	// A client that does not read never answers pings.
 	wstest.DialWelcome(t, node.WSURL, nil)
 	wstest.WaitFor(t, "the node to drop the silent client", func() bool { return node.App.WS.Len() == 0 })

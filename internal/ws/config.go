@@ -211,6 +211,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config ws.pingInterval (%s) must be shorter than ws.pongTimeout (%s), "+
 			"or live connections are closed between two pings", c.PingInterval, c.PongTimeout)
 	}
+	if c.WriteTimeout >= c.PongTimeout {
+		return fmt.Errorf("config ws.writeTimeout (%s) must be shorter than ws.pongTimeout (%s): "+
+			"a connection's reader may wait up to ws.writeTimeout for room in its queue (a join's replay), "+
+			"and the client's pongs must be read before its pong timeout", c.WriteTimeout, c.PongTimeout)
+	}
 	if c.JWTSecret == "" {
 		return fmt.Errorf("config ws.auth.jwtSecret must not be empty")
 	}

@@ -34,6 +34,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"ws.maxConnections", -5, "ws.maxConnections must not be negative"},
 		{"ws.rateLimit.rate", -1, "ws.rateLimit.rate must not be negative"},
 		{"ws.pingInterval", "60s", "ws.pingInterval (1m0s) must be shorter than ws.pongTimeout"},
+		{"ws.writeTimeout", "60s", "ws.writeTimeout (1m0s) must be shorter than ws.pongTimeout"},
 		{"ws.pongTimeout", "soon", `ws.pongTimeout: want a duration such as "10s", got "soon"`},
 		{"ws.compression", "yes", "ws.compression: want true or false"},
 		{"ws.allowedOrigins", "https://a.example", "ws.allowedOrigins: want a list of strings"},

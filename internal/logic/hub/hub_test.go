@@ -186,7 +186,7 @@ func TestRoomMessagesArriveInOrder(t *testing.T) {
 func TestStuckMemberIsClosedAndOthersGetEverything(t *testing.T) {
 	// A write timeout longer than the test: the stuck member must be dropped
 	// when its queue overflows, not when a write times out.
-	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "ws.writeTimeout": "120s"})
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0, "ws.writeTimeout": "120s", "ws.pongTimeout": "180s"})
 	// 3000 messages of 8 KB: 24 MB for each member, far beyond what the
 	// socket buffers and the send queue of the stuck one can hold.
 	const messages, window = 3000, 64
