@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,16 +42,14 @@ func BenchmarkRedisHeartbeat(b *testing.B) {
 
 // redisCPUSeconds is the CPU time redis-server has used so far.
 func redisCPUSeconds(tb testing.TB, redis *wstest.Redis) float64 {
+	cpu := redis.Info(tb, "cpu")
 	var total float64
-	for _, line := range strings.Split(redis.Do(tb, "INFO", "cpu").String(), "\n") {
-		key, value, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if key == "used_cpu_sys" || key == "used_cpu_user" {
-			seconds, err := strconv.ParseFloat(value, 64)
-			if err != nil {
-				tb.Fatalf("INFO cpu: %s", line)
-			}
-			total += seconds
+	for _, key := range []string{"used_cpu_sys", "used_cpu_user"} {
+		seconds, err := strconv.ParseFloat(cpu[key], 64)
+		if err != nil {
+			tb.Fatalf("INFO cpu: %s:%s", key, cpu[key])
 		}
+		total += seconds
 	}
 	return total
 }

@@ -44,6 +44,19 @@ func (r *Redis) Do(t testing.TB, command string, args ...any) *gvar.Var {
 	return v
 }
 
+// Info returns the fields of one section of INFO, as Redis reports
+// them.
+func (r *Redis) Info(t testing.TB, section string) map[string]string {
+	t.Helper()
+	fields := map[string]string{}
+	for _, line := range strings.Split(r.Do(t, "INFO", section).String(), "\n") {
+		if key, value, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			fields[key] = value
+		}
+	}
+	return fields
+}
+
 // Subscribers returns how many connections subscribe to channel.
 func (r *Redis) Subscribers(t testing.TB, channel string) int {
 	t.Helper()

@@ -2,28 +2,15 @@ package hub_test
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// redisInfo is field of INFO section, as Redis reports it.
-func redisInfo(t *testing.T, redis *wstest.Redis, section, field string) string {
-	t.Helper()
-	for _, line := range strings.Split(redis.Do(t, "INFO", section).String(), "\n") {
-		if value, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return value
-		}
-	}
-	t.Fatalf("INFO %s has no %s", section, field)
-	return ""
-}
-
 // redisUsedMemory is INFO memory's used_memory: what Redis holds.
 func redisUsedMemory(t *testing.T, redis *wstest.Redis) int64 {
 	t.Helper()
-	value := redisInfo(t, redis, "memory", "used_memory")
+	value := redis.Info(t, "memory")["used_memory"]
 	n, err := strconv.ParseInt(value, 10, 64)
 	if err != nil {
 		t.Fatalf("INFO memory: used_memory:%s", value)

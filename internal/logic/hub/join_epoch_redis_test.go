@@ -28,7 +28,11 @@ func TestJoinsOfAnEmptyRoomShareTheEpochItsStreamGoesOn(t *testing.T) {
 	redis.Do(t, "CLIENT", "PAUSE", "1500", "WRITE")
 	other.Send(map[string]any{"id": "busy", "event": "room.join", "data": map[string]string{"room": "busy"}})
 	wstest.WaitFor(t, "the other join's presence change to wait in Redis", func() bool {
-		return redisInfo(t, redis, "clients", "blocked_clients") != "0"
+		blocked, ok := redis.Info(t, "clients")["blocked_clients"]
+		if !ok {
+			t.Fatal("INFO clients has no blocked_clients")
+		}
+		return blocked != "0"
 	})
 	first.Send(map[string]any{"id": "join", "event": "room.join", "data": map[string]string{"room": "fresh"}})
 	wstest.WaitFor(t, "the node to receive the room", func() bool {
