@@ -72,38 +72,26 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID(), Join: true}, counted: counted})
 	}
 	h.mu.Unlock()
-	countWithPosition := counted != nil && subscribed && in.Since == nil
+	// Read after this join's presence change, a room's position is that
+	// of the stream its users hold: read before it, in a room nobody was
+	// in, it could be one no stream keeps (the broker keeps none for a
+	// room without users), or one that the room's last leave ends.
 	var count roomCount
-	if countWithPosition {
+	if counted != nil {
 		count = <-counted
-	} else {
-		// The stream position is read once the room's deliveries reach
-		// this node, while the presence change is on its way.
+	}
+	if counted == nil || !subscribed || in.Since != nil {
+		// The position the change read counts only if the room's
+		// deliveries reached this node before it; otherwise it is read
+		// once they do.
+		count.position = nil
 		awaitSubscription(watched)
 	}
-	// A read of the position can reach the broker before this join's
-	// presence change: in a room nobody was in, its epoch is then one no
-	// stream keeps, or that of a stream no message was given in which the
-	// room's last leave ends. Read after the change, the position is
-	// that of the stream the room's users hold; a read that found no
-	// message is checked against it, and read again when they differ.
-	var settled func(read broker.Position) bool
-	received := countWithPosition
-	if counted != nil && !received && h.broker.Clustered() {
-		settled = func(read broker.Position) bool {
-			count, received = <-counted, true
-			return count.local || count.position != nil && count.position.Epoch == read.Epoch
-		}
-	}
-	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position, settled)
+	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
 	if err != nil {
 		return out, err
 	}
-	switch {
-	case received: // above
-	case counted != nil:
-		count = <-counted
-	default:
+	if counted == nil {
 		count = h.countUsers(ctx, room)
 	}
 	if count.moved && h.announces(count.users) {

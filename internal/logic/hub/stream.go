@@ -208,19 +208,14 @@ func streamFrame(m broker.Message) *ws.Frame {
 // recoverJoin reads room's stream position for a join that has just
 // registered ms, unless it is known already, and, with since, replays
 // what the client missed to p; the held live messages follow the reply.
-// A since past the stream's end undoes the join and is code 51. A read
-// that found no message in the room is read again unless settled, when
-// given, says it is the position the join's presence change left.
-func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, known *broker.Position, settled func(broker.Position) bool) (model.StreamPosition, *bool, error) {
+// A since past the stream's end undoes the join and is code 51.
+func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, known *broker.Position) (model.StreamPosition, *bool, error) {
 	var rec broker.Recovery
 	var err error
 	if known != nil {
 		rec.Position = *known
 	} else {
 		rec, err = h.broker.Recover(ctx, room, brokerPosition(since))
-		if err == nil && rec.Offset == 0 && settled != nil && !settled(rec.Position) {
-			rec, err = h.broker.Recover(ctx, room, brokerPosition(since))
-		}
 	}
 	if errors.Is(err, broker.ErrSinceBeyond) {
 		h.undoJoin(p, room)
