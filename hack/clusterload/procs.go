@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gfws/template-ws/internal/wstest"
 )
 
 // proc is a child process of the run: a node, redis-server or nginx.
@@ -186,26 +188,7 @@ func startNginx(root, dir string, front int, nodes ...int) *proc {
 	nd := filepath.Join(dir, "nginx")
 	must(os.MkdirAll(nd, 0o755))
 	must(os.WriteFile(filepath.Join(nd, "site.conf"), []byte(conf), 0o644))
-	mainConf := fmt.Sprintf(`worker_processes 2;
-worker_rlimit_nofile 20000;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 16000; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/client_body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[1]s/site.conf;
-}
-`, nd)
-	if os.Geteuid() == 0 {
-		// Workers of a root master default to nobody, who cannot write
-		// to the work dir.
-		mainConf = "user root;\n" + mainConf
-	}
+	mainConf := wstest.NginxMainConf(nd, 2, 16000, "warn")
 	must(os.WriteFile(filepath.Join(nd, "nginx.conf"), []byte(mainConf), 0o644))
 	p := start("nginx", nd, front, "nginx", nil, "-p", nd, "-c", filepath.Join(nd, "nginx.conf"), "-g", "daemon off;")
 	waitPort(front, 10*time.Second)

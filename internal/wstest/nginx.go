@@ -42,6 +42,36 @@ func ShippedNginxConf(t testing.TB, name string, replacements ...string) string 
 	return conf
 }
 
+// NginxMainConf is an nginx.conf whose every file is under dir and whose
+// http {} block is dir/site.conf: workers processes of connections each,
+// the error log at errorLevel.
+func NginxMainConf(dir string, workers, connections int, errorLevel string) string {
+	main := fmt.Sprintf(`worker_processes %[2]d;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log %[4]s;
+events { worker_connections %[3]d; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/site.conf;
+}
+`, dir, workers, connections, errorLevel)
+	if connections > 1024 {
+		// Each connection is a descriptor, a proxied one two.
+		main = fmt.Sprintf("worker_rlimit_nofile %d;\n", connections+connections/4) + main
+	}
+	if os.Geteuid() == 0 {
+		// Workers of a root master default to nobody, who cannot reach
+		// dir (a test's temporary directory, a tool's work dir).
+		main = "user root;\n" + main
+	}
+	return main
+}
+
 // StartNginx runs Debian's nginx in the foreground with httpConf inside
 // its http {} block, waits until every port in ports accepts connections,
 // and stops it when the test ends. The test is skipped when nginx is not
@@ -63,25 +93,7 @@ func StartNginx(t testing.TB, httpConf string, ports ...int) {
 	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(httpConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	main := fmt.Sprintf(`worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/client_body;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
-    include %[1]s/site.conf;
-}
-`, dir)
-	if os.Geteuid() == 0 {
-		// Workers of a root master default to nobody, who cannot reach the
-		// test's temporary directory.
-		main = "user root;\n" + main
-	}
+	main := NginxMainConf(dir, 1, 1024, "info")
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o644); err != nil {
 		t.Fatal(err)
 	}
