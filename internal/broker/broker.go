@@ -15,6 +15,7 @@
 //	<prefix>:stream:<room>     hash: the room's stream position, epoch and offset
 //	<prefix>:history:<room>    list: the room's kept messages
 //	<prefix>:kept:<what>       what all rooms keep, for rooms.history.maxBytes
+//	<prefix>:presence          string: the number of the last presence change of any room
 //
 // A node subscribes to a room's or a user's channel only while it holds a
 // member or a connection of it, so no node carries the whole cluster's
@@ -58,6 +59,10 @@ type Message struct {
 	// starts again under a room's members (Redis lost it) numbers from 1
 	// again, in a new epoch.
 	Epoch string
+	// Presence is, for a room.joined or room.left, the Version of the
+	// change it tells (see Applied); 0 for every other delivery, and when
+	// the version is unknown.
+	Presence uint64
 }
 
 // Handler receives the Messages of other nodes, in the order each node
@@ -83,6 +88,18 @@ type Applied struct {
 	// change when the broker reads it along with the change, and nil when
 	// it does not (Recover tells it then).
 	Position *Position
+	// Version numbers the change among every room's presence changes, in
+	// the order the broker made them, from 1: a Headcount that includes
+	// it has a Version at least as high.
+	Version uint64
+}
+
+// Headcount is how many users a room has, and the Version (see Applied)
+// of the last presence change the count includes, 0 for none: a member
+// given the count is not to be told again of the changes up to it.
+type Headcount struct {
+	Users   int
+	Version uint64
 }
 
 // Broker connects a node to the others. Its methods are safe for
@@ -128,11 +145,11 @@ type Broker interface {
 	UnwatchUser(user string)
 	// Count returns how many users room has on every node, without
 	// listing them.
-	Count(ctx context.Context, room string) (int, error)
+	Count(ctx context.Context, room string) (Headcount, error)
 	// Page returns at most limit users of room on every node, in byte
 	// order, starting after the user after (from the first when empty),
 	// and how many users the room has.
-	Page(ctx context.Context, room, after string, limit int) (users []string, count int, err error)
+	Page(ctx context.Context, room, after string, limit int) (users []string, count Headcount, err error)
 	// Received counts the deliveries this node has taken from the others.
 	Received() uint64
 	// Ready reports whether the broker can reach the other nodes.

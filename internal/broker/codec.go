@@ -10,13 +10,17 @@ import (
 // encodeMessage lays m out as kind, then origin, target and frame, each
 // prefixed with its length, so that no value needs escaping. A room
 // stream's message is followed by its offset in decimal, a space and its
-// stream's epoch, which the append script adds: Redis assigns them.
+// stream's epoch, which the append script adds: Redis assigns them. A
+// presence push is followed by "p" and its version in decimal.
 func encodeMessage(m Message) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame))
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame)+21)
 	b = append(b, byte(m.Kind))
 	for _, part := range [][]byte{[]byte(m.Origin), []byte(m.Target), m.Frame} {
 		b = binary.AppendUvarint(b, uint64(len(part)))
 		b = append(b, part...)
+	}
+	if m.Presence > 0 {
+		b = strconv.AppendUint(append(b, 'p'), m.Presence, 10)
 	}
 	return b
 }
@@ -38,7 +42,13 @@ func decodeMessage(payload string) (Message, error) {
 		b = b[size+int(n):]
 	}
 	m.Origin, m.Target, m.Frame = string(parts[0]), string(parts[1]), parts[2]
-	if len(b) > 0 {
+	if len(b) > 0 && b[0] == 'p' {
+		version, err := strconv.ParseUint(string(b[1:]), 10, 64)
+		if err != nil || version == 0 {
+			return Message{}, errors.New("bad presence version")
+		}
+		m.Presence = version
+	} else if len(b) > 0 {
 		at, epoch, _ := strings.Cut(string(b), " ")
 		offset, err := strconv.ParseUint(at, 10, 64)
 		if err != nil || offset == 0 {

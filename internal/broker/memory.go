@@ -18,6 +18,8 @@ type Memory struct {
 	// nodes is the spare tree nodes all rooms share: a tree of its own
 	// keeps a list of 32, which a room of one user pays 275 bytes for.
 	nodes *btree.FreeListG[string]
+	// version is the Version of the last presence change.
+	version uint64
 
 	streams memoryStreams
 }
@@ -87,6 +89,7 @@ func (m *Memory) Apply(_ context.Context, changes []Change) ([]Applied, error) {
 
 // applyLocked makes one change and returns the room's users after it.
 func (m *Memory) applyLocked(c Change) Applied {
+	m.version++
 	tree := m.rooms[c.Room]
 	if c.Join {
 		if tree == nil {
@@ -94,16 +97,16 @@ func (m *Memory) applyLocked(c Change) Applied {
 			m.rooms[c.Room] = tree
 		}
 		_, was := tree.ReplaceOrInsert(c.User)
-		return Applied{Users: tree.Len(), Moved: !was}
+		return Applied{Users: tree.Len(), Moved: !was, Version: m.version}
 	}
 	if tree == nil {
-		return Applied{}
+		return Applied{Version: m.version}
 	}
 	_, was := tree.Delete(c.User)
 	if tree.Len() == 0 {
 		delete(m.rooms, c.Room)
 	}
-	return Applied{Users: tree.Len(), Moved: was}
+	return Applied{Users: tree.Len(), Moved: was, Version: m.version}
 }
 
 // WatchUser returns a closed channel: every user's deliveries are here.
@@ -125,22 +128,28 @@ var closedChan = func() chan struct{} {
 }()
 
 // Count returns how many users room has.
-func (m *Memory) Count(_ context.Context, room string) (int, error) {
+func (m *Memory) Count(_ context.Context, room string) (Headcount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.headcountLocked(room), nil
+}
+
+func (m *Memory) headcountLocked(room string) Headcount {
+	count := Headcount{Version: m.version}
 	if tree := m.rooms[room]; tree != nil {
-		return tree.Len(), nil
+		count.Users = tree.Len()
 	}
-	return 0, nil
+	return count
 }
 
 // Page returns up to limit users of room after after, in order.
-func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]string, int, error) {
+func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]string, Headcount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	count := m.headcountLocked(room)
 	tree := m.rooms[room]
 	if tree == nil {
-		return nil, 0, nil
+		return nil, count, nil
 	}
 	users := make([]string, 0, min(limit, tree.Len()))
 	tree.AscendGreaterOrEqual(after, func(user string) bool {
@@ -150,7 +159,7 @@ func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]strin
 		users = append(users, user)
 		return len(users) < limit
 	})
-	return users, tree.Len(), nil
+	return users, count, nil
 }
 
 // Received is always 0: no other node exists.

@@ -41,7 +41,7 @@ func TestALeaveDuringAnOutageIsMadeGoodAfter(t *testing.T) {
 	link.mend()
 	wstest.WaitFor(t, "ann's leave to reach Redis", func() bool {
 		n, err := b.Count(context.Background(), "r")
-		return err == nil && n == 0
+		return err == nil && n.Users == 0
 	})
 }
 

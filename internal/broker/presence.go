@@ -18,10 +18,11 @@ func (r *Redis) presenceKeys(room string) []string {
 	return []string{p + ":entries:" + room, p + ":members:" + room, p + ":shared:" + room, p + ":nodes:" + room}
 }
 
-// roomKeys are presenceKeys, the room's stream position and the keys
-// that count it against rooms.history.maxBytes once the room has no users.
+// roomKeys are presenceKeys, the room's stream position, the keys that
+// count it against rooms.history.maxBytes once the room has no users, and
+// the version of the last presence change of any room.
 func (r *Redis) roomKeys(room string) []string {
-	return append(append(r.presenceKeys(room), r.streamKey(room)), r.keptKeys()...)
+	return append(append(append(r.presenceKeys(room), r.streamKey(room)), r.keptKeys()...), r.names.prefix+":presence")
 }
 
 // Apply records the changes on this node at once, then sends them to
@@ -152,21 +153,23 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 	if err != nil {
 		return err
 	}
-	if len(reply) != 4+len(places) {
+	if len(reply) != 5+len(places) {
 		return fmt.Errorf("presence of room %q: %d values for %d changes", room, len(reply), len(places))
 	}
-	var position *Position // shared by the call's joins
-	if epoch, _ := reply[0].(string); epoch != "" {
-		offset, _ := reply[1].(int64)
+	last, _ := reply[0].(int64) // the version of the call's last change
+	var position *Position      // shared by the call's joins
+	if epoch, _ := reply[1].(string); epoch != "" {
+		offset, _ := reply[2].(int64)
 		position = &Position{Epoch: epoch, Offset: uint64(offset)}
 	}
-	if current, _ := reply[2].(int64); current == 0 {
+	if current, _ := reply[3].(int64); current == 0 {
 		r.restoreLater(room)
 	}
-	before, _ := reply[3].(int64)
+	before, _ := reply[4].(int64)
 	for j, i := range places {
-		users, _ := reply[4+j].(int64)
+		users, _ := reply[5+j].(int64)
 		applied[i].Users, applied[i].Moved = int(users), users != before
+		applied[i].Version = uint64(last) - uint64(len(places)-1-j)
 		before = users
 		if changes[i].Join {
 			applied[i].Position = position
@@ -176,30 +179,33 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 }
 
 // Count returns how many users room has on every live node: one ZCARD.
-func (r *Redis) Count(ctx context.Context, room string) (int, error) {
-	if !r.ready.Load() {
-		return 0, ErrUnavailable
+func (r *Redis) Count(ctx context.Context, room string) (Headcount, error) {
+	users, count, err := r.Page(ctx, room, "", 0)
+	if err == nil && len(users) > 0 {
+		err = errors.New("a count listed users")
 	}
-	return presenceScript.Run(ctx, r.raw, r.roomKeys(room), "count").Int()
+	return count, err
 }
 
-// Page returns one page of room's users on every live node.
-func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]string, int, error) {
+// Page returns one page of room's users on every live node; with limit 0
+// it counts them only.
+func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]string, Headcount, error) {
 	if !r.ready.Load() {
-		return nil, 0, ErrUnavailable
+		return nil, Headcount{}, ErrUnavailable
 	}
 	reply, err := presenceScript.Run(ctx, r.raw, r.roomKeys(room), "page", after, strconv.Itoa(limit)).Slice()
 	if err != nil {
-		return nil, 0, err
+		return nil, Headcount{}, err
 	}
-	if len(reply) == 0 {
-		return nil, 0, errors.New("empty presence reply")
+	if len(reply) < 2 {
+		return nil, Headcount{}, errors.New("short presence reply")
 	}
-	count, _ := reply[0].(int64)
-	users := make([]string, 0, len(reply)-1)
-	for _, u := range reply[1:] {
+	users, _ := reply[0].(int64)
+	version, _ := reply[1].(int64)
+	page := make([]string, 0, len(reply)-2)
+	for _, u := range reply[2:] {
 		s, _ := u.(string)
-		users = append(users, s)
+		page = append(page, s)
 	}
-	return users, int(count), nil
+	return page, Headcount{Users: int(users), Version: uint64(version)}, nil
 }

@@ -25,13 +25,15 @@ package broker
 // call.
 //
 // The calls that change who is in the room (apply, joins and restore),
-// and count and page, whose sweep of a dead node's users may empty it,
-// take the room's stream keys as well, as roomKeys lists them: KEYS[5],
-// its position, and KEYS[6] to KEYS[8], the kept:* keys of appendScript;
-// renew, called by a node with users in the room, takes KEYS[5] alone of
-// them. A change that empties a room settles the position: one no message was given in goes,
-// one that was counts against rooms.history.maxBytes until a user comes
-// back (see keptCosts).
+// and page, which counts too and whose sweep of a dead node's users may
+// empty the room, take the room's stream keys as well, as roomKeys lists
+// them: KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
+// appendScript, then KEYS[9], which numbers the presence changes of every
+// room so that a count tells which changes it includes; renew, called by
+// a node with users in the room, takes KEYS[5] alone of them. A change
+// that empties a room settles the position: one no message was given in
+// goes, one that was counts against rooms.history.maxBytes until a user
+// comes back (see keptCosts).
 var presenceScript = newScript(keptCosts + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -102,6 +104,18 @@ if dead then
   if #gone < tonumber(sweep) then
     redis.call('ZREM', KEYS[4], dead)
   end
+end
+-- the version of the last presence change of any room (KEYS[9]): the
+-- numbers go on from the time, 1024 a millisecond, so that they never go
+-- back, not even once the key expired or Redis lost it
+local function lastChange()
+  return math.max(tonumber(redis.call('GET', KEYS[9]) or '0'), now * 1024)
+end
+-- numberChanges gives n changes the next versions and returns the last
+local function numberChanges(n)
+  local last = lastChange() + n
+  redis.call('SET', KEYS[9], string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
+  return last
 end
 -- whether node's score is current: false once lapsed or swept away
 local function alive(node)
@@ -209,7 +223,8 @@ if op == 'apply' or op == 'joins' then
   -- this node's changes in the room, in order, "+user" entering and
   -- "-user" leaving (joins: distinct users, all entering), after
   -- ARGV[4]: "1" when the node had nobody in the room before them, so
-  -- that whatever it left here is stale. The answer is the stream's
+  -- that whatever it left here is stale. The answer is the version of
+  -- the last change (KEYS[9] numbers every room's changes), the stream's
   -- epoch and offset, whether the node's other entries are current (0
   -- asks it to restore them), the room's users before the changes, then
   -- after each: a change moves the count when the user entered or left
@@ -281,6 +296,7 @@ if op == 'apply' or op == 'joins' then
   table.insert(users, 1, current)
   table.insert(users, 1, tonumber(head[2]) or 0)
   table.insert(users, 1, head[1] or '')
+  table.insert(users, 1, numberChanges(#ARGV - 4))
   return users
 elseif op == 'renew' then
   -- the room's stream position (KEYS[5]) lives on while the room has
@@ -340,18 +356,21 @@ elseif op == 'restore' then
   end
   return 1
 end
--- a count or a page: the sweep above may have emptied the room
+-- a page: the room's users, the version of the last presence change
+-- (KEYS[9]), then up to ARGV[3] users after ARGV[2] ('' from the first),
+-- none for a count; the sweep above may have emptied the room
 if left then
   settle()
 end
-if op == 'page' then
+local page = {}
+if ARGV[3] ~= '0' then
   local from = '-'
   if ARGV[2] ~= '' then
     from = '(' .. ARGV[2]
   end
-  local page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', '0', ARGV[3])
-  table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
-  return page
+  page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', '0', ARGV[3])
 end
-return redis.call('ZCARD', KEYS[2])
+table.insert(page, 1, lastChange())
+table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
+return page
 `)

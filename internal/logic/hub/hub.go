@@ -232,7 +232,7 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 	case broker.KickUser, broker.KickConn:
 		return h.kick(m.Kind, m.Target, string(m.Frame))
 	case broker.ToRoom:
-		push := roomPush{offset: m.Offset, epoch: m.Epoch, except: except}
+		push := roomPush{offset: m.Offset, epoch: m.Epoch, presence: m.Presence, except: except}
 		if m.Offset > 0 {
 			push.frame = streamFrame(m)
 		} else {

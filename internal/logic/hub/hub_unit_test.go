@@ -243,11 +243,13 @@ func (c cutOff) Apply(ctx context.Context, changes []broker.Change) ([]broker.Ap
 	return nil, broker.ErrUnavailable
 }
 
-func (cutOff) Page(context.Context, string, string, int) ([]string, int, error) {
-	return nil, 0, broker.ErrUnavailable
+func (cutOff) Page(context.Context, string, string, int) ([]string, broker.Headcount, error) {
+	return nil, broker.Headcount{}, broker.ErrUnavailable
 }
 
-func (cutOff) Count(context.Context, string) (int, error) { return 0, broker.ErrUnavailable }
+func (cutOff) Count(context.Context, string) (broker.Headcount, error) {
+	return broker.Headcount{}, broker.ErrUnavailable
+}
 
 func (cutOff) Append(context.Context, broker.Message) (uint64, error) {
 	return 0, broker.ErrUnavailable

@@ -51,7 +51,10 @@ type roomPush struct {
 	offset uint64
 	epoch  string // of offset's stream
 	number uint64
-	except model.Peer // a member that does not get it
+	// presence is the version of the change a room.joined or room.left
+	// tells, 0 for other pushes and for a change of unknown version.
+	presence uint64
+	except   model.Peer // a member that does not get it
 }
 
 // add numbers push and queues it for room, starting the room's lane when
@@ -132,6 +135,9 @@ type roomBatch struct {
 	pushes []roomPush
 	shared []*ws.Frame      // every push's frame, when no push skips a member
 	tail   *broker.Position // the last stream message's position, nil for none
+	// lowestPresence is the lowest version of the batch's presence
+	// pushes, 0 for none.
+	lowestPresence uint64
 }
 
 // deliverToRoom hands a batch of room's pushes to this node's members of
@@ -139,6 +145,11 @@ type roomBatch struct {
 // recovery shares one slice of frames.
 func (h *sHub) deliverToRoom(room string, pushes []roomPush) {
 	batch := roomBatch{pushes: pushes}
+	for _, p := range pushes {
+		if p.presence > 0 && (batch.lowestPresence == 0 || p.presence < batch.lowestPresence) {
+			batch.lowestPresence = p.presence
+		}
+	}
 	for _, p := range pushes {
 		if p.except != nil {
 			batch.shared = nil

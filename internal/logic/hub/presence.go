@@ -30,8 +30,11 @@ type presenceChange struct {
 // (local) while the others are out of reach; with the room's stream
 // position after a join when the broker read it along with the change.
 type roomCount struct {
-	users    int
-	local    bool
+	users int
+	local bool
+	// version is that of the last presence change the count includes
+	// (see broker.Applied), 0 when unknown.
+	version  uint64
 	position *broker.Position
 	// moved reports whether the change took its user into or out of the
 	// room on every node (on this one while the others are out of
@@ -82,7 +85,8 @@ func (h *sHub) sendPresence() {
 		for i, c := range batch {
 			count := roomCount{local: err != nil, moved: true}
 			if err == nil {
-				count.users, count.position, count.moved = applied[i].Users, applied[i].Position, applied[i].Moved
+				a := applied[i]
+				count.users, count.version, count.position, count.moved = a.Users, a.Version, a.Position, a.Moved
 			} else {
 				count.users = h.localUsers(c.Room)
 			}
@@ -90,7 +94,7 @@ func (h *sHub) sendPresence() {
 				c.counted <- count
 			}
 			if !c.Join && !c.quiet && count.moved && count.users > 0 && h.announces(count.users) {
-				h.pushToRoom(ctx, c.Room, EventRoomLeft, map[string]string{"room": c.Room, "userId": c.User}, nil)
+				h.pushPresence(ctx, c.Room, EventRoomLeft, c.User, count.version, nil)
 			}
 		}
 	}

@@ -79,7 +79,10 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	var count roomCount
 	if counted != nil {
 		count = <-counted
+	} else {
+		count = h.countUsers(ctx, room)
 	}
+	ms.countedUpTo(count.version)
 	if counted == nil || !subscribed || in.Since != nil {
 		// The position the change read counts only if the room's
 		// deliveries reached this node before it; otherwise it is read
@@ -91,11 +94,8 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	if err != nil {
 		return out, err
 	}
-	if counted == nil {
-		count = h.countUsers(ctx, room)
-	}
 	if count.moved && h.announces(count.users) {
-		h.pushToRoom(ctx, room, EventRoomJoined, map[string]string{"room": room, "userId": p.UserID()}, p)
+		h.pushPresence(ctx, room, EventRoomJoined, p.UserID(), count.version, p)
 	}
 	return model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: position, Recovered: recovered}, nil
 }
@@ -116,6 +116,7 @@ func (h *sHub) rejoin(ctx context.Context, p model.Peer, ms *membership, room st
 		}
 	}
 	count := h.countUsers(ctx, room)
+	ms.countedUpTo(count.version)
 	out := model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: model.StreamPosition{Offset: at.Offset, Epoch: at.Epoch}}
 	if since != nil {
 		out.Recovered = new(bool)
@@ -127,7 +128,7 @@ func (h *sHub) rejoin(ctx context.Context, p model.Peer, ms *membership, room st
 // others are out of reach; the broker logs its outage.
 func (h *sHub) countUsers(ctx context.Context, room string) roomCount {
 	if n, err := h.broker.Count(ctx, room); err == nil {
-		return roomCount{users: n}
+		return roomCount{users: n.Users, version: n.Version}
 	}
 	return roomCount{users: h.localUsers(room), local: true}
 }
@@ -252,11 +253,15 @@ func (h *sHub) publishToRoom(ctx context.Context, p model.Peer, in model.RoomEve
 // how many there are: a reply never grows with the room.
 func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error) {
 	limit := max(in.Limit, 1)
+	ms := h.holdPresence(ctx, in.Room)
 	users, count, err := h.broker.Page(ctx, in.Room, in.After, limit+1)
 	if err != nil {
 		return out, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
 	}
-	out.Count = count
+	if ms != nil {
+		ms.countedUpTo(count.Version)
+	}
+	out.Count = count.Users
 	if len(users) > limit {
 		users = users[:limit]
 		out.Next = users[limit-1]
@@ -268,11 +273,40 @@ func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out 
 	return out, nil
 }
 
-// pushToRoom publishes a push of the hub's own to room, skipping except.
-func (h *sHub) pushToRoom(ctx context.Context, room, event string, data any, except model.Peer) {
-	frame, err := encodePush(event, data)
+// holdPresence holds room's pushes for the calling connection, when it is
+// a member, until the reply to its request is queued, as a repeat join
+// does: the reply's count then decides which presence pushes it takes.
+// It returns the membership, nil for none.
+func (h *sHub) holdPresence(ctx context.Context, room string) *membership {
+	p := h.callerOf(ctx)
+	if p == nil {
+		return nil
+	}
+	h.mu.Lock()
+	m := h.conns[p.ID()]
+	var ms *membership
+	if m != nil {
+		ms = m.rooms[room]
+	}
+	if ms == nil {
+		h.mu.Unlock()
+		return nil
+	}
+	at := ms.holdForRejoin()
+	h.mu.Unlock()
+	if !ws.AfterReply(ctx, func() { ms.live(p, at) }) {
+		ms.live(p, at)
+		return nil
+	}
+	return ms
+}
+
+// pushPresence tells room, but for except, that user joined or left in
+// the presence change of version.
+func (h *sHub) pushPresence(ctx context.Context, room, event, user string, version uint64, except model.Peer) {
+	frame, err := encodePush(event, map[string]string{"room": room, "userId": user})
 	if err != nil {
 		return
 	}
-	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame}, except)
+	_, _ = h.publish(ctx, broker.Message{Kind: broker.ToRoom, Target: room, Frame: frame, Presence: version}, except)
 }

@@ -30,9 +30,13 @@ const maxPending = 4096
 // offset 1 under its members, and those messages are new. The pushes
 // outside the stream handed over before the join (numbered up to
 // joinedAt) are not its own: a large room's lane may deliver them after
-// the join, and a room.joined counted in the reply must not come again.
+// the join. The room.joined and room.left pushes are held until the reply
+// too, and those of changes the reply's count includes (up to counted)
+// are dropped: the count told them, and they must not move a client's
+// count again, whether they reach the node before the reply or after.
 type membership struct {
 	joinedAt   uint64
+	counted    atomic.Uint64
 	recovering atomic.Bool
 	floor      uint64 // written before recovering turns false, as epoch
 	epoch      string
@@ -51,7 +55,8 @@ func newMembership(joinedAt uint64) *membership {
 }
 
 // deliver hands peer its share of a lane's batch, in order, holding the
-// stream messages, and the pushes behind them, while a join recovers.
+// stream messages and presence pushes, and the pushes behind them, while
+// a join recovers.
 func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 	if !ms.recovering.Load() {
 		ms.send(peer, batch)
@@ -68,8 +73,9 @@ func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 		switch {
 		case p.except == peer:
 		case p.offset == 0 && p.number <= ms.joinedAt:
-		case p.offset == 0 && len(ms.pending) == 0:
-			// Nothing of the stream is held before it: it may go at once.
+		case p.offset == 0 && p.presence == 0 && len(ms.pending) == 0:
+			// Nothing is held before it, and the reply's count has no
+			// say in it: it may go at once.
 			now = append(now, p.frame)
 		case len(ms.pending) == maxPending:
 			go peer.Close(ws.CloseSlowConsumer, "slow consumer")
@@ -91,7 +97,7 @@ func (ms *membership) send(peer model.Peer, batch roomBatch) {
 	if batch.tail != nil {
 		defer ms.sent.Store(batch.tail)
 	}
-	if batch.shared != nil && ms.takesAll(batch.pushes) {
+	if batch.shared != nil && ms.takesAll(batch) {
 		peer.SendFrames(batch.shared...)
 		return
 	}
@@ -110,7 +116,13 @@ func (ms *membership) takes(p roomPush) bool {
 	if p.offset > 0 {
 		return !ms.covered(p)
 	}
-	return p.number > ms.joinedAt
+	return p.number > ms.joinedAt && !ms.countedAlready(p)
+}
+
+// countedAlready reports whether presence push p tells a change that the
+// count of the member's last join or members page included.
+func (ms *membership) countedAlready(p roomPush) bool {
+	return p.presence > 0 && p.presence <= ms.counted.Load()
 }
 
 // covered reports whether stream message p is one the join's reply
@@ -121,10 +133,14 @@ func (ms *membership) covered(p roomPush) bool {
 }
 
 // takesAll reports whether the membership takes every push of batch: in
-// a batch, offsets and numbers ascend, so the first of each tells.
-func (ms *membership) takesAll(batch []roomPush) bool {
+// a batch, offsets and numbers ascend, so the first of each tells, and
+// the lowest presence version.
+func (ms *membership) takesAll(batch roomBatch) bool {
+	if batch.lowestPresence > 0 && batch.lowestPresence <= ms.counted.Load() {
+		return false
+	}
 	var streamSeen, numberSeen bool
-	for _, p := range batch {
+	for _, p := range batch.pushes {
 		if p.offset > 0 && !streamSeen {
 			if ms.covered(p) {
 				return false
@@ -154,6 +170,7 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	var last roomPush
 	for _, p := range ms.pending {
 		switch {
+		case ms.countedAlready(p):
 		case p.offset == 0:
 			frames = append(frames, p.frame)
 		case !ms.covered(p):
@@ -183,6 +200,17 @@ func (ms *membership) holdForRejoin() broker.Position {
 	}
 	ms.recovering.Store(true)
 	return at
+}
+
+// countedUpTo records that a count given to the member includes the
+// presence changes up to version.
+func (ms *membership) countedUpTo(version uint64) {
+	for {
+		was := ms.counted.Load()
+		if version <= was || ms.counted.CompareAndSwap(was, version) {
+			return
+		}
+	}
 }
 
 // brokerPosition is since as the broker takes it.
