@@ -79,10 +79,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	var count roomCount
 	if counted != nil {
 		count = <-counted
-	} else {
-		count = h.countUsers(ctx, room)
 	}
-	ms.countedUpTo(count.version)
 	if counted == nil || !subscribed || in.Since != nil {
 		// The position the change read counts only if the room's
 		// deliveries reached this node before it; otherwise it is read
@@ -90,6 +87,17 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		count.position = nil
 		awaitSubscription(watched)
 	}
+	// So does the count: the presence pushes published before the room's
+	// deliveries reached this node never reach the member, so the count
+	// it is given must include their changes. The room.joined this join
+	// sends keeps the number of its own change.
+	members := count
+	if counted == nil || !subscribed {
+		if recount := h.countUsers(ctx, room); counted == nil || !recount.local {
+			members = recount
+		}
+	}
+	ms.countedUpTo(members.version)
 	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
 	if err != nil {
 		return out, err
@@ -97,7 +105,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	if count.moved && h.announces(count.users) {
 		h.pushPresence(ctx, room, EventRoomJoined, p.UserID(), count.version, p)
 	}
-	return model.RoomJoinOutput{Members: count.users, Local: count.local, StreamPosition: position, Recovered: recovered}, nil
+	return model.RoomJoinOutput{Members: members.users, Local: members.local, StreamPosition: position, Recovered: recovered}, nil
 }
 
 // rejoin answers a join of a room the connection is already in, whose

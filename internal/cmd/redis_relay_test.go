@@ -1,0 +1,127 @@
+package cmd_test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"testing"
+)
+
+// redisRelay relays a node's connections to Redis and can hold a
+// connection's commands, from the first that names a given word (a
+// command, or a script's operation) on, until told to let them go: a
+// way to have one of the node's calls reach Redis after another.
+type redisRelay struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	word    []byte        // what a held command names
+	held    chan struct{} // closed on release; nil while nothing is held
+	waiting bool          // a connection waits at the relay
+}
+
+func startRedisRelay(t *testing.T, target string) *redisRelay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &redisRelay{ln: ln}
+	var relays sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	relays.Add(1)
+	go func() {
+		defer relays.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, s)
+			mu.Unlock()
+			relays.Add(2)
+			go func() {
+				defer relays.Done()
+				_, _ = io.Copy(c, s)
+				_ = c.Close()
+			}()
+			go func() {
+				defer relays.Done()
+				r.forward(s, c)
+				_ = s.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		r.release()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		relays.Wait()
+	})
+	return r
+}
+
+// forward copies what a node sends to Redis, waiting at a held word.
+func (r *redisRelay) forward(to, from net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := from.Read(buf)
+		if n > 0 {
+			r.mu.Lock()
+			held := r.held
+			if held != nil && bytes.Contains(bytes.ToLower(buf[:n]), r.word) {
+				r.waiting = true
+			} else {
+				held = nil
+			}
+			r.mu.Unlock()
+			if held != nil {
+				<-held
+			}
+			if _, err := to.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *redisRelay) addr() string { return r.ln.Addr().String() }
+
+// hold holds the next commands that name word, as an argument of their
+// own, and those sent after them on the same connection.
+func (r *redisRelay) hold(word string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.word = []byte("\r\n" + word + "\r\n")
+	r.held = make(chan struct{})
+	r.waiting = false
+}
+
+// holding reports whether a connection waits at the relay.
+func (r *redisRelay) holding() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.waiting
+}
+
+func (r *redisRelay) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held != nil {
+		close(r.held)
+		r.held = nil
+	}
+}
