@@ -18,6 +18,8 @@ type redisRelay struct {
 	word    []byte        // what a held command names
 	held    chan struct{} // closed on release; nil while nothing is held
 	waiting bool          // a connection waits at the relay
+	counted []byte        // what seen counts
+	seen    int           // the commands that named counted
 }
 
 func startRedisRelay(t *testing.T, target string) *redisRelay {
@@ -78,6 +80,9 @@ func (r *redisRelay) forward(to, from net.Conn) {
 		n, err := from.Read(buf)
 		if n > 0 {
 			r.mu.Lock()
+			if r.counted != nil {
+				r.seen += bytes.Count(bytes.ToLower(buf[:n]), r.counted)
+			}
 			held := r.held
 			if held != nil && bytes.Contains(bytes.ToLower(buf[:n]), r.word) {
 				r.waiting = true
@@ -96,6 +101,20 @@ func (r *redisRelay) forward(to, from net.Conn) {
 			return
 		}
 	}
+}
+
+// count starts counting the commands that name word, as hold names it.
+func (r *redisRelay) count(word string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counted, r.seen = []byte("\r\n"+word+"\r\n"), 0
+}
+
+// named returns how many commands named the word given to count since.
+func (r *redisRelay) named() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen
 }
 
 func (r *redisRelay) addr() string { return r.ln.Addr().String() }

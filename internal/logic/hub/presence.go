@@ -93,7 +93,10 @@ func (h *sHub) sendPresence() {
 			if c.counted != nil {
 				c.counted <- count
 			}
-			if !c.Join && !c.quiet && count.moved && count.users > 0 && h.announces(count.users) {
+			// A leave that empties the room is told too: a member whose
+			// own user's join is still on its way may hold a count that
+			// includes the user who left.
+			if !c.Join && !c.quiet && count.moved && h.announces(count.users) {
 				h.pushPresence(ctx, c.Room, EventRoomLeft, c.User, count.version, nil)
 			}
 		}

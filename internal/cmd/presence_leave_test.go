@@ -1,0 +1,51 @@
+package cmd_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/gfws/template-ws/internal/wstest"
+)
+
+// A second connection of a user that joins while the user's first join is
+// still on its way to Redis is counted without its user, and a leave that
+// Redis sees empty the room meanwhile is one that its count included: it
+// must hear of that leave, as of its user's join, or it counts one user
+// too many.
+func TestACountTakenBeforeTheUsersJoinHearsTheLeaveThatEmptiedTheRoom(t *testing.T) {
+	t.Parallel()
+	redis := wstest.StartRedis(t)
+	relay := startRedisRelay(t, redis.Addr())
+	node := launchClusterNode(t, redis, map[string]any{
+		"redis.default.address": relay.addr(), "redis.default.readTimeout": "20s", "broker.prefix": "empties",
+	})
+	const room = "r"
+	ann := node.dialAs(t, "ann")
+	joinAcross(t, ann, room)
+	first, second := node.dialAs(t, "bob"), node.dialAs(t, "bob")
+
+	relay.hold("apply") // ann's leave, and the presence changes behind it
+	ann.Request("l", "room.leave", map[string]string{"room": room})
+	wstest.WaitFor(t, "ann's leave to wait at the relay", relay.holding)
+	first.Send(map[string]any{"id": "j", "event": "room.join", "data": map[string]string{"room": room}})
+	wstest.WaitFor(t, "bob's first connection to be in the room", func() bool {
+		return strings.Contains(node.admin(t, "GET", "/connections?user=bob", ""), `"rooms":["r"]`)
+	})
+	relay.count("page")
+	second.Send(map[string]any{"id": "j", "event": "room.join", "data": map[string]string{"room": room}})
+	wstest.WaitFor(t, "bob's second connection to count the room", func() bool { return relay.named() > 0 })
+	relay.release()
+
+	count := second.CountRoom(-1, func(m wstest.Msg, _ int) bool { return string(m.ID) == `"j"` })
+	if count != 1 {
+		t.Fatalf("bob's second connection was answered %d members, want 1: ann, bob's join waiting behind her leave", count)
+	}
+	joinAcross(t, node.dialAs(t, "pat"), room)
+	count = second.CountRoom(count, func(m wstest.Msg, _ int) bool {
+		return m.Event == "room.joined" && bytes.Contains(m.Data, []byte(`"pat"`))
+	})
+	if count != 2 {
+		t.Fatalf("bob's second connection counts %d users once pat joined, want 2 (bob, pat)", count)
+	}
+}
