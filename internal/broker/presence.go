@@ -193,7 +193,7 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 	if !r.ready.Load() {
 		return nil, Headcount{}, ErrUnavailable
 	}
-	reply, err := presenceScript.Run(ctx, r.raw, r.roomKeys(room), "page", after, strconv.Itoa(limit)).Slice()
+	reply, err := presenceScript.Run(ctx, r.raw, r.roomKeys(room), "page", r.ttl.Milliseconds(), after, strconv.Itoa(limit)).Slice()
 	if err != nil {
 		return nil, Headcount{}, err
 	}

@@ -38,7 +38,8 @@ var presenceScript = newScript(keptCosts + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local op, ttl, node = ARGV[1], tonumber(ARGV[2]), ARGV[3]
--- this node's entries are "node\0user" (a count names no node)
+-- this node's entries are "node\0user" (a page names no node: its
+-- ARGV[3] is a user)
 local prefix = node and node .. '\0'
 -- constants go to Redis as strings ('0', not 0): Redis 7.0 prints every
 -- number argument with printf, which would cost two per join
@@ -105,16 +106,18 @@ if dead then
     redis.call('ZREM', KEYS[4], dead)
   end
 end
--- the version of the last presence change of any room (KEYS[9]): the
--- numbers go on from the time, 1024 a millisecond, so that they never go
--- back, not even once the key expired or Redis lost it
-local function lastChange()
-  return math.max(tonumber(redis.call('GET', KEYS[9]) or '0'), now * 1024)
-end
--- numberChanges gives n changes the next versions and returns the last
-local function numberChanges(n)
-  local last = lastChange() + n
-  redis.call('SET', KEYS[9], string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
+-- numbered gives n presence changes the next numbers and returns the
+-- last; with n 0, the number of the last change so far, which a count
+-- includes. Numbers go on from the time, 1024 a millisecond, so that they
+-- never go back, not even once KEYS[9] expired or Redis lost it, and the
+-- key keeps the last number given out, by a change or a count, so that
+-- no later change is numbered below a count if Redis's clock goes back.
+local function numbered(n)
+  local stored = tonumber(redis.call('GET', KEYS[9]) or '0')
+  local last = math.max(stored, now * 1024) + n
+  if last > stored then
+    redis.call('SET', KEYS[9], string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
+  end
   return last
 end
 -- whether node's score is current: false once lapsed or swept away
@@ -296,7 +299,7 @@ if op == 'apply' or op == 'joins' then
   table.insert(users, 1, current)
   table.insert(users, 1, tonumber(head[2]) or 0)
   table.insert(users, 1, head[1] or '')
-  table.insert(users, 1, numberChanges(#ARGV - 4))
+  table.insert(users, 1, numbered(#ARGV - 4))
   return users
 elseif op == 'renew' then
   -- the room's stream position (KEYS[5]) lives on while the room has
@@ -356,21 +359,22 @@ elseif op == 'restore' then
   end
   return 1
 end
--- a page: the room's users, the version of the last presence change
--- (KEYS[9]), then up to ARGV[3] users after ARGV[2] ('' from the first),
--- none for a count; the sweep above may have emptied the room
+-- a page: the room's users, the number of the last presence change,
+-- then up to ARGV[4] users after ARGV[3] ('' from the first), none for a
+-- count (ARGV[2] is the TTL, as in every call); the sweep above may have
+-- emptied the room
 if left then
   settle()
 end
 local page = {}
-if ARGV[3] ~= '0' then
+if ARGV[4] ~= '0' then
   local from = '-'
-  if ARGV[2] ~= '' then
-    from = '(' .. ARGV[2]
+  if ARGV[3] ~= '' then
+    from = '(' .. ARGV[3]
   end
-  page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', '0', ARGV[3])
+  page = redis.call('ZRANGEBYLEX', KEYS[2], from, '+', 'LIMIT', '0', ARGV[4])
 end
-table.insert(page, 1, lastChange())
+table.insert(page, 1, numbered(0))
 table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
 return page
 `)

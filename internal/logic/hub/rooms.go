@@ -284,10 +284,11 @@ func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out 
 // holdPresence holds room's pushes for the calling connection, when it is
 // a member, until the reply to its request is queued, as a repeat join
 // does: the reply's count then decides which presence pushes it takes.
-// It returns the membership, nil for none.
+// It returns the membership, nil for none. With presence pushes off
+// there is nothing to hold.
 func (h *sHub) holdPresence(ctx context.Context, room string) *membership {
 	p := h.callerOf(ctx)
-	if p == nil {
+	if p == nil || h.cfg.PresenceEventsLimit == 0 {
 		return nil
 	}
 	h.mu.Lock()
