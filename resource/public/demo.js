@@ -111,7 +111,10 @@ async function loadMembers(after) {
   listed = true;
   next = res.next || "";
   $("more-members").hidden = !next;
-  setCount(res.count, false);
+  // A first page counts the room again; after it, room.joined and
+  // room.left keep the count, and a later page's count may include a
+  // join whose push is still on its way.
+  if (!after) setCount(res.count, false);
 }
 async function refreshCount() {
   const room = joined;

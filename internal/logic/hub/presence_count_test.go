@@ -49,3 +49,39 @@ func TestCountsKeptFromPresencePushesStayRight(t *testing.T) {
 		}
 	}
 }
+
+// A page after the first lists only users after its cursor: a member
+// walking the list hears of every user who joins before that cursor, even
+// while it asks for the next page, as its list needs.
+func TestMembersPagesAfterTheFirstKeepPresencePushes(t *testing.T) {
+	node := startNode(t, map[string]any{"ws.rateLimit.rate": 0})
+	watcher := dialAs(t, node, "w")
+	expectReply(t, watcher.Call("j", "room.join", map[string]string{"room": "list"}), 0, "")
+	for _, user := range []string{"b1", "b2", "b3"} {
+		expectReply(t, dialAs(t, node, user).Call("j", "room.join", map[string]string{"room": "list"}), 0, "")
+		expectPush(t, watcher, "room.joined", map[string]string{"userId": user})
+	}
+	first := dataOf(t, watcher.Call("m", "room.members", map[string]any{"room": "list", "limit": 2}))
+	if first["next"] != "b2" {
+		t.Fatalf("first page %v, want b1, b2", first)
+	}
+	for i := range 20 {
+		user := fmt.Sprintf("a%02d", i) // before the cursor: no page brings it
+		joiner := dialAs(t, node, user)
+		joiner.Send(map[string]any{"id": "j", "event": "room.join", "data": map[string]string{"room": "list"}})
+		watcher.Send(map[string]any{"id": "m2", "event": "room.members", "data": map[string]any{"room": "list", "limit": 2, "after": "b2"}})
+		var paged, told bool
+		for !paged || !told {
+			m := watcher.Read()
+			switch {
+			case m.Code != nil && string(m.ID) == `"m2"`:
+				paged = true
+			case m.Event == "room.joined" && dataOf(t, m)["userId"] == user:
+				told = true
+			default:
+				t.Fatalf("got %+v (data %s), want the page and room.joined of %s", m, m.Data, user)
+			}
+		}
+		expectReply(t, joiner.Read(), 0, "")
+	}
+}

@@ -261,7 +261,13 @@ func (h *sHub) publishToRoom(ctx context.Context, p model.Peer, in model.RoomEve
 // how many there are: a reply never grows with the room.
 func (h *sHub) RoomMembers(ctx context.Context, in model.RoomMembersInput) (out model.RoomMembersOutput, err error) {
 	limit := max(in.Limit, 1)
-	ms := h.holdPresence(ctx, in.Room)
+	// A first page counts the room again, as a join does; a later one
+	// lists only users after its cursor, and the caller's list still
+	// needs to hear of those who join before it.
+	var ms *membership
+	if in.After == "" {
+		ms = h.holdPresence(ctx, in.Room)
+	}
 	users, count, err := h.broker.Page(ctx, in.Room, in.After, limit+1)
 	if err != nil {
 		return out, gerror.WrapCode(gcode.CodeServerBusy, err, "room members are unavailable right now")
