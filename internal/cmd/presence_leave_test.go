@@ -2,6 +2,7 @@ package cmd_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -15,11 +16,7 @@ import (
 // too many.
 func TestACountTakenBeforeTheUsersJoinHearsTheLeaveThatEmptiedTheRoom(t *testing.T) {
 	t.Parallel()
-	redis := wstest.StartRedis(t)
-	relay := startRedisRelay(t, redis.Addr())
-	node := launchClusterNode(t, redis, map[string]any{
-		"redis.default.address": relay.addr(), "redis.default.readTimeout": "20s", "broker.prefix": "empties",
-	})
+	node, relay := launchThroughRelay(t, "empties")
 	const room = "r"
 	ann := node.dialAs(t, "ann")
 	joinAcross(t, ann, room)
@@ -57,4 +54,64 @@ func TestACountTakenBeforeTheUsersJoinHearsTheLeaveThatEmptiedTheRoom(t *testing
 	if count != 2 {
 		t.Fatalf("bob's second connection counts %d users once bob and pat joined, want 2 (bob, pat)", count)
 	}
+}
+
+// A join refused for a since past the stream's end was in the room until
+// the refusal: a member counted in between must hear it leave. Here the
+// refused join's read of the stream waits at a relay while another user
+// joins.
+func TestARefusedJoinLeavesNoCountBehind(t *testing.T) {
+	t.Parallel()
+	node, relay := launchThroughRelay(t, "refused")
+	const room = "r"
+	watcher := node.dialAs(t, "wes")
+	var joined wstest.Joined
+	if err := json.Unmarshal(joinAcross(t, watcher, room).Data, &joined); err != nil {
+		t.Fatal(err)
+	}
+	if r := watcher.Request("s", "room.send", map[string]string{"room": room, "text": "one"}); r.CodeOf(t) != 0 {
+		t.Fatalf("send: %+v", r)
+	}
+
+	bad, member := node.dialAs(t, "xan"), node.dialAs(t, "mia")
+	relay.hold("987654") // the refused join's since, read after its presence change
+	bad.Send(map[string]any{"id": "x", "event": "room.join", "data": map[string]any{
+		"room": room, "since": map[string]any{"offset": 987654, "epoch": joined.Epoch},
+	}})
+	wstest.WaitFor(t, "the refused join's read to wait at the relay", relay.holding)
+	member.Send(map[string]any{"id": "j", "event": "room.join", "data": map[string]string{"room": room}})
+	wstest.WaitFor(t, "mia to be in the room", func() bool {
+		return strings.Contains(node.admin(t, "GET", "/connections?user=mia", ""), `"rooms":["r"]`)
+	})
+	relay.release()
+	for {
+		if r := bad.Read(); string(r.ID) == `"x"` {
+			if r.CodeOf(t) != 51 {
+				t.Fatalf("a join with a since past the end: %+v", r)
+			}
+			break
+		}
+	}
+
+	count := member.CountRoom(-1, func(m wstest.Msg, _ int) bool { return string(m.ID) == `"j"` })
+	joinAcross(t, node.dialAs(t, "pat"), room)
+	count = member.CountRoom(count, func(m wstest.Msg, _ int) bool {
+		return m.Event == "room.joined" && bytes.Contains(m.Data, []byte(`"pat"`))
+	})
+	if count != 3 {
+		t.Fatalf("mia counts %d users once pat joined, want 3 (wes, mia, pat)", count)
+	}
+}
+
+// launchThroughRelay starts a node under prefix whose every Redis
+// connection passes a relay that can hold its commands, as long as a test
+// needs (the node's read timeout is 20s).
+func launchThroughRelay(t *testing.T, prefix string) (*server, *redisRelay) {
+	t.Helper()
+	redis := wstest.StartRedis(t)
+	relay := startRedisRelay(t, redis.Addr())
+	node := launchClusterNode(t, redis, map[string]any{
+		"redis.default.address": relay.addr(), "redis.default.readTimeout": "20s", "broker.prefix": prefix,
+	})
+	return node, relay
 }

@@ -100,6 +100,14 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	ms.countedUpTo(members.version)
 	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
 	if err != nil {
+		// The user was in the room from the join's change to the leave
+		// that undoes it, and counts taken in between include them: the
+		// room hears them come and go, so that no count kept from the
+		// pushes keeps them.
+		if count.moved && h.announces(count.users) {
+			h.pushPresence(ctx, room, EventRoomJoined, p.UserID(), count.version, p)
+		}
+		h.leave(p, room)
 		return out, err
 	}
 	if count.moved && h.announces(count.users) {
@@ -154,13 +162,7 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 }
 
 // leave takes p out of room.
-func (h *sHub) leave(p model.Peer, room string) { h.takeOut(p, room, false) }
-
-// undoJoin takes p out of room after its join was refused: the room was
-// not told of the join, so it is not told of the leave.
-func (h *sHub) undoJoin(p model.Peer, room string) { h.takeOut(p, room, true) }
-
-func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
+func (h *sHub) leave(p model.Peer, room string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.conns[p.ID()]
@@ -174,7 +176,7 @@ func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	removeFrom(h.rooms, room, m)
 	h.broker.UnwatchRoom(room)
 	if h.leftLocked(p.UserID(), room) {
-		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
 	}
 }
 

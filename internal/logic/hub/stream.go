@@ -236,7 +236,8 @@ func streamFrame(m broker.Message) *ws.Frame {
 // recoverJoin reads room's stream position for a join that has just
 // registered ms, unless it is known already, and, with since, replays
 // what the client missed to p; the held live messages follow the reply.
-// A since past the stream's end undoes the join and is code 51.
+// A since past the stream's end is code 51, the one error it returns:
+// the caller undoes the join.
 func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, room string, since *model.StreamPosition, known *broker.Position) (model.StreamPosition, *bool, error) {
 	var rec broker.Recovery
 	var err error
@@ -246,7 +247,6 @@ func (h *sHub) recoverJoin(ctx context.Context, p model.Peer, ms *membership, ro
 		rec, err = h.broker.Recover(ctx, room, brokerPosition(since))
 	}
 	if errors.Is(err, broker.ErrSinceBeyond) {
-		h.undoJoin(p, room)
 		return model.StreamPosition{}, nil, sinceBeyond(room, since, rec.Position)
 	}
 	if err != nil {
