@@ -178,7 +178,10 @@ client.on("room.joined", (m) => {
 client.on("room.left", (m) => {
   if (m.room !== joined) return;
   line("system", m.userId + " left at " + clock());
-  setCount(Math.max(count - 1, 1), countIsLocal);
+  // No floor of one for the page itself: a join counted without its own
+  // user, whose other connection was still on its way in, hears that
+  // user join after the room's last other user left.
+  setCount(Math.max(count - 1, 0), countIsLocal);
   const li = shown.get(m.userId);
   if (li) {
     li.remove();
