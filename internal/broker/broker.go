@@ -15,7 +15,7 @@
 //	<prefix>:stream:<room>     hash: the room's stream position, epoch and offset
 //	<prefix>:history:<room>    list: the room's kept messages
 //	<prefix>:kept:<what>       what all rooms keep, for rooms.history.maxBytes
-//	<prefix>:presence          string: the number of the last presence change of any room
+//	<prefix>:presence          string: the last number given to a presence change of any room, or to a count
 //
 // A node subscribes to a room's or a user's channel only while it holds a
 // member or a connection of it, so no node carries the whole cluster's
@@ -89,8 +89,9 @@ type Applied struct {
 	// it does not (Recover tells it then).
 	Position *Position
 	// Version numbers the change among every room's presence changes, in
-	// the order the broker made them, from 1: a Headcount that includes
-	// it has a Version at least as high.
+	// the order the broker made them (from 1 in memory; in Redis from its
+	// clock, with gaps): a Headcount that includes it has a Version at
+	// least as high.
 	Version uint64
 }
 

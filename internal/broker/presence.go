@@ -178,7 +178,8 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 	return nil
 }
 
-// Count returns how many users room has on every live node: one ZCARD.
+// Count returns how many users room has on every live node: a Page of
+// no users, whose count is one ZCARD.
 func (r *Redis) Count(ctx context.Context, room string) (Headcount, error) {
 	users, count, err := r.Page(ctx, room, "", 0)
 	if err == nil && len(users) > 0 {

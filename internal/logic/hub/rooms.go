@@ -48,7 +48,7 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 		return out, gerror.NewCode(gcode.CodeInvalidOperation, "connection is closing")
 	}
 	if ms, already := m.rooms[room]; already {
-		at := ms.holdForRejoin()
+		at := ms.holdAgain()
 		h.mu.Unlock()
 		return h.rejoin(ctx, p, ms, room, in.Since, at)
 	}
@@ -309,7 +309,7 @@ func (h *sHub) holdPresence(ctx context.Context, room string) *membership {
 		h.mu.Unlock()
 		return nil
 	}
-	at := ms.holdForRejoin()
+	at := ms.holdAgain()
 	h.mu.Unlock()
 	if !ws.AfterReply(ctx, func() { ms.live(p, at) }) {
 		ms.live(p, at)

@@ -20,8 +20,8 @@ import (
 const maxPending = 4096
 
 // membership is one connection's place in one room. From the moment it
-// joins, or joins again, until that join's reply is queued, the room's
-// stream messages for it are held, so that they follow the replayed ones
+// joins, joins again or asks for a first members page, until that
+// request's reply is queued, the room's stream messages for it are held, so that they follow the replayed ones
 // and the reply, and so are the other pushes that come after one of
 // them, which keeps each sender's order; from then on, those at or below
 // floor, which the reply's offset covers, are dropped: a message can
@@ -90,9 +90,9 @@ func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 }
 
 // send queues the batch's pushes for peer: all but those it is excepted
-// from, the stream messages at or below floor and the pushes handed over
-// before its join. The batch's last stream message is recorded as sent
-// even when floor covers it: holdForRejoin takes the later of the two.
+// from, the stream messages at or below floor, the pushes handed over
+// before its join and the presence pushes its last count included. The batch's last stream message is recorded as sent
+// even when floor covers it: holdAgain takes the later of the two.
 func (ms *membership) send(peer model.Peer, batch roomBatch) {
 	if batch.tail != nil {
 		defer ms.sent.Store(batch.tail)
@@ -161,7 +161,8 @@ func (ms *membership) takesAll(batch roomBatch) bool {
 }
 
 // live ends the recovery: the held messages after floor, the reply's
-// position, go out, and later ones go straight through.
+// position, go out, but for the presence pushes the reply's count
+// included, and later ones go straight through.
 func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
@@ -188,12 +189,13 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	ms.recovering.Store(false)
 }
 
-// holdForRejoin answers a join of a room the member is in already: the
-// stream position of the last message queued for it, or the reply's
-// floor, and the messages that follow are held until the new reply is
-// queued (live ends the hold). Called with the hub's lock held, which no
+// holdAgain starts a hold for a member past its join, for a join of the
+// room it is in already or a first members page: it returns the stream
+// position of the last message queued for it, or the reply's floor, and
+// the messages that follow are held until the new reply is queued (live
+// ends the hold). Called with the hub's lock held, which no
 // delivery holds, and on the member's reader, which ended the last hold.
-func (ms *membership) holdForRejoin() broker.Position {
+func (ms *membership) holdAgain() broker.Position {
 	at := broker.Position{Offset: ms.floor, Epoch: ms.epoch}
 	if sent := ms.sent.Load(); sent != nil && (sent.Epoch != at.Epoch || sent.Offset > at.Offset) {
 		at = *sent
