@@ -15,11 +15,15 @@ import (
 type redisRelay struct {
 	ln      net.Listener
 	mu      sync.Mutex
-	word    []byte        // what a held command names
-	held    chan struct{} // closed on release; nil while nothing is held
-	waiting bool          // a connection waits at the relay
-	counted []byte        // what seen counts
-	seen    int           // the commands that named counted
+	holds   map[string]*relayHold // by the word a held command names, as sent
+	counted []byte                // what seen counts
+	seen    int                   // the commands that named counted
+}
+
+// relayHold is one word's hold.
+type relayHold struct {
+	released chan struct{}
+	waiting  bool // a connection waits at it
 }
 
 func startRedisRelay(t *testing.T, target string) *redisRelay {
@@ -27,7 +31,7 @@ func startRedisRelay(t *testing.T, target string) *redisRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &redisRelay{ln: ln}
+	r := &redisRelay{ln: ln, holds: make(map[string]*relayHold)}
 	var relays sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -83,11 +87,12 @@ func (r *redisRelay) forward(to, from net.Conn) {
 			if r.counted != nil {
 				r.seen += bytes.Count(bytes.ToLower(buf[:n]), r.counted)
 			}
-			held := r.held
-			if held != nil && bytes.Contains(bytes.ToLower(buf[:n]), r.word) {
-				r.waiting = true
-			} else {
-				held = nil
+			var held chan struct{}
+			for word, h := range r.holds {
+				if bytes.Contains(bytes.ToLower(buf[:n]), []byte(word)) {
+					h.waiting, held = true, h.released
+					break
+				}
 			}
 			r.mu.Unlock()
 			if held != nil {
@@ -107,7 +112,7 @@ func (r *redisRelay) forward(to, from net.Conn) {
 func (r *redisRelay) count(word string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.counted, r.seen = []byte("\r\n"+word+"\r\n"), 0
+	r.counted, r.seen = []byte(relayWord(word)), 0
 }
 
 // named returns how many commands named the word given to count since.
@@ -120,27 +125,52 @@ func (r *redisRelay) named() int {
 func (r *redisRelay) addr() string { return r.ln.Addr().String() }
 
 // hold holds the next commands that name word, as an argument of their
-// own, and those sent after them on the same connection.
+// own, and those sent after them on the same connection, until release or
+// let; other words' holds stand.
 func (r *redisRelay) hold(word string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.word = []byte("\r\n" + word + "\r\n")
-	r.held = make(chan struct{})
-	r.waiting = false
+	r.holds[relayWord(word)] = &relayHold{released: make(chan struct{})}
 }
+
+func relayWord(word string) string { return "\r\n" + word + "\r\n" }
 
 // holding reports whether a connection waits at the relay.
 func (r *redisRelay) holding() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.waiting
+	for _, h := range r.holds {
+		if h.waiting {
+			return true
+		}
+	}
+	return false
 }
 
+// holdingAt reports whether a connection waits at word's hold.
+func (r *redisRelay) holdingAt(word string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.holds[relayWord(word)]
+	return h != nil && h.waiting
+}
+
+// let releases word's hold alone.
+func (r *redisRelay) let(word string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.holds[relayWord(word)]; h != nil {
+		close(h.released)
+		delete(r.holds, relayWord(word))
+	}
+}
+
+// release releases every hold.
 func (r *redisRelay) release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.held != nil {
-		close(r.held)
-		r.held = nil
+	for word, h := range r.holds {
+		close(h.released)
+		delete(r.holds, word)
 	}
 }

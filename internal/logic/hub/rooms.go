@@ -90,10 +90,12 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	// So does the count: the presence pushes published before the room's
 	// deliveries reached this node never reach the member, so the count
 	// it is given must include their changes. The room.joined this join
-	// sends keeps the number of its own change.
+	// sends keeps the number of its own change. A change the broker did
+	// not take is missing from the broker's count until the node restores
+	// its presence there: this node's count, which has it, stands.
 	members := count
 	if counted == nil || !subscribed {
-		if recount := h.countUsers(ctx, room); counted == nil || !recount.local {
+		if recount := h.countUsers(ctx, room); counted == nil || !count.local && !recount.local {
 			members = recount
 		}
 	}
