@@ -1,7 +1,6 @@
 package cmd_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -25,13 +24,7 @@ func TestDemoPageCountGoesThroughAnEmptyRoom(t *testing.T) {
 	tab := b.open(node.base + "/?token=" + wstest.Token(t, clusterSecret, "bob", time.Now().Add(time.Hour)))
 	tab.waitFor("the page to connect", connected)
 
-	relay.hold("apply") // ann's leave, and bob's first join behind it
-	ann.Request("l", "room.leave", map[string]string{"room": room})
-	wstest.WaitFor(t, "ann's leave to wait at the relay", relay.holding)
-	first.Send(map[string]any{"id": "j", "event": "room.join", "data": map[string]string{"room": room}})
-	wstest.WaitFor(t, "bob's first connection to be in the room", func() bool {
-		return strings.Contains(node.admin(t, "GET", "/connections?user=bob", ""), `"rooms":["r"]`)
-	})
+	joinBehindALeave(t, node, relay, ann, first, room)
 	relay.count("page")
 	if err := chromedp.Run(tab.ctx,
 		chromedp.SetValue("#room", room, chromedp.ByQuery),

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gfws/template-ws/internal/wstest"
 )
@@ -34,9 +33,10 @@ func TestAJoinWhoseChangeMissedRedisCountsItsUser(t *testing.T) {
 	wstest.WaitFor(t, "ann to be in the room", func() bool {
 		return strings.Contains(node.admin(t, "GET", "/connections?user=ann", ""), `"rooms":["r"]`)
 	})
-	// Her change goes to the broker at once, which refuses it while the
-	// node is out of reach: that takes no I/O, only a moment.
-	time.Sleep(200 * time.Millisecond)
+	// Her change went to the broker as she entered, and the broker,
+	// out of reach, refused it without I/O: long before the admin call
+	// above was answered. (Had it not, Redis would take her change once
+	// back, and count her all the same.)
 	relay.count("page")
 	relay.let("subscribe")
 	// The room's subscription is confirmed and the join counts the room
@@ -44,15 +44,12 @@ func TestAJoinWhoseChangeMissedRedisCountsItsUser(t *testing.T) {
 	wstest.WaitFor(t, "the join to count the room again", func() bool { return relay.named() > 0 })
 	relay.let("restore")
 
-	var got struct {
-		Members int
-		Local   bool
-	}
+	var got struct{ Members int }
 	r := ann.Read()
 	if err := json.Unmarshal(r.Data, &got); err != nil || r.CodeOf(t) != 0 {
 		t.Fatalf("join: %+v %s", r, r.Data)
 	}
-	if got.Members != 1 || !got.Local {
-		t.Fatalf("a join whose change missed Redis was answered %s, want ann counted on this node: members 1, local", r.Data)
+	if got.Members != 1 {
+		t.Fatalf("a join whose change missed Redis was answered %s, want ann counted: members 1", r.Data)
 	}
 }
