@@ -23,6 +23,7 @@ type presence struct {
 type presenceChange struct {
 	broker.Change
 	counted chan roomCount
+	quiet   bool // a leave that undoes a refused join the room was not told of
 }
 
 // roomCount is how many users a room has: on every node, or on this one
@@ -95,7 +96,7 @@ func (h *sHub) sendPresence() {
 			// A leave that empties the room is told too: a member whose
 			// own user's join is still on its way may hold a count that
 			// includes the user who left.
-			if !c.Join && count.moved && h.announces(count.users) {
+			if !c.Join && !c.quiet && count.moved && h.announces(count.users) {
 				h.pushPresence(ctx, c.Room, EventRoomLeft, c.User, count.version, nil)
 			}
 		}

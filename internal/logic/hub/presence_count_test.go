@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -83,5 +84,38 @@ func TestMembersPagesAfterTheFirstKeepPresencePushes(t *testing.T) {
 			}
 		}
 		expectReply(t, joiner.Read(), 0, "")
+	}
+}
+
+// A join refused past rooms.presenceEventsLimit was never told, and nor
+// is its undoing: members past the limit count by pages, and one counted
+// before it must not lose a user it never had.
+func TestARefusedJoinPastTheLimitIsNotTold(t *testing.T) {
+	node := startNode(t, map[string]any{"rooms.presenceEventsLimit": 2})
+	watcher, member := dialAs(t, node, "w"), dialAs(t, node, "m")
+	var joined wstest.Joined
+	if err := json.Unmarshal(watcher.Call("j", "room.join", map[string]string{"room": "full"}).Data, &joined); err != nil {
+		t.Fatal(err)
+	}
+	expectReply(t, member.Call("j", "room.join", map[string]string{"room": "full"}), 0, "")
+	expectPush(t, watcher, "room.joined", map[string]string{"userId": "m"})
+	expectReply(t, watcher.Request("s", "room.send", map[string]string{"room": "full", "text": "one"}), 0, "")
+
+	late := dialAs(t, node, "x")
+	r := late.Call("x", "room.join", map[string]any{"room": "full", "since": map[string]any{"offset": 99, "epoch": joined.Epoch}})
+	if r.CodeOf(t) != 51 {
+		t.Fatalf("a since past the end: %+v", r)
+	}
+	// The room is back at the limit: the next leave is told, and it is
+	// the first presence push the watcher gets.
+	expectReply(t, member.Request("l", "room.leave", map[string]string{"room": "full"}), 0, "")
+	for {
+		m := watcher.Read()
+		if m.Event == "room.joined" || m.Event == "room.left" {
+			if data := dataOf(t, m); m.Event != "room.left" || data["userId"] != "m" {
+				t.Fatalf("the watcher was told %s %v, want room.left of m", m.Event, data)
+			}
+			return
+		}
 	}
 }

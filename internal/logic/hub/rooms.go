@@ -103,13 +103,15 @@ func (h *sHub) JoinRoom(ctx context.Context, in model.RoomJoinInput) (out model.
 	position, recovered, err := h.recoverJoin(ctx, p, ms, room, in.Since, count.position)
 	if err != nil {
 		// The user was in the room from the join's change to the leave
-		// that undoes it, and counts taken in between include them: the
-		// room hears them come and go, so that no count kept from the
-		// pushes keeps them.
-		if count.moved && h.announces(count.users) {
+		// that undoes it, and counts taken in between include them: a
+		// room small enough to hear of joins hears them come and go, so
+		// that no count kept from the pushes keeps them; a larger one
+		// hears of neither.
+		told := count.moved && h.announces(count.users)
+		if told {
 			h.pushPresence(ctx, room, EventRoomJoined, p.UserID(), count.version, p)
 		}
-		h.leave(p, room)
+		h.takeOut(p, room, !told)
 		return out, err
 	}
 	if count.moved && h.announces(count.users) {
@@ -164,7 +166,11 @@ func (h *sHub) LeaveRoom(ctx context.Context, room string) error {
 }
 
 // leave takes p out of room.
-func (h *sHub) leave(p model.Peer, room string) {
+func (h *sHub) leave(p model.Peer, room string) { h.takeOut(p, room, false) }
+
+// takeOut takes p out of room; quiet keeps the room from hearing of it,
+// for a refused join that it never heard of.
+func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m := h.conns[p.ID()]
@@ -178,7 +184,7 @@ func (h *sHub) leave(p model.Peer, room string) {
 	removeFrom(h.rooms, room, m)
 	h.broker.UnwatchRoom(room)
 	if h.leftLocked(p.UserID(), room) {
-		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}})
+		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
 	}
 }
 
