@@ -21,9 +21,9 @@ const maxPending = 4096
 
 // membership is one connection's place in one room. From the moment it
 // joins, joins again or asks for a first members page, until that
-// request's reply is queued, the room's stream messages for it are held, so that they follow the replayed ones
-// and the reply, and so are the other pushes that come after one of
-// them, which keeps each sender's order; from then on, those at or below
+// request's reply is queued, the room's stream messages for it are held,
+// so that they follow the replayed ones and the reply, and so are the
+// other pushes that come after one of them, which keeps each sender's order; from then on, those at or below
 // floor, which the reply's offset covers, are dropped: a message can
 // reach a node after a recovery read it from the history. The floor holds
 // in the reply's epoch only: a stream that Redis lost starts again from
@@ -91,8 +91,9 @@ func (ms *membership) deliver(peer model.Peer, batch roomBatch) {
 
 // send queues the batch's pushes for peer: all but those it is excepted
 // from, the stream messages at or below floor, the pushes handed over
-// before its join and the presence pushes its last count included. The batch's last stream message is recorded as sent
-// even when floor covers it: holdAgain takes the later of the two.
+// before its join and the presence pushes its last count included. The
+// batch's last stream message is recorded as sent even when floor covers
+// it: holdAgain takes the later of the two.
 func (ms *membership) send(peer model.Peer, batch roomBatch) {
 	if batch.tail != nil {
 		defer ms.sent.Store(batch.tail)
