@@ -15,7 +15,7 @@ import (
 // other user leave, then its user join.
 // Not parallel: see TestDemoPageInARealBrowser.
 func TestDemoPageCountGoesThroughAnEmptyRoom(t *testing.T) {
-	node, relay := launchThroughRelay(t, "democount")
+	node, relay, _ := launchThroughRelay(t, "democount")
 	const room = "r"
 	ann := node.dialAs(t, "ann")
 	joinAcross(t, ann, room)

@@ -9,18 +9,14 @@ import (
 )
 
 // A join whose presence change could not reach Redis counts this node's
-// users, its own among them, and says so, even when Redis is back by the
-// time the room's subscription is confirmed: Redis lacks the user until
+// users, its own among them, even when Redis is back by the time the
+// room's subscription is confirmed: Redis lacks the user until
 // the node restores its presence there. Here the node's subscription
 // drops and its new one waits at a relay while the user joins; the node's
 // restore waits there too.
 func TestAJoinWhoseChangeMissedRedisCountsItsUser(t *testing.T) {
 	t.Parallel()
-	redis := wstest.StartRedis(t)
-	relay := startRedisRelay(t, redis.Addr())
-	node := launchClusterNode(t, redis, map[string]any{
-		"redis.default.address": relay.addr(), "redis.default.readTimeout": "20s", "broker.prefix": "missed",
-	})
+	node, relay, redis := launchThroughRelay(t, "missed")
 	ann := node.dialAs(t, "ann")
 
 	relay.hold("subscribe")

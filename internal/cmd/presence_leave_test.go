@@ -16,7 +16,7 @@ import (
 // too many.
 func TestACountTakenBeforeTheUsersJoinHearsTheLeaveThatEmptiedTheRoom(t *testing.T) {
 	t.Parallel()
-	node, relay := launchThroughRelay(t, "empties")
+	node, relay, _ := launchThroughRelay(t, "empties")
 	const room = "r"
 	ann := node.dialAs(t, "ann")
 	joinAcross(t, ann, room)
@@ -56,7 +56,7 @@ func TestACountTakenBeforeTheUsersJoinHearsTheLeaveThatEmptiedTheRoom(t *testing
 // joins.
 func TestARefusedJoinLeavesNoCountBehind(t *testing.T) {
 	t.Parallel()
-	node, relay := launchThroughRelay(t, "refused")
+	node, relay, _ := launchThroughRelay(t, "refused")
 	const room = "r"
 	watcher := node.dialAs(t, "wes")
 	var joined wstest.Joined
@@ -114,13 +114,13 @@ func joinBehindALeave(t *testing.T, node *server, relay *redisRelay, leaver, joi
 
 // launchThroughRelay starts a node under prefix whose every Redis
 // connection passes a relay that can hold its commands, as long as a test
-// needs (the node's read timeout is 20s).
-func launchThroughRelay(t *testing.T, prefix string) (*server, *redisRelay) {
+// needs (the node's read timeout is 20s), on a Redis of its own.
+func launchThroughRelay(t *testing.T, prefix string) (*server, *redisRelay, *wstest.Redis) {
 	t.Helper()
 	redis := wstest.StartRedis(t)
 	relay := startRedisRelay(t, redis.Addr())
 	node := launchClusterNode(t, redis, map[string]any{
 		"redis.default.address": relay.addr(), "redis.default.readTimeout": "20s", "broker.prefix": prefix,
 	})
-	return node, relay
+	return node, relay, redis
 }
