@@ -10,12 +10,14 @@
 # and the time a rejoin with since takes to replay 100 missed messages, on
 # one node and through the two Redis nodes).
 # Usage: hack/bench.sh [rounds]               (default 2 rounds of every section)
-#        BENCH_ONLY=rooms hack/bench.sh 1     (one section: load, rooms or recovery)
+#        BENCH_ONLY=rooms hack/bench.sh 2     (one section: load, rooms or recovery)
 #        BENCH_PROFILE=8 hack/bench.sh 1      (also an 8 s CPU profile of the
 #                                              template node of every run, from
 #                                              its start, and a heap profile of
 #                                              its idle connections, in
 #                                              bench-profiles/)
+# Ratios want an even number of rounds: the machine's speed drifts over a
+# run, and one round runs the Redis nodes after both servers' fills.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
