@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 			"and replace nodes one at a time behind the proxy (each drains on SIGTERM)")
 	}
 	headers := edge.NewHeaderGuard(headerTimeout, wsCfg.Trusts)
-	s.SetHandler(headers.Handler(s.ServeHTTP))
+	s.SetHandler(edge.GrowStack(headers.Handler(s.ServeHTTP)))
 	// Outside every group's middleware, so it sees the final status.
 	s.Use(edge.ClientErrors)
 	guardOpsPaths(s, serverSection.Map(), adminToken.String())
