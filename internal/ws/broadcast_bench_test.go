@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gogf/gf/v2/net/ghttp"
+	"github.com/gogf/gf/v2/os/glog"
 
 	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
@@ -28,7 +29,14 @@ func countingClients(b *testing.B, n int) ([]*ws.Conn, *atomic.Int64) {
 		conns = append(conns, c)
 		mu.Unlock()
 	}})
+	// A benchmark reports on stdout, a line per benchmark: the server's
+	// and the connections' log lines would split it.
+	quiet := glog.New()
+	quiet.SetStdoutPrint(false)
+	glog.SetStdoutPrint(false)
+	b.Cleanup(func() { glog.SetStdoutPrint(true) })
 	base := wstest.Serve(b, func(s *ghttp.Server) {
+		s.SetLogger(quiet)
 		s.BindHandler("/ws", srv.Handle)
 	})
 	b.Cleanup(func() { srv.Drain(wstest.ShutdownContext(b)) })
