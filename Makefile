@@ -29,8 +29,8 @@ test-deps:
 
 # The template beside a hand-written gorilla hub: every load mode, then
 # the ratios (see BENCHMARKS.md), then the Go benchmarks, which run
-# whether or not every ratio met its target; the target fails if one did
-# not. Takes a few minutes.
+# whether or not every ratio met its target; it fails after them if one
+# did not. Takes a few minutes.
 .PHONY: bench
 bench:
 	@status=0; hack/bench.sh || status=$$?; \
