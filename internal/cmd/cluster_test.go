@@ -239,7 +239,12 @@ func TestClusterSurvivesARedisOutage(t *testing.T) {
 	onA.Send(map[string]any{"event": "room.send", "data": map[string]string{"room": "o", "text": "across again"}})
 	expectEvent(t, onA, "room.message", `"text":"across again"`)
 	expectEvent(t, onB, "room.message", `"text":"across again"`, `"from":"ada"`)
-	// Redis came back empty; the heartbeats have put presence back.
+	// Redis came back empty. Each node puts its presence back once it
+	// reaches Redis again, right after it reports ready, not before.
+	members := wstest.ModulePath(t) + ":members:o"
+	wstest.WaitFor(t, "both nodes to put their users back", func() bool {
+		return redis.Do(t, "ZCARD", members).Int() == 2
+	})
 	var got struct{ Users []string }
 	r := onB.Call("m", "room.members", map[string]string{"room": "o"})
 	if err := json.Unmarshal(r.Data, &got); err != nil || strings.Join(got.Users, ",") != "ada,ben" {
