@@ -2,25 +2,74 @@ package wstest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago and that
+// no other call in this process has returned. It is taken below the
+// kernel's range of ephemeral ports: a port from that range may become,
+// between this check and the listen of whatever the test starts on it,
+// the source port of any connection the machine opens.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
+	lowest, below := 10000, ephemeralPortsStart()
+	if below-lowest < 1000 {
+		// No room below the ephemeral range: the kernel chooses.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		port := lowest + rand.IntN(below-lowest)
+		if handedOut.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		handedOut.ports[port] = true
+		return port
+	}
+	t.Fatalf("no free loopback port between %d and %d", lowest, below)
+	return 0
+}
+
+// handedOut is every port FreePort has returned in this process.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: make(map[int]bool)}
+
+// ephemeralPortsStart is the first port the kernel gives outgoing
+// connections (Linux's default when it cannot be read).
+func ephemeralPortsStart() int {
+	const linuxDefault = 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return linuxDefault
+	}
+	first, err := strconv.Atoi(strings.Fields(string(b) + " x")[0])
+	if err != nil {
+		return linuxDefault
+	}
+	return first
 }
 
 // ShippedNginxConf returns manifest/deploy/nginx/<name> with each
