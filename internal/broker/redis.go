@@ -281,17 +281,23 @@ func (r *Redis) warnIfEvicting() {
 	}
 }
 
-// evictionWarning reads the reply of INFO memory: every key the brokers
-// write expires on its own, and an evicted presence key is rebuilt by no
-// node, so its room keeps wrong counts and member pages until it empties.
-// Without a maxmemory, no policy evicts.
-func evictionWarning(info string) string {
+// InfoFields reads a reply of Redis's INFO into its fields, by name.
+func InfoFields(info string) map[string]string {
 	fields := make(map[string]string)
 	for _, line := range strings.Split(info, "\n") {
 		if key, value, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
 			fields[key] = value
 		}
 	}
+	return fields
+}
+
+// evictionWarning reads the reply of INFO memory: every key the brokers
+// write expires on its own, and an evicted presence key is rebuilt by no
+// node, so its room keeps wrong counts and member pages until it empties.
+// Without a maxmemory, no policy evicts.
+func evictionWarning(info string) string {
+	fields := InfoFields(info)
 	limit, policy := fields["maxmemory"], fields["maxmemory_policy"]
 	if limit == "" || limit == "0" || policy == "" || policy == "noeviction" {
 		return ""

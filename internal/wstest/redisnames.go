@@ -11,6 +11,8 @@ import (
 	"github.com/gogf/gf/v2/container/gvar"
 	"github.com/gogf/gf/v2/database/gredis"
 	"github.com/gogf/gf/v2/util/gconv"
+
+	"github.com/gfws/template-ws/internal/broker"
 )
 
 // ModulePath is the module path that go.mod declares.
@@ -48,13 +50,7 @@ func (r *Redis) Do(t testing.TB, command string, args ...any) *gvar.Var {
 // them.
 func (r *Redis) Info(t testing.TB, section string) map[string]string {
 	t.Helper()
-	fields := map[string]string{}
-	for _, line := range strings.Split(r.Do(t, "INFO", section).String(), "\n") {
-		if key, value, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			fields[key] = value
-		}
-	}
-	return fields
+	return broker.InfoFields(r.Do(t, "INFO", section).String())
 }
 
 // Subscribers returns how many connections subscribe to channel.
