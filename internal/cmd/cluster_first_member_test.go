@@ -1,7 +1,6 @@
 package cmd_test
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/gfws/template-ws/internal/wstest"
@@ -36,12 +35,7 @@ func TestClusterCountOfANodesFirstMemberIncludesWhatItsSubscriptionMissed(t *tes
 	expectEvent(t, watcher, "room.joined", `"yve"`) // on its way through Redis
 	relay.release()
 
-	count := xan.CountRoom(-1, func(m wstest.Msg, _ int) bool { return string(m.ID) == `"j"` })
-	joinAcross(t, a.dialAs(t, "pat"), room)
-	count = xan.CountRoom(count, func(m wstest.Msg, _ int) bool {
-		return m.Event == "room.joined" && bytes.Contains(m.Data, []byte(`"pat"`))
-	})
-	if count != 5 {
+	if count := countOncePatJoins(t, xan, a, room); count != 5 {
 		t.Fatalf("xan counts %d users once pat joined, want 5 (zed, wes, xan, yve, pat)", count)
 	}
 }

@@ -87,14 +87,21 @@ func TestARefusedJoinLeavesNoCountBehind(t *testing.T) {
 		}
 	}
 
-	count := member.CountRoom(-1, func(m wstest.Msg, _ int) bool { return string(m.ID) == `"j"` })
-	joinAcross(t, node.dialAs(t, "pat"), room)
-	count = member.CountRoom(count, func(m wstest.Msg, _ int) bool {
-		return m.Event == "room.joined" && bytes.Contains(m.Data, []byte(`"pat"`))
-	})
-	if count != 3 {
+	if count := countOncePatJoins(t, member, node, room); count != 3 {
 		t.Fatalf("mia counts %d users once pat joined, want 3 (wes, mia, pat)", count)
 	}
+}
+
+// countOncePatJoins counts room as c does, from the reply to its join
+// request "j" on, then has pat join room on node and returns c's count
+// once c hears of it.
+func countOncePatJoins(t *testing.T, c *wstest.Client, node *server, room string) int {
+	t.Helper()
+	count := c.CountRoom(-1, func(m wstest.Msg, _ int) bool { return string(m.ID) == `"j"` })
+	joinAcross(t, node.dialAs(t, "pat"), room)
+	return c.CountRoom(count, func(m wstest.Msg, _ int) bool {
+		return m.Event == "room.joined" && bytes.Contains(m.Data, []byte(`"pat"`))
+	})
 }
 
 // joinBehindALeave has leaver leave room and joiner, bob's first
