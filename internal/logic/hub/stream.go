@@ -23,17 +23,18 @@ const maxPending = 4096
 // joins, joins again or asks for a first members page, until that
 // request's reply is queued, the room's stream messages for it are held,
 // so that they follow the replayed ones and the reply, and so are the
-// other pushes that come after one of them, which keeps each sender's order; from then on, those at or below
-// floor, which the reply's offset covers, are dropped: a message can
-// reach a node after a recovery read it from the history. The floor holds
-// in the reply's epoch only: a stream that Redis lost starts again from
-// offset 1 under its members, and those messages are new. The pushes
-// outside the stream handed over before the join (numbered up to
-// joinedAt) are not its own: a large room's lane may deliver them after
-// the join. The room.joined and room.left pushes are held until the reply
-// too, and those of changes the reply's count includes (up to counted)
-// are dropped: the count told them, and they must not move a client's
-// count again, whether they reach the node before the reply or after.
+// other pushes that come after one of them, which keeps each sender's
+// order; from then on, those at or below floor, which the reply's offset
+// covers, are dropped: a message can reach a node after a recovery read it
+// from the history. The floor holds in the reply's epoch only: a stream
+// that Redis lost starts again from offset 1 under its members, and those
+// messages are new. The pushes outside the stream handed over before the
+// join (numbered up to joinedAt) are not its own: a large room's lane may
+// deliver them after the join. The room.joined and room.left pushes are
+// held until the reply too, and those of changes the reply's count
+// includes (up to counted) are dropped: the count told them, and they must
+// not move a client's count again, whether they reach the node before the
+// reply or after.
 type membership struct {
 	joinedAt   uint64
 	counted    atomic.Uint64
