@@ -7,13 +7,17 @@ import (
 	"strings"
 )
 
+// maxUint64Digits is how many digits a uint64 has at most in decimal.
+const maxUint64Digits = 20
+
 // encodeMessage lays m out as kind, then origin, target and frame, each
 // prefixed with its length, so that no value needs escaping. A room
 // stream's message is followed by its offset in decimal, a space and its
 // stream's epoch, which the append script adds: Redis assigns them. A
 // presence push is followed by "p" and its version in decimal.
 func encodeMessage(m Message) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame)+21)
+	// The kind, three lengths and values, then room for 'p' and a version.
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(m.Origin)+len(m.Target)+len(m.Frame)+1+maxUint64Digits)
 	b = append(b, byte(m.Kind))
 	for _, part := range [][]byte{[]byte(m.Origin), []byte(m.Target), m.Frame} {
 		b = binary.AppendUvarint(b, uint64(len(part)))
