@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gogf/gf/v2/database/gredis"
-
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/wstest"
 )
@@ -18,16 +16,8 @@ import (
 func linkedBroker(t *testing.T, redis *wstest.Redis, node string) (*broker.Redis, *link, chan broker.Message) {
 	t.Helper()
 	l := startLink(t, redis.Addr())
-	b, err := broker.NewRedis(&gredis.Config{Address: l.addr()}, broker.RedisOptions{
-		Prefix: testPrefix, Node: node, PresenceTTL: time.Minute, History: broker.DefaultHistory(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
 	handle, got := collect()
-	b.Subscribe(handle)
-	wstest.WaitFor(t, node+" to subscribe", b.Ready)
+	b := newBrokerThrough(t, l.addr(), node, handle)
 	return b, l, got
 }
 

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gogf/gf/v2/database/gredis"
-
 	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/wstest"
 )
@@ -21,15 +19,7 @@ import (
 func TestALeaveDuringAnOutageIsMadeGoodAfter(t *testing.T) {
 	redis := wstest.StartRedis(t)
 	link := startLink(t, redis.Addr())
-	a, err := broker.NewRedis(&gredis.Config{Address: link.addr()}, broker.RedisOptions{
-		Prefix: testPrefix, Node: "a", PresenceTTL: time.Minute, History: broker.DefaultHistory(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	a.Subscribe(func(broker.Message) {})
-	wstest.WaitFor(t, "a to subscribe", a.Ready)
+	a := newBrokerThrough(t, link.addr(), "a", nil)
 	b := newRedisBrokerTTL(t, redis, testPrefix, "b", time.Minute, nil)
 	join(t, a, "r", "ann")
 	link.cut()

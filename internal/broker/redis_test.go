@@ -40,7 +40,24 @@ func newRedisBrokerTTL(tb testing.TB, redis *wstest.Redis, prefix, node string, 
 // newRedisBrokerWith is newRedisBroker with opts.
 func newRedisBrokerWith(tb testing.TB, redis *wstest.Redis, opts broker.RedisOptions, handle broker.Handler) *broker.Redis {
 	tb.Helper()
-	b, err := broker.NewRedis(&gredis.Config{Address: redis.Addr()}, opts)
+	return newBrokerAt(tb, redis.Addr(), opts, handle)
+}
+
+// newBrokerThrough is a subscribed broker of node, with a presence TTL of
+// a minute, that reaches Redis at a relay's address: a test's heartbeats
+// do not run unless it asks.
+func newBrokerThrough(tb testing.TB, relay, node string, handle broker.Handler) *broker.Redis {
+	tb.Helper()
+	return newBrokerAt(tb, relay, broker.RedisOptions{
+		Prefix: testPrefix, Node: node, PresenceTTL: time.Minute, History: broker.DefaultHistory(),
+	}, handle)
+}
+
+// newBrokerAt is newRedisBrokerWith for a Redis at address, which may be
+// a relay the test controls.
+func newBrokerAt(tb testing.TB, address string, opts broker.RedisOptions, handle broker.Handler) *broker.Redis {
+	tb.Helper()
+	b, err := broker.NewRedis(&gredis.Config{Address: address}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

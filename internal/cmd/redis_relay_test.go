@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"github.com/gfws/template-ws/internal/wstest"
 )
 
 // redisRelay relays a node's connections to Redis and can hold a
@@ -13,7 +15,7 @@ import (
 // command, or a script's operation) on, until told to let them go: a
 // way to have one of the node's calls reach Redis after another.
 type redisRelay struct {
-	ln      net.Listener
+	address string
 	mu      sync.Mutex
 	holds   map[string]*relayHold // by the word a held command names, as sent
 	counted []byte                // what seen counts
@@ -27,53 +29,9 @@ type relayHold struct {
 }
 
 func startRedisRelay(t *testing.T, target string) *redisRelay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &redisRelay{ln: ln, holds: make(map[string]*relayHold)}
-	var relays sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	relays.Add(1)
-	go func() {
-		defer relays.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, s)
-			mu.Unlock()
-			relays.Add(2)
-			go func() {
-				defer relays.Done()
-				_, _ = io.Copy(c, s)
-				_ = c.Close()
-			}()
-			go func() {
-				defer relays.Done()
-				r.forward(s, c)
-				_ = s.Close()
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		r.release()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		relays.Wait()
-	})
+	r := &redisRelay{holds: make(map[string]*relayHold)}
+	r.address = wstest.Relay(t, target, r.forward, func(to, from net.Conn) { _, _ = io.Copy(to, from) })
+	t.Cleanup(r.release)
 	return r
 }
 
@@ -122,7 +80,7 @@ func (r *redisRelay) named() int {
 	return r.seen
 }
 
-func (r *redisRelay) addr() string { return r.ln.Addr().String() }
+func (r *redisRelay) addr() string { return r.address }
 
 // hold holds the next commands that name word, as an argument of their
 // own, and those sent after them on the same connection, until release or
