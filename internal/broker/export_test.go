@@ -21,3 +21,6 @@ func KeptCost(prefix, room string) (list, idle int) {
 // StreamsKnown counts the rooms whose stream r's receiver remembers; call
 // it after Close.
 func (r *Redis) StreamsKnown() int { return len(r.streams) }
+
+// Queued counts the writes waiting for r's writer.
+func (r *Redis) Queued() int { return len(r.writes) }

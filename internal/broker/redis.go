@@ -86,6 +86,7 @@ func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 		_ = client.Close(context.Background())
 		return nil, fmt.Errorf("redis %s: the gredis adapter is not go-redis", cfg.Address)
 	}
+	loadScriptsOnConnect(raw)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Redis{
 		client: client, raw: raw, names: names{opts.Prefix}, node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
