@@ -97,9 +97,9 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	stats := metrics.New()
 	wsServer := ws.NewServer(wsCfg, node, router, ws.Hooks{
 		OnOpen: func(c *ws.Conn) { hubOfNode.Register(c) },
-		OnClose: func(c *ws.Conn, code int, _ string) {
+		OnClose: func(c *ws.Conn, code int, byClient bool) {
 			hubOfNode.Unregister(c)
-			stats.Closed(code)
+			stats.Closed(code, byClient)
 		},
 		OnRefuse: stats.Refused,
 	})

@@ -113,22 +113,30 @@ func (m *Metrics) Refused(reason string) {
 }
 
 // closeCodes are the close codes counted under their own label: those the
-// protocol names. A client that closes picks its own code, 3000 to 4999
-// among them, and would otherwise make a series per code it chose.
+// protocol names, and of those, clientCloseCodes when the client chose
+// the code. A client picks its own code, 3000 to 4999 among them, and
+// would otherwise make a series per code it chose, or pass for the
+// server's closes (a 4008 counted as a slow consumer).
 var closeCodes = map[int]bool{
 	1000: true, 1001: true, 1002: true, 1003: true, 1005: true, 1006: true, 1007: true, 1008: true,
 	1009: true, 1010: true, 1011: true, ws.CloseSlowConsumer: true, ws.CloseRateLimited: true,
 	ws.CloseTokenExpired: true, ws.CloseKicked: true,
 }
 
-// Closed counts a closed connection, and slow consumers apart.
-func (m *Metrics) Closed(code int) {
+// clientCloseCodes are the codes RFC 6455 lets a client close with.
+var clientCloseCodes = map[int]bool{
+	1000: true, 1001: true, 1002: true, 1003: true, 1007: true, 1008: true, 1009: true, 1010: true,
+}
+
+// Closed counts a closed connection, and slow consumers apart; byClient
+// says the client chose the code.
+func (m *Metrics) Closed(code int, byClient bool) {
 	label := "other"
-	if closeCodes[code] {
+	if byClient && clientCloseCodes[code] || !byClient && closeCodes[code] {
 		label = strconv.Itoa(code)
 	}
 	m.closed.WithLabelValues(label).Inc()
-	if code == ws.CloseSlowConsumer {
+	if code == ws.CloseSlowConsumer && !byClient {
 		m.slowClosed.Inc()
 	}
 }

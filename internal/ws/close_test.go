@@ -16,7 +16,7 @@ import (
 func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 	t.Parallel()
 	node := wstest.Start(t, nil)
-	for _, code := range []int{websocket.CloseNormalClosure, 4000} {
+	for _, code := range []int{websocket.CloseNormalClosure, 4000, ws.CloseSlowConsumer} {
 		c, _ := wstest.DialWelcome(t, node.WSURL, nil)
 		msg := websocket.FormatCloseMessage(code, "bye")
 		if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wstest.Timeout)); err != nil {
@@ -25,12 +25,17 @@ func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 		c.ExpectClose(code)
 	}
 	wstest.WaitFor(t, "the node to forget closed connections", func() bool { return node.App.WS.Len() == 0 })
-	// The metric labels a code the protocol names by itself, and counts one
-	// a client chose as other, so that clients cannot make series at will.
-	wstest.WaitFor(t, "both closes to be counted", func() bool {
+	// The metric labels a code the protocol names by itself, and counts as
+	// other one a client chose outside those a client may close with, so
+	// that clients can neither make series at will nor pass for the
+	// server's closes: a client's 4008 is no slow consumer.
+	wstest.WaitFor(t, "the closes to be counted", func() bool {
 		return wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="1000"}`) == 1 &&
-			wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="other"}`) == 1
+			wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="other"}`) == 2
 	})
+	if n := wstest.Metric(t, node.HTTPURL, "ws_slow_consumer_closed_total"); n != 0 {
+		t.Errorf("ws_slow_consumer_closed_total = %v after a client closed with 4008, want 0", n)
+	}
 }
 
 // A client that ends its stream without a close frame gets none back:

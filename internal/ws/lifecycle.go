@@ -77,10 +77,14 @@ func (s *Server) opened(c *Conn) {
 func (s *Server) closed(c *Conn, st closeState) {
 	s.release(c)
 	if s.hooks.OnClose != nil {
-		s.hooks.OnClose(c, st.code, st.reason)
+		s.hooks.OnClose(c, st.code, st.byPeer)
+	}
+	reason := st.reason
+	if st.byPeer {
+		reason = "the client closed with this code" // its own reason is not logged
 	}
 	glog.Infof(c.ctx, "ws close conn=%s user=%q remote=%q code=%d reason=%q duration=%s",
-		c.id, c.userID, c.clientIP, st.code, st.reason, time.Since(c.since).Round(time.Millisecond))
+		c.id, c.userID, c.clientIP, st.code, reason, time.Since(c.since).Round(time.Millisecond))
 }
 
 // Close starts the close handshake with code and reason and returns at

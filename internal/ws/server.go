@@ -34,8 +34,10 @@ type Hooks struct {
 	// is already known to the layers above.
 	OnOpen func(c *Conn)
 	// OnClose runs once on the connection's teardown goroutine, after the
-	// socket is closed and the Conn is removed from the Server.
-	OnClose func(c *Conn, code int, reason string)
+	// socket is closed and the Conn is removed from the Server. byClient
+	// says the client chose the code, which it may pick at will, even one
+	// of the codes the server closes with.
+	OnClose func(c *Conn, code int, byClient bool)
 	// OnRefuse runs on the handshake's goroutine for every handshake that
 	// is answered without an upgrade, with one of the Refused* reasons.
 	OnRefuse func(reason string)
