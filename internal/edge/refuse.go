@@ -40,8 +40,8 @@ func ClientErrors(r *ghttp.Request) {
 }
 
 // logClientError logs the path without its query, which may hold a
-// credential, and quotes what the client controls.
+// credential, and quotes what the client controls, clipped.
 func logClientError(r *ghttp.Request, status int, code gcode.Code, message string) {
 	glog.Noticef(r.Context(), "http %d %s %q from %s: code %d %q",
-		status, r.Method, r.URL.Path, r.RemoteAddr, code.Code(), message)
+		status, Clip(r.Method, MaxQuoted), Clip(r.URL.Path, MaxQuoted), r.RemoteAddr, code.Code(), message)
 }

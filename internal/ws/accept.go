@@ -10,6 +10,8 @@ import (
 	"github.com/gogf/gf/v2/net/ghttp"
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gorilla/websocket"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // Refusal reasons, as counted by Hooks.OnRefuse and logged.
@@ -64,7 +66,7 @@ func (s *Server) Handle(r *ghttp.Request) {
 func (s *Server) check(req *http.Request, hijackable bool) (identity, *refusal) {
 	if req.Method != http.MethodGet {
 		return identity{}, &refusal{RefusedMethod, http.StatusMethodNotAllowed, gcode.CodeInvalidRequest,
-			"the WebSocket endpoint accepts only GET; got " + clip(req.Method, maxQuoted), http.Header{"Allow": {"GET"}}}
+			"the WebSocket endpoint accepts only GET; got " + edge.Clip(req.Method, edge.MaxQuoted), http.Header{"Allow": {"GET"}}}
 	}
 	if missing := missingUpgradeHeaders(req); missing != "" {
 		return identity{}, &refusal{RefusedNoUpgrade, http.StatusUpgradeRequired, gcode.CodeInvalidRequest,
@@ -72,7 +74,7 @@ func (s *Server) check(req *http.Request, hijackable bool) (identity, *refusal) 
 	}
 	if v := req.Header.Get("Sec-WebSocket-Version"); v != "13" {
 		return identity{}, &refusal{RefusedVersion, http.StatusBadRequest, gcode.CodeInvalidRequest,
-			"unsupported Sec-WebSocket-Version " + strconv.Quote(clip(v, maxQuoted)) + ": this server speaks RFC 6455, version 13",
+			"unsupported Sec-WebSocket-Version " + strconv.Quote(edge.Clip(v, edge.MaxQuoted)) + ": this server speaks RFC 6455, version 13",
 			http.Header{"Sec-WebSocket-Version": {"13"}}}
 	}
 	if !validKey(req.Header.Get("Sec-WebSocket-Key")) {
@@ -83,7 +85,7 @@ func (s *Server) check(req *http.Request, hijackable bool) (identity, *refusal) 
 		return identity{}, &refusal{RefusedNoHijack, http.StatusInternalServerError, gcode.CodeNotSupported,
 			"this connection cannot be upgraded: it arrived over " + describeTransport(req) +
 				", which cannot hand over the socket. The WebSocket route must be reached over plain HTTP/1.1;" +
-				" see " + NginxFastCGIHint + " for routing " + clip(req.URL.Path, maxQuoted) + " to the HTTP address", nil}
+				" see " + NginxFastCGIHint + " for routing " + edge.Clip(req.URL.Path, edge.MaxQuoted) + " to the HTTP address", nil}
 	}
 	if !s.originAllowed(req) {
 		return identity{}, &refusal{RefusedOrigin, http.StatusForbidden, gcode.CodeSecurityReason, s.originRefusal(req), nil}

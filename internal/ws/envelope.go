@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/gogf/gf/v2/errors/gcode"
 )
@@ -155,20 +154,6 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// clip cuts s to at most limit bytes on a character boundary, ending
-// with "…" where it cut: messages and close reasons can quote a client's
-// input, and must stay short.
-func clip(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // reply queues a reply on c. A reply that cannot be encoded is a bug in a

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gogf/gf/v2/errors/gcode"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // encodeReply builds a reply {"id","event","code","message","data"},
@@ -17,7 +19,7 @@ func encodeReply(id json.RawMessage, event string, code gcode.Code, message stri
 	if err != nil {
 		return nil, err
 	}
-	message = clip(message, maxReplyMessage)
+	message = edge.Clip(message, maxReplyMessage)
 	out := make([]byte, 0, len(id)+len(event)+len(message)+len(payload)+48)
 	out = append(out, '{')
 	if len(id) > 0 {

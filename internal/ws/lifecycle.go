@@ -5,6 +5,8 @@ import (
 
 	"github.com/gogf/gf/v2/os/glog"
 	"github.com/gorilla/websocket"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // A connection's life, in order: attach (the socket is ours), register
@@ -104,7 +106,7 @@ func (c *Conn) condemn() {
 
 func (c *Conn) closeWith(st closeState) {
 	c.closeOnce.Do(func() {
-		st.reason = clip(st.reason, maxCloseReason)
+		st.reason = edge.Clip(st.reason, maxCloseReason)
 		c.close = st
 		if st.drop {
 			c.queueMu.Lock()

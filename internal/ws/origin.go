@@ -41,13 +41,13 @@ func (s *Server) originAllowed(r *http.Request) bool {
 // originRefusal says why the request's origin was refused and what fixes
 // it.
 func (s *Server) originRefusal(r *http.Request) string {
-	origin := strconv.Quote(clip(r.Header.Get("Origin"), maxQuoted))
+	origin := strconv.Quote(edge.Clip(r.Header.Get("Origin"), edge.MaxQuoted))
 	if len(s.cfg.AllowedOrigins) > 0 {
 		return "origin " + origin + " is not allowed: it is not in ws.allowedOrigins"
 	}
 	hosts := s.addressedHosts(r)
 	for i, h := range hosts {
-		hosts[i] = strconv.Quote(clip(h, maxQuoted))
+		hosts[i] = strconv.Quote(edge.Clip(h, edge.MaxQuoted))
 	}
 	return "origin " + origin + " is not allowed: with ws.allowedOrigins empty, a page may connect only to the host and port " +
 		"it was served from, here " + strings.Join(hosts, " or ") + "; list other origins in ws.allowedOrigins. " +

@@ -7,6 +7,8 @@ import (
 
 	"github.com/gogf/gf/v2/errors/gcode"
 	"github.com/gogf/gf/v2/net/ghttp"
+
+	"github.com/gfws/template-ws/internal/edge"
 )
 
 // NginxConfigHint is the shipped file that shows a working WebSocket proxy.
@@ -23,9 +25,6 @@ const proxyFix = " The request came through a proxy, which most likely dropped t
 	" proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;" +
 	" proxy_set_header Connection $connection_upgrade;" +
 	" (with the map $http_upgrade $connection_upgrade block); see " + NginxConfigHint + "."
-
-// maxQuoted bounds what a refusal quotes of the request.
-const maxQuoted = 128
 
 // writeRefusal answers a handshake that will not be upgraded with a plain
 // HTTP response in GoFrame's {"code","message","data"} shape.
@@ -55,7 +54,7 @@ func missingUpgradeHeaders(r *http.Request) string {
 // upgradeRequiredMessage explains a 426 in words a person can act on.
 func upgradeRequiredMessage(r *http.Request, missing string) string {
 	msg := "This is a WebSocket endpoint and the request lacks the header " + missing +
-		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + clip(r.Host+r.URL.Path, maxQuoted) +
+		". Connect with a WebSocket client (for example new WebSocket(\"ws://" + edge.Clip(r.Host+r.URL.Path, edge.MaxQuoted) +
 		"\") in a browser), not a plain HTTP request."
 	// Only a handshake can have lost its hop-by-hop headers on the way:
 	// every WebSocket client sends Sec-WebSocket-Key, which proxies pass on.

@@ -65,7 +65,7 @@ func OpsGuard(token string) ghttp.HandlerFunc {
 			return
 		}
 		edge.Refuse(r, http.StatusUnauthorized, gcode.CodeNotAuthorized,
-			"this request came through a proxy ("+mark+"): "+r.URL.Path+
+			"this request came through a proxy ("+mark+"): "+edge.Clip(r.URL.Path, edge.MaxQuoted)+
 				" answers proxied requests only with Authorization: Bearer <admin.token>"+setTokenHint(token))
 	}
 }
@@ -83,7 +83,7 @@ func DebugGuard(token string) ghttp.HandlerFunc {
 		}
 		if site := crossSite(r.Request); site != "" {
 			edge.Refuse(r, http.StatusForbidden, gcode.CodeSecurityReason,
-				r.URL.Path+" refuses requests a browser sends from another site ("+site+"): open it from this machine")
+				edge.Clip(r.URL.Path, edge.MaxQuoted)+" refuses requests a browser sends from another site ("+site+"): open it from this machine")
 		}
 	}
 }
@@ -194,7 +194,7 @@ func quoteOrNone(s string) string {
 	if s == "" {
 		return "none"
 	}
-	return strconv.Quote(s)
+	return strconv.Quote(edge.Clip(s, edge.MaxQuoted))
 }
 
 // StatusFromCode gives an API error the HTTP status that matches its code,

@@ -184,3 +184,20 @@ func TestAdminRefusesCrossSiteRequests(t *testing.T) {
 		t.Fatalf("ann got %+v first", m)
 	}
 }
+
+// A refusal quotes what it needs of the request, clipped: a path, Host or
+// Origin of kilobytes comes back as a short quote, as a handshake's does.
+func TestGuardRefusalsQuoteLittleOfTheRequest(t *testing.T) {
+	node := wstest.Start(t, map[string]any{"server.swaggerPath": "/swagger"})
+	long := strings.Repeat("a", 4000)
+	for what, res := range map[string]apiResponse{
+		"a proxied ops path": send(t, "GET", node.HTTPURL+"/swagger/"+long, map[string]string{"Via": "1.1 nginx"}, ""),
+		"a Host":             send(t, "GET", node.HTTPURL+"/api/v1/connections", map[string]string{"Host": long + ".example"}, ""),
+		"an Origin": send(t, "POST", node.HTTPURL+"/api/v1/push",
+			map[string]string{"Origin": "https://" + long + ".example", "Content-Type": "application/json"}, `{"user":"ann","event":"x"}`),
+	} {
+		if res.Status < 400 || len(res.Message) > 600 || !strings.Contains(res.Message, "aaa…") {
+			t.Errorf("%s of 4000 bytes: %d, message of %d bytes: %.200s", what, res.Status, len(res.Message), res.Message)
+		}
+	}
+}
