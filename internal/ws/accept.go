@@ -20,6 +20,7 @@ const (
 	RefusedNoUpgrade  = "no_upgrade"
 	RefusedVersion    = "version"
 	RefusedKey        = "key"
+	RefusedBody       = "body"
 	RefusedNoHijack   = "no_hijack"
 	RefusedOrigin     = "origin"
 	RefusedAuth       = "auth"
@@ -32,7 +33,7 @@ const (
 // RefusalReasons lists every reason Hooks.OnRefuse can be called with, so
 // that metrics can show each at zero before it first happens.
 func RefusalReasons() []string {
-	return []string{RefusedMethod, RefusedNoUpgrade, RefusedVersion, RefusedKey, RefusedNoHijack,
+	return []string{RefusedMethod, RefusedNoUpgrade, RefusedVersion, RefusedKey, RefusedBody, RefusedNoHijack,
 		RefusedOrigin, RefusedAuth, RefusedCapacity, RefusedDraining, RefusedHandshake}
 }
 
@@ -80,6 +81,12 @@ func (s *Server) check(req *http.Request, hijackable bool) (identity, *refusal) 
 	if !validKey(req.Header.Get("Sec-WebSocket-Key")) {
 		return identity{}, &refusal{RefusedKey, http.StatusBadRequest, gcode.CodeInvalidRequest,
 			"missing or malformed Sec-WebSocket-Key: it must be 16 random bytes in base64", nil}
+	}
+	// What follows the handshake on the socket is frames: a body would be
+	// read as the first of them.
+	if req.ContentLength != 0 || len(req.TransferEncoding) > 0 {
+		return identity{}, &refusal{RefusedBody, http.StatusBadRequest, gcode.CodeInvalidRequest,
+			"a WebSocket handshake has no body: send the GET without Content-Length or Transfer-Encoding", nil}
 	}
 	if !hijackable || req.ProtoMajor != 1 {
 		return identity{}, &refusal{RefusedNoHijack, http.StatusInternalServerError, gcode.CodeNotSupported,

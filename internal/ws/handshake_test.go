@@ -149,6 +149,16 @@ func TestHandshakeRefusals(t *testing.T) {
 		res := wstest.RawRequest(t, addr, upgradeLines("Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: not-base64!")...)
 		checkRefusal(t, res.Status, res.Header, res.Body, refusal{status: 400, code: 66, message: []string{"Sec-WebSocket-Key"}})
 	})
+	t.Run("a body is 400", func(t *testing.T) {
+		res := wstest.RawRequest(t, addr, upgradeLines("Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: "+testKey,
+			"Content-Length: 5", "", "hello")...)
+		checkRefusal(t, res.Status, res.Header, res.Body, refusal{status: 400, code: 66, message: []string{"no body"}})
+	})
+	t.Run("a frame sent before the 101 gets a 400 saying to wait for it", func(t *testing.T) {
+		const maskedHello = "\x81\x85\x00\x00\x00\x00hello"
+		res := wstest.RawRequest(t, addr, upgradeLines("Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: "+testKey, "", maskedHello)...)
+		checkRefusal(t, res.Status, res.Header, res.Body, refusal{status: 400, code: 66, message: []string{"wait for the 101"}})
+	})
 	t.Run("foreign origin is 403 naming origin, host, setting and proxy fix", func(t *testing.T) {
 		host := strings.TrimPrefix(node.HTTPURL, "http://")
 		dialRefused(t, node.WSURL, http.Header{"Origin": {"https://evil.example"}}, refusal{

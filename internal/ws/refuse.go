@@ -3,6 +3,7 @@ package ws
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gogf/gf/v2/errors/gcode"
@@ -37,6 +38,15 @@ func writeRefusal(w http.ResponseWriter, status int, code gcode.Code, message st
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// earlyDataRefusal answers, as a plain 400, a handshake whose client sent
+// frames before the 101.
+var earlyDataRefusal = func() []byte {
+	body, _ := json.Marshal(ghttp.DefaultHandlerResponse{Code: gcode.CodeInvalidRequest.Code(),
+		Message: "the client sent data behind its handshake: a WebSocket client must wait for the 101 response before it sends frames (RFC 6455, 4.1)"})
+	return []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
+}()
 
 // missingUpgradeHeaders names the handshake headers the request lacks, or
 // returns "".

@@ -130,10 +130,17 @@ type socketHijacker struct {
 	sock         *socket
 }
 
+// Hijack hijacks the connection and wraps it. A client that sent data
+// behind its handshake, before the 101, broke RFC 6455 (4.1), and gorilla
+// closes its socket unanswered: it is told why here first.
 func (h *socketHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := h.hijacker.Hijack()
 	if err != nil {
 		return nil, nil, err
+	}
+	if rw.Reader.Buffered() > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(h.writeTimeout))
+		_, _ = conn.Write(earlyDataRefusal)
 	}
 	h.sock = &socket{Conn: conn, writeTimeout: h.writeTimeout}
 	return h.sock, rw, nil
