@@ -62,6 +62,19 @@ func TestConfigFileMistakesStopTheServer(t *testing.T) {
 	}
 }
 
+// A server that finds no configuration file says, before it listens,
+// that every key has its built-in default: the file was meant to be
+// somewhere.
+func TestNoConfigFileIsSaid(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startIn(t, dir, "GF_GCFG_PATH="+dir)
+	const want = "no configuration file was found, so every key has its built-in default"
+	wstest.WaitFor(t, "the server to say it found no configuration file", func() bool {
+		return strings.Contains(s.output.String(), want)
+	})
+}
+
 // shippedConfigWith returns manifest/config/config.yaml, on a free port,
 // with the line that starts with old replaced by new, and the number of
 // that line.

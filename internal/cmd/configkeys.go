@@ -2,12 +2,15 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/gogf/gf/v2/errors/gerror"
 	"github.com/gogf/gf/v2/os/gcfg"
+	"github.com/gogf/gf/v2/os/glog"
 )
 
 // checkedConfigSections are the sections whose every key this product
@@ -77,6 +80,20 @@ var knownConfigPaths = func() []string {
 // key of checkedConfigSections this product does not know, before any key
 // is read: either would otherwise leave the server running on defaults.
 func checkConfig(ctx context.Context, cfg *gcfg.Config) error {
+	if cfg == nil {
+		// GoFrame's default instance is nil when the directory it was
+		// pointed at (GF_GCFG_PATH, --gf.gcfg.path) does not exist; its
+		// adapter's error names the path.
+		if _, err := gcfg.NewAdapterFile(); err != nil {
+			return fmt.Errorf("config: %w", gerror.Cause(err))
+		}
+		return errors.New("config: GoFrame could not set up its configuration file adapter")
+	}
+	if file, isFile := cfg.GetAdapter().(*gcfg.AdapterFile); isFile {
+		if _, err := file.GetFilePath(); err != nil {
+			glog.Warningf(ctx, "config: no configuration file was found, so every key has its built-in default: %v", gerror.Cause(err))
+		}
+	}
 	data, err := cfg.Data(ctx)
 	if err != nil {
 		return loadError(cfg, err)

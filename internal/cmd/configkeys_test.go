@@ -175,3 +175,16 @@ func TestYAMLErrorNamesTheLineOfTheMistake(t *testing.T) {
 		t.Error("valid YAML reported as failing")
 	}
 }
+
+// A configuration directory that does not exist stops the server with
+// GoFrame's word for it, not a nil pointer's: GoFrame's default instance
+// is nil then.
+func TestAMissingConfigDirectoryIsNamed(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	t.Setenv("GF_GCFG_PATH", missing)
+	err := checkConfig(context.Background(), nil)
+	want := `config: configuration directory path "` + missing + `" does not exist`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+}

@@ -75,13 +75,19 @@ func launchWithFile(t *testing.T, name, content string) *server {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startIn(t, dir, "GF_GCFG_PATH="+dir, "GF_GCFG_FILE="+name)
+}
+
+// startIn runs the binary in dir, with env added to the test's own.
+func startIn(t *testing.T, dir string, env ...string) *server {
+	t.Helper()
 	s := &server{
 		cmd:    exec.Command(binary),
 		output: &wstest.SyncBuffer{},
 		exited: make(chan error, 1),
 	}
 	s.cmd.Dir = dir
-	s.cmd.Env = append(os.Environ(), "GF_GCFG_PATH="+dir, "GF_GCFG_FILE="+name)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
