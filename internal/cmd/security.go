@@ -33,7 +33,7 @@ var placeholderSecrets = []string{ws.PlaceholderJWTSecret}
 // repository ships.
 func warnPlaceholderSecrets(ctx context.Context, jwtSecret, adminToken string) {
 	for _, secret := range []struct{ key, value, risk string }{
-		{"ws.auth.jwtSecret", jwtSecret, "anybody can forge tokens"},
+		{"ws.auth.jwtSecret", jwtSecret, "anybody can sign tokens with it, so tokens are accepted only on direct connections from this machine"},
 		{"admin.token", adminToken, "anybody can use the admin API"},
 	} {
 		if slices.Contains(placeholderSecrets, secret.value) {

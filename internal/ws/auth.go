@@ -49,6 +49,10 @@ func (s *Server) authenticate(r *http.Request) (identity, error) {
 		}
 		return identity{}, nil
 	}
+	if s.cfg.JWTSecret == PlaceholderJWTSecret && !directFromThisMachine(r) {
+		return identity{}, errors.New("ws.auth.jwtSecret is still the shipped placeholder, which anybody can sign tokens with:" +
+			" until it is set to a long random secret, tokens are accepted only on direct connections from this machine")
+	}
 	claims := jwt.RegisteredClaims{}
 	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) {
 		return []byte(s.cfg.JWTSecret), nil
@@ -69,6 +73,14 @@ func (s *Server) authenticate(r *http.Request) (identity, error) {
 		id.expires = claims.ExpiresAt.Time
 	}
 	return id, nil
+}
+
+// directFromThisMachine reports whether r came from a loopback peer with
+// no mark of a proxy: through a proxy on the same host every peer is
+// loopback.
+func directFromThisMachine(r *http.Request) bool {
+	peer := edge.PeerAddr(r)
+	return peer.IsValid() && peer.IsLoopback() && !cameThroughProxy(r)
 }
 
 // checkUserID refuses a sub that could pass for another user or forge

@@ -12,7 +12,8 @@ import (
 )
 
 // PlaceholderJWTSecret is the secret shipped in manifest/config/config.yaml.
-// A server running with it accepts tokens anybody can forge, so it warns.
+// Anybody can sign tokens with it: a server running with it warns, and
+// takes tokens only on direct connections from its own machine.
 const PlaceholderJWTSecret = "change-me"
 
 // Config is everything the WebSocket transport reads from the `ws` section

@@ -12,6 +12,7 @@ import (
 	"github.com/gogf/gf/v2/net/ghttp"
 	"github.com/gorilla/websocket"
 
+	"github.com/gfws/template-ws/internal/ws"
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
@@ -200,6 +201,26 @@ func TestHandshakeRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// With the shipped placeholder secret, which anybody can sign tokens with,
+// a token counts only on a direct connection from the node's machine: a
+// proxy on the same host makes every peer loopback, and would otherwise
+// let anybody sign in as anybody. Anonymous connections go through.
+func TestPlaceholderSecretTakesTokensOnlyFromThisMachineDirectly(t *testing.T) {
+	t.Parallel()
+	node := wstest.Start(t, nil)
+	token := wstest.Token(t, ws.PlaceholderJWTSecret, "alice", time.Time{})
+	_, welcome := wstest.DialWelcome(t, node.WSURL+"?token="+token, nil)
+	var data struct{ UserID string }
+	if err := json.Unmarshal(welcome.Data, &data); err != nil || data.UserID != "alice" {
+		t.Fatalf("a direct token: welcome userId %q, want alice (%v)", data.UserID, err)
+	}
+	proxied := http.Header{"X-Forwarded-For": {"203.0.113.9"}}
+	dialRefused(t, node.WSURL+"?token="+token, proxied, refusal{
+		status: 401, code: 61, message: []string{"ws.auth.jwtSecret is still the shipped placeholder", "long random secret"},
+	})
+	wstest.DialWelcome(t, node.WSURL, proxied)
 }
 
 func TestHandshakeTokenRequired(t *testing.T) {
