@@ -40,7 +40,7 @@ bench:
 # gofmt and go vet, as CI runs them.
 .PHONY: lint
 lint:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt would change the files above" && exit 1)
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt would change the files above: run gofmt -w . (or gofmt -w on each)" && exit 1)
 	$(GO) vet ./...
 
 # Rewrite the clients' code that follows the event contract after changing

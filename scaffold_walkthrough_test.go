@@ -19,125 +19,42 @@ import (
 	"github.com/gfws/template-ws/internal/wstest"
 )
 
-// The files of the README's "Adding an event" walkthrough, as a team
-// writes them in its new app.
-var walkthrough = map[string]string{
-	"api/ws/v1/chat.go": `package v1
-
-import "github.com/gogf/gf/v2/frame/g"
-
-type ChatTypingReq struct {
-	g.Meta ` + "`" + `event:"chat.typing" summary:"Tell the room's other members you are typing"` + "`" + `
-	Room   string ` + "`" + `json:"room" v:"required|length:1,64"` + "`" + `
+// walkthroughFiles are the files of the README's "Adding an event"
+// walkthrough, in the order of its Go blocks.
+var walkthroughFiles = []string{
+	"api/ws/v1/chat.go",
+	"internal/controller/ws/ws_v1_chat_typing.go",
+	"internal/controller/ws/ws_v1_chat_typing_test.go",
+	"api/admin/v1/online.go",
+	"internal/controller/admin/admin_v1_online.go",
 }
 
-type ChatTypingRes struct{}
-`,
-	"api/admin/v1/online.go": `package v1
-
-import "github.com/gogf/gf/v2/frame/g"
-
-type OnlineReq struct {
-	g.Meta ` + "`" + `path:"/online" method:"get" tags:"Admin" summary:"Count this node's connections"` + "`" + `
-}
-
-type OnlineRes struct {
-	Connections int ` + "`" + `json:"connections"` + "`" + `
-}
-`,
-}
-
-// The method bodies filled into the stubs that make ctrl writes.
-var filled = map[string]string{
-	"internal/controller/ws/ws_v1_chat_typing.go": `package ws
-
-import (
-	"context"
-
-	"github.com/gogf/gf/v2/frame/g"
-
-	"myapp/api/ws/v1"
-	"myapp/internal/model"
-	"myapp/internal/service"
-	"myapp/internal/ws"
-)
-
-func (c *ControllerV1) ChatTyping(ctx context.Context, req *v1.ChatTypingReq) (res *v1.ChatTypingRes, err error) {
-	err = service.Hub().PublishToRoom(ctx, model.RoomEventInput{
-		Room:  req.Room,
-		Event: "chat.typing",
-		Data:  g.Map{"room": req.Room, "userId": ws.FromContext(ctx).UserID()},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &v1.ChatTypingRes{}, nil
-}
-`,
-	"internal/controller/ws/ws_v1_chat_typing_test.go": `package ws_test
-
-import (
-	"context"
-	"strings"
-	"testing"
-	"time"
-
-	"myapp/api/ws/v1"
-	"myapp/internal/wstest"
-	"myapp/pkg/wsclient"
-)
-
-func TestChatTypingReachesTheOtherMembers(t *testing.T) {
-	node := wstest.Start(t, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ann, bob, eve := dial(t, node.WSURL), dial(t, node.WSURL), dial(t, node.WSURL)
-	typing := make(chan wsclient.Message, 1)
-	bob.On("chat.typing", func(m wsclient.Message) { typing <- m })
-	for _, c := range []*wsclient.Client{ann, bob} {
-		if _, err := c.RoomJoin(ctx, &v1.RoomJoinReq{Room: "team"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := ann.ChatTyping(ctx, &v1.ChatTypingReq{Room: "team"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case m := <-typing:
-		if !strings.Contains(string(m.Data), ` + "`" + `"room":"team"` + "`" + `) {
-			t.Fatalf("bob got %s", m.Data)
-		}
-	case <-ctx.Done():
-		t.Fatal("bob got no chat.typing")
-	}
-	if _, err := eve.ChatTyping(ctx, &v1.ChatTypingReq{Room: "team"}); !wsclient.IsRefusal(err, 61) {
-		t.Fatalf("a non-member's chat.typing: %v, want code 61", err)
-	}
-}
-
-func dial(t *testing.T, url string) *wsclient.Client {
+// readmeWalkthrough returns the walkthrough's files as the README shows
+// them, by path, so that the test writes what a team copies from it.
+func readmeWalkthrough(t *testing.T) map[string]string {
 	t.Helper()
-	c, err := wsclient.Dial(context.Background(), url, nil)
+	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-`,
-	"internal/controller/admin/admin_v1_online.go": `package admin
-
-import (
-	"context"
-
-	"myapp/api/admin/v1"
-	"myapp/internal/service"
-)
-
-func (c *ControllerV1) Online(ctx context.Context, req *v1.OnlineReq) (res *v1.OnlineRes, err error) {
-	return &v1.OnlineRes{Connections: service.Hub().Counts().Connections}, nil
-}
-`,
+	_, section, found := strings.Cut(string(readme), "\n## Adding an event\n")
+	if !found {
+		t.Fatal(`README.md has no section "## Adding an event"`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := regexp.MustCompile("(?ms)^( *)```go\n(.*?)^ *```\n").FindAllStringSubmatch(section, -1)
+	if len(blocks) != len(walkthroughFiles) {
+		t.Fatalf("README.md's walkthrough has %d Go blocks, want %d: %v", len(blocks), len(walkthroughFiles), walkthroughFiles)
+	}
+	files := make(map[string]string)
+	for i, block := range blocks {
+		lines := strings.Split(block[2], "\n")
+		for j, line := range lines {
+			lines[j] = strings.TrimPrefix(line, block[1])
+		}
+		files[walkthroughFiles[i]] = strings.Join(lines, "\n")
+	}
+	return files
 }
 
 func writeFiles(t *testing.T, app string, files map[string]string) {
@@ -150,7 +67,16 @@ func writeFiles(t *testing.T, app string, files map[string]string) {
 }
 
 func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
-	writeFiles(t, app, walkthrough)
+	// The API definitions first; make ctrl writes the stubs the rest fill.
+	definitions, filled := make(map[string]string), make(map[string]string)
+	for name, content := range readmeWalkthrough(t) {
+		if strings.HasPrefix(name, "api/") {
+			definitions[name] = content
+		} else {
+			filled[name] = content
+		}
+	}
+	writeFiles(t, app, definitions)
 	run(t, app, env, "make", "ctrl", "GF="+gf)
 	for name := range filled {
 		if strings.HasSuffix(name, "_test.go") {
@@ -175,6 +101,10 @@ func addEventAndEndpoint(t *testing.T, app string, env []string, gf string) {
 		t.Fatalf("after make ctrl, pkg/wsclient/events.go has no ChatTyping method:\n%s", goClient)
 	}
 	writeFiles(t, app, filled)
+	// As copied from the README, the files pass the app's make lint.
+	if unformatted := run(t, app, env, "gofmt", "-l", "api", "internal"); unformatted != "" {
+		t.Fatalf("the README's walkthrough files are not gofmt-formatted:\n%s", unformatted)
+	}
 	run(t, app, env, "go", "build", "-o", "bin/myapp", ".")
 
 	served := startApp(t, app, env, filepath.Join(app, "bin", "myapp"))
