@@ -198,10 +198,12 @@ func startApp(t *testing.T, app string, env []string, cmd ...string) startedApp 
 }
 
 // gfRunRestarts starts the app with `gf run main.go`, changes a source
-// file, and waits for a new process to serve. gf run must report no error
-// and leave no zombie of the server it replaced.
+// file, and waits for a new process to serve, then saves a change while
+// gf run builds another and waits for it to be served too. gf run must
+// report no error and leave no zombie of the servers it replaced.
 func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
-	gfRun := startApp(t, app, env, gf, "run", "main.go")
+	hold := newLinkHold(t)
+	gfRun := startApp(t, app, env, gf, "run", "main.go", "-e", "-toolexec="+hold.script)
 	defer gfRun.stop()
 	url := "ws" + strings.TrimPrefix(gfRun.base, "http") + "/ws"
 	nodeOf := func() string {
@@ -224,19 +226,36 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 	touched := filepath.Join(app, "internal", "controller", "ws", "ws_v1_chat_typing.go")
 	// gf run sets its watches up in the background; like a person saving
 	// again, touch the file until the restart shows.
+	touch := func() {
+		f, err := os.OpenFile(touched, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.WriteString("\n// A change gf run notices.\n")
+		f.Close()
+	}
 	lastTouch := time.Time{}
 	wstest.WaitWithin(t, 3*time.Minute, "gf run to restart the server", func() bool {
 		if time.Since(lastTouch) > 5*time.Second {
-			f, err := os.OpenFile(touched, os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = f.WriteString("\n// A change gf run notices.\n")
-			f.Close()
+			touch()
 			lastTouch = time.Now()
 		}
 		node := nodeOf()
 		return node != "" && node != first
+	})
+	// A change saved while gf run builds the one before, after the build
+	// has read the sources, is built after it.
+	hold.arm()
+	touch()
+	wstest.WaitWithin(t, 3*time.Minute, "gf run's build to link", hold.linking)
+	const savedDuringBuild = "a change saved during a build"
+	if err := os.WriteFile(filepath.Join(filepath.Dir(touched), "saved_during_build.go"),
+		[]byte("package ws\n\nfunc init() { println(\""+savedDuringBuild+"\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hold.release()
+	wstest.WaitWithin(t, 3*time.Minute, "gf run to serve "+savedDuringBuild, func() bool {
+		return strings.Contains(gfRun.output.String(), savedDuringBuild)
 	})
 	for line := range strings.SplitSeq(gfRun.output.String(), "\n") {
 		if !serverLogLine.MatchString(line) && strings.Contains(strings.ToLower(line), "error") {
@@ -247,6 +266,45 @@ func gfRunRestarts(t *testing.T, app string, env []string, gf string) {
 		t.Errorf("gf run left the servers it replaced unreaped: %s", strings.Join(zombies, ", "))
 	}
 }
+
+// linkHold is a -toolexec script for go build that, while armed, holds
+// the link step until released: a build in the middle, its sources read.
+type linkHold struct {
+	script, armed, linked string
+	t                     *testing.T
+}
+
+func newLinkHold(t *testing.T) *linkHold {
+	dir := t.TempDir()
+	h := &linkHold{script: filepath.Join(dir, "toolexec.sh"), armed: filepath.Join(dir, "armed"), linked: filepath.Join(dir, "linking"), t: t}
+	script := "#!/bin/sh\n" +
+		"if [ \"$(basename \"$1\")\" = link ] && [ -e " + h.armed + " ]; then\n" +
+		"\ttouch " + h.linked + "\n" +
+		"\twhile [ -e " + h.armed + " ]; do sleep 0.05; done\n" +
+		"fi\n" +
+		"exec \"$@\"\n"
+	if err := os.WriteFile(h.script, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.release)
+	return h
+}
+
+// arm makes the next link wait.
+func (h *linkHold) arm() {
+	if err := os.WriteFile(h.armed, nil, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// linking reports whether a link waits.
+func (h *linkHold) linking() bool {
+	_, err := os.Stat(h.linked)
+	return err == nil
+}
+
+// release lets links go on.
+func (h *linkHold) release() { _ = os.Remove(h.armed) }
 
 // serverLogLine matches the server's own log lines, which gf run passes
 // through; gf run's lines have no timestamp.

@@ -9,8 +9,9 @@ gf_cli = $(or $(shell $(GO) run ./hack/tools/gfcli $(1)),$(error no gf CLI: see 
 
 ifeq ($(origin GF),undefined)
 GF = $(call gf_cli)
-# gf run as released leaves every server it replaces as a zombie; only
-# the cached build carries the fix (hack/tools/gfcli/build.go).
+# gf run as released leaves every server it replaces as a zombie, and
+# drops a change saved while it builds; only the cached build carries the
+# fixes (hack/tools/gfcli/build.go).
 gf_run = $(call gf_cli,-patched)
 else
 gf_run = $(GF)

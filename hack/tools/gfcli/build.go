@@ -12,23 +12,95 @@ import (
 // gfCore is the GoFrame module whose gproc package gf run uses.
 const gfCore = "github.com/gogf/gf/v2"
 
-// gprocFix makes gproc's Process.Kill reap the process it kills. As
-// released (gf v2.10.0 to v2.10.2 alike), Kill releases the process
-// before it waits for it, so the wait fails and every restart of gf run
-// leaves the replaced server as a zombie (`[main] <defunct>`) until gf run
-// exits. Without the release, the wait that follows collects it.
-var gprocFix = struct{ file, old string }{
-	file: filepath.Join("os", "gproc", "gproc_process.go"),
-	old: `	if runtime.GOOS != "windows" {
+// fix is a change the cached gf CLI carries to the source of one of the
+// modules it is built from.
+type fix struct {
+	module, file, old, new string
+	// fixed says what the change cures, for the message that asks to
+	// remove the fix when a version no longer holds old.
+	fixed string
+}
+
+// fixes are the changes to gf as released (gf v2.10.0, GoFrame v2.10.0
+// to v2.10.2 alike) that gf run needs:
+//
+//   - gproc's Process.Kill released the process before it waited for it,
+//     so the wait failed and every restart of gf run left the replaced
+//     server as a zombie (`[main] <defunct>`) until gf run exited. Without
+//     the release, the wait that follows collects it.
+//   - gf run dropped a change saved while it was building the one before
+//     (its `dirty` flag ignores every event until the build ends), and
+//     kept serving the older code until the next save. A change saved
+//     meanwhile now gets one more build after it.
+var fixes = []fix{
+	{
+		module: gfCore,
+		file:   filepath.Join("os", "gproc", "gproc_process.go"),
+		old: `	if runtime.GOOS != "windows" {
 		if err = p.Process.Release(); err != nil {
 			intlog.Errorf(context.TODO(), ` + "`%+v`" + `, err)
 		}
 	}
 `,
+		fixed: "releases a process before waiting for it",
+	},
+	{
+		module: gfModule,
+		file:   filepath.Join("internal", "cmd", "cmd_run.go"),
+		old: `	dirty := gtype.NewBool()
+`,
+		new: `	dirty, again := gtype.NewBool(), gtype.NewBool()
+`,
+		fixed: "drops a change saved during a build",
+	},
+	{
+		module: gfModule,
+		file:   filepath.Join("internal", "cmd", "cmd_run.go"),
+		old: `		if !dirty.Cas(false, true) {
+			return
+		}
+
+		// With some delay in case of multiple code changes in very short interval.
+		gtimer.SetTimeout(ctx, 1500*gtime.MS, func(ctx context.Context) {
+			defer dirty.Set(false)
+			mlog.Printf(` + "`watched file changes: %s`" + `, event.String())
+			app.Run(ctx, outputPath)
+		})
+`,
+		new: `		if !dirty.Cas(false, true) {
+			again.Set(true)
+			return
+		}
+
+		var build func(ctx context.Context)
+		build = func(ctx context.Context) {
+			again.Set(false)
+			mlog.Printf(` + "`watched file changes: %s`" + `, event.String())
+			app.Run(ctx, outputPath)
+			dirty.Set(false)
+			if again.Cas(true, false) && dirty.Cas(false, true) {
+				gtimer.SetTimeout(ctx, 1500*gtime.MS, build)
+			}
+		}
+		// With some delay in case of multiple code changes in very short interval.
+		gtimer.SetTimeout(ctx, 1500*gtime.MS, build)
+`,
+		fixed: "drops a change saved during a build",
+	},
+}
+
+// fixesKey is what the fixes add to the key of the cached build, so that
+// a changed fix builds again.
+func fixesKey() []byte {
+	var key []byte
+	for _, f := range fixes {
+		key = append(append(append(key, f.file...), f.old...), f.new...)
+	}
+	return key
 }
 
 // build builds the gf CLI of the module file mod (with its sums) into bin,
-// against a copy of its GoFrame module carrying gprocFix. Concurrent
+// against copies of the modules that fixes change, changed. Concurrent
 // builds are safe: each works in its own directory and the last rename
 // wins with an identical binary.
 func build(mod, sum []byte, bin string) error {
@@ -46,23 +118,15 @@ func build(mod, sum []byte, bin string) error {
 	if err := os.WriteFile(filepath.Join(work, "go.sum"), sum, 0o644); err != nil {
 		return err
 	}
-	out, err := goCommand(work, "mod", "download", "-json", gfCore)
-	if err != nil {
-		return err
+	var replaces []byte
+	for i, module := range []string{gfCore, gfModule} {
+		dir := fmt.Sprintf("fixed%d", i)
+		if err := copyFixed(work, module, filepath.Join(work, dir)); err != nil {
+			return err
+		}
+		replaces = fmt.Appendf(replaces, "\nreplace %s => ./%s\n", module, dir)
 	}
-	var downloaded struct{ Dir, Version string }
-	if err := json.Unmarshal(out, &downloaded); err != nil || downloaded.Dir == "" {
-		return fmt.Errorf("go mod download %s: no directory in %q", gfCore, out)
-	}
-	core := filepath.Join(work, "gf")
-	if err := copyTree(downloaded.Dir, core); err != nil {
-		return err
-	}
-	if err := applyFix(core, downloaded.Version); err != nil {
-		return err
-	}
-	replace := fmt.Sprintf("\nreplace %s => ./gf\n", gfCore)
-	if err := os.WriteFile(filepath.Join(work, "go.mod"), append(mod, replace...), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(work, "go.mod"), append(mod, replaces...), 0o644); err != nil {
 		return err
 	}
 	// -trimpath keeps the build cache's entries independent of the work
@@ -73,18 +137,38 @@ func build(mod, sum []byte, bin string) error {
 	return os.Rename(filepath.Join(work, "gf-cli"), bin)
 }
 
-// applyFix rewrites gprocFix's file under core, or explains why it cannot.
-func applyFix(core, version string) error {
-	path := filepath.Join(core, gprocFix.file)
-	src, err := os.ReadFile(path)
+// copyFixed copies module, at the version work's go.mod requires, to dst
+// and applies its fixes there.
+func copyFixed(work, module, dst string) error {
+	out, err := goCommand(work, "mod", "download", "-json", module)
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(string(src), gprocFix.old) {
-		return fmt.Errorf("%s@%s/%s no longer releases a process before waiting for it; "+
-			"if its gf run reaps the servers it replaces, remove gprocFix from hack/tools/gfcli", gfCore, version, gprocFix.file)
+	var downloaded struct{ Dir, Version string }
+	if err := json.Unmarshal(out, &downloaded); err != nil || downloaded.Dir == "" {
+		return fmt.Errorf("go mod download %s: no directory in %q", module, out)
 	}
-	return os.WriteFile(path, []byte(strings.Replace(string(src), gprocFix.old, "", 1)), 0o644)
+	if err := copyTree(downloaded.Dir, dst); err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if f.module != module {
+			continue
+		}
+		path := filepath.Join(dst, f.file)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(src), f.old) {
+			return fmt.Errorf("%s@%s/%s has changed where gf run %s; "+
+				"if that is cured, remove the fix from hack/tools/gfcli", module, downloaded.Version, f.file, f.fixed)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(src), f.old, f.new, 1)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyTree copies the regular files under src to dst, writable: the

@@ -8,7 +8,7 @@
 //     the same hack/tools/gf.mod.
 //
 // With -patched it skips PATH and always answers the cached build, which
-// carries the one-line fix of gf run described in build.go.
+// carries the fixes of gf run described in build.go.
 //
 // Run it from the module's root: go run ./hack/tools/gfcli [-patched]
 package main
@@ -33,7 +33,7 @@ import (
 const gfModule = "github.com/gogf/gf/cmd/gf/v2"
 
 func main() {
-	patched := flag.Bool("patched", false, "ignore a gf on PATH: answer the cached build, whose gf run reaps the process it replaces")
+	patched := flag.Bool("patched", false, "ignore a gf on PATH: answer the cached build, whose gf run reaps the process it replaces and builds every change")
 	flag.Parse()
 	path, err := resolve(*patched)
 	if err != nil {
@@ -65,7 +65,7 @@ func resolve(patched bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key := sha256.Sum256(append(append(append([]byte{}, mod...), sum...), gprocFix.old...))
+	key := sha256.Sum256(append(append(append([]byte{}, mod...), sum...), fixesKey()...))
 	bin := filepath.Join(cache, "gf-cli", version+"-"+hex.EncodeToString(key[:])[:12], "gf")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
