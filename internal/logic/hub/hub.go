@@ -272,14 +272,16 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 // what was queued for them.
 func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	type victim struct {
-		peer  model.Peer
-		rooms []string
+		peer        model.Peer
+		rooms       []string
+		memberships []*membership
 	}
 	var victims []victim
 	add := func(m *member) {
 		v := victim{peer: m.peer}
-		for room := range m.rooms {
+		for room, ms := range m.rooms {
 			v.rooms = append(v.rooms, room)
+			v.memberships = append(v.memberships, ms)
 		}
 		victims = append(victims, v)
 	}
@@ -295,17 +297,19 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	}
 	h.mu.RUnlock()
 	for _, v := range victims {
-		h.closeAfterLanes(v.peer, v.rooms, reason)
+		h.closeAfterPushes(v.peer, v.rooms, v.memberships, reason)
 	}
 	return len(victims)
 }
 
-// closeAfterLanes kicks p once the lanes of its rooms have delivered the
-// pushes handed to them before the kick: a push followed by a kick
-// arrives before the close, in a large room as in a small one.
-func (h *sHub) closeAfterLanes(p model.Peer, rooms []string, reason string) {
+// closeAfterPushes kicks p once the lanes of its rooms have delivered the
+// pushes handed to them before the kick, and the holds of its memberships
+// under way (a join or a first members page waiting for its reply) have
+// ended, sending what they held: a push followed by a kick arrives before
+// the close, in a large room as in a small one, and during a join too.
+func (h *sHub) closeAfterPushes(p model.Peer, rooms []string, memberships []*membership, reason string) {
 	var waiting atomic.Int32
-	waiting.Store(int32(len(rooms)) + 1)
+	waiting.Store(int32(len(rooms)+len(memberships)) + 1)
 	done := func() {
 		if waiting.Add(-1) == 0 {
 			p.Close(ws.CloseKicked, reason)
@@ -313,6 +317,11 @@ func (h *sHub) closeAfterLanes(p model.Peer, rooms []string, reason string) {
 	}
 	for _, room := range rooms {
 		if !h.lanes.after(room, done) {
+			done()
+		}
+	}
+	for _, ms := range memberships {
+		if !ms.afterHold(done) {
 			done()
 		}
 	}

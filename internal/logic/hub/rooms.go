@@ -172,12 +172,13 @@ func (h *sHub) leave(p model.Peer, room string) { h.takeOut(p, room, false) }
 // for a refused join that it never heard of.
 func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m := h.conns[p.ID()]
-	if m == nil {
-		return
+	var ms *membership
+	if m != nil {
+		ms = m.rooms[room]
 	}
-	if _, in := m.rooms[room]; !in {
+	if ms == nil {
+		h.mu.Unlock()
 		return
 	}
 	delete(m.rooms, room)
@@ -186,6 +187,10 @@ func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 	if h.leftLocked(p.UserID(), room) {
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
 	}
+	h.mu.Unlock()
+	// A refused join's hold never goes live: what waits for it to end (a
+	// kick) goes on now.
+	ms.endHold()
 }
 
 // userRoom keys userConns.

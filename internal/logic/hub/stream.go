@@ -47,6 +47,8 @@ type membership struct {
 	sent    atomic.Pointer[broker.Position]
 	mu      sync.Mutex
 	pending []roomPush
+	// holdEnded run when the hold under way ends (see afterHold).
+	holdEnded []func()
 }
 
 func newMembership(joinedAt uint64) *membership {
@@ -167,6 +169,7 @@ func (ms *membership) takesAll(batch roomBatch) bool {
 // included, and later ones go straight through.
 func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	ms.mu.Lock()
+	defer ms.endHold()
 	defer ms.mu.Unlock()
 	ms.floor, ms.epoch = floor.Offset, floor.Epoch
 	var frames []*ws.Frame
@@ -189,6 +192,30 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 	}
 	ms.pending = nil
 	ms.recovering.Store(false)
+}
+
+// afterHold runs fn once the hold under way ends, as live sends what it
+// held or as the member leaves, and reports true; with no hold under way
+// it reports false and does nothing.
+func (ms *membership) afterHold(fn func()) bool {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if !ms.recovering.Load() {
+		return false
+	}
+	ms.holdEnded = append(ms.holdEnded, fn)
+	return true
+}
+
+// endHold runs what waits for the hold to end, outside ms.mu.
+func (ms *membership) endHold() {
+	ms.mu.Lock()
+	waiting := ms.holdEnded
+	ms.holdEnded = nil
+	ms.mu.Unlock()
+	for _, fn := range waiting {
+		fn()
+	}
 }
 
 // holdAgain starts a hold for a member past its join, for a join of the
