@@ -9,49 +9,65 @@ import (
 	"github.com/gfws/template-ws/internal/ws"
 )
 
-// A kick waits for a hold under way: the pushes a member's join or first
-// members page holds until its reply go out before the 4403, and a join
-// refused after its hold lets the kick go on.
+// A kick waits for a hold under way: the pushes a member's repeat join or
+// first members page holds until its reply go out before the 4403.
 func TestAKickWaitsForTheHoldOfAJoinUnderWay(t *testing.T) {
 	t.Parallel()
 	ann := &fakePeer{id: "1", user: "ann"}
 	h := newTestHub(t, ann)
 	ctx := context.Background()
-	for _, refused := range []bool{false, true} {
-		if _, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "lobby"}); err != nil {
-			t.Fatal(err)
-		}
-		h.mu.Lock()
-		ms := h.conns[ann.id].rooms["lobby"]
-		at := ms.holdAgain()
-		h.mu.Unlock()
-		if _, err := h.PushToRoom(ctx, "lobby", "notice", nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := h.KickConn(ctx, ann.id, "kicked"); err != nil {
-			t.Fatal(err)
-		}
-		ann.mu.Lock()
-		closed := ann.closed
-		ann.mu.Unlock()
-		if closed != 0 {
-			t.Fatalf("refused %v: the kick closed ann with %d while her hold kept a push", refused, closed)
-		}
-		if refused {
-			h.takeOut(ann, "lobby", true)
-		} else {
-			ms.live(ann, at)
-		}
-		ann.mu.Lock()
-		closed = ann.closed
-		ann.closed = 0
-		ann.mu.Unlock()
-		if closed != ws.CloseKicked {
-			t.Fatalf("refused %v: ann closed with %d once the hold ended, want %d", refused, closed, ws.CloseKicked)
-		}
-		if got := ann.events(); !refused && !slices.Contains(got, "notice") {
-			t.Fatalf("ann got %v before her kick, no notice", got)
-		}
-		h.leave(ann, "lobby")
+	if _, err := h.JoinRoom(as(ann), model.RoomJoinInput{Room: "lobby"}); err != nil {
+		t.Fatal(err)
 	}
+	h.mu.Lock()
+	ms := h.conns[ann.id].rooms["lobby"]
+	at := ms.holdAgain()
+	h.mu.Unlock()
+	if _, err := h.PushToRoom(ctx, "lobby", "notice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.KickConn(ctx, ann.id, "kicked"); err != nil {
+		t.Fatal(err)
+	}
+	if closed := closedWith(ann); closed != 0 {
+		t.Fatalf("the kick closed ann with %d while her hold kept a push", closed)
+	}
+	ms.live(ann, at)
+	if closed := closedWith(ann); closed != ws.CloseKicked {
+		t.Fatalf("ann closed with %d once the hold ended, want %d", closed, ws.CloseKicked)
+	}
+	if got := ann.events(); !slices.Contains(got, "notice") {
+		t.Fatalf("ann got %v before her kick, no notice", got)
+	}
+}
+
+// A kick that found a member in a join's hold, which the join's refusal
+// then took out of the room before the kick waited on it, closes it
+// anyway: no hold of a membership taken out ends any more.
+func TestAKickOfAMemberWhoseJoinWasRefusedCloses(t *testing.T) {
+	t.Parallel()
+	ann := &fakePeer{id: "1", user: "ann"}
+	h := newTestHub(t, ann)
+	// A join under way, registered as JoinRoom registers it.
+	h.mu.Lock()
+	m := h.conns[ann.id]
+	h.enteredLocked(ann.user, "lobby")
+	ms := newMembership(h.lanes.numbered.Load())
+	m.rooms["lobby"] = ms
+	addTo(h.rooms, "lobby", m)
+	h.mu.Unlock()
+	// The kick gathers its victim's rooms and memberships, the join is
+	// refused, then the kick waits on what it gathered.
+	h.takeOut(ann, "lobby", true)
+	h.closeAfterPushes(ann, []string{"lobby"}, []*membership{ms}, "kicked")
+	if closed := closedWith(ann); closed != ws.CloseKicked {
+		t.Fatalf("ann closed with %d, want %d", closed, ws.CloseKicked)
+	}
+}
+
+// closedWith returns p's close code, 0 while it is open.
+func closedWith(p *fakePeer) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }

@@ -188,9 +188,9 @@ func (h *sHub) takeOut(p model.Peer, room string, quiet bool) {
 		h.record(presenceChange{Change: broker.Change{Room: room, User: p.UserID()}, quiet: quiet})
 	}
 	h.mu.Unlock()
-	// A refused join's hold never goes live: what waits for it to end (a
-	// kick) goes on now.
-	ms.endHold()
+	// A refused join's hold never goes live: what waits for it (a kick)
+	// goes on now, and what comes later waits for nothing.
+	ms.leftRoom()
 }
 
 // userRoom keys userConns.

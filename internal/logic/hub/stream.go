@@ -49,6 +49,7 @@ type membership struct {
 	pending []roomPush
 	// holdEnded run when the hold under way ends (see afterHold).
 	holdEnded []func()
+	gone      bool // taken out of its room: no hold of it ends any more
 }
 
 func newMembership(joinedAt uint64) *membership {
@@ -200,11 +201,20 @@ func (ms *membership) live(peer model.Peer, floor broker.Position) {
 func (ms *membership) afterHold(fn func()) bool {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	if !ms.recovering.Load() {
+	if ms.gone || !ms.recovering.Load() {
 		return false
 	}
 	ms.holdEnded = append(ms.holdEnded, fn)
 	return true
+}
+
+// leftRoom ends the membership's holds for good: what waits for them goes
+// on now, and what would wait later does not.
+func (ms *membership) leftRoom() {
+	ms.mu.Lock()
+	ms.gone = true
+	ms.mu.Unlock()
+	ms.endHold()
 }
 
 // endHold runs what waits for the hold to end, outside ms.mu.
