@@ -123,9 +123,12 @@ var closeCodes = map[int]bool{
 	ws.CloseTokenExpired: true, ws.CloseKicked: true,
 }
 
-// clientCloseCodes are the codes RFC 6455 lets a client close with.
+// clientCloseCodes are the codes of closeCodes a client's close counts
+// under: those RFC 6455 defines for either end, and 1005 for a close
+// frame without a code (a browser's plain close()). The application's
+// codes (4008, 4029, 4401, 4403) are the server's to send.
 var clientCloseCodes = map[int]bool{
-	1000: true, 1001: true, 1002: true, 1003: true, 1007: true, 1008: true, 1009: true, 1010: true,
+	1000: true, 1001: true, 1002: true, 1003: true, 1005: true, 1007: true, 1008: true, 1009: true, 1010: true,
 }
 
 // Closed counts a closed connection, and slow consumers apart; byClient

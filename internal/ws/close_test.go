@@ -24,6 +24,12 @@ func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 		}
 		c.ExpectClose(code)
 	}
+	// A close frame without a code, as a browser's close() sends.
+	c, _ := wstest.DialWelcome(t, node.WSURL, nil)
+	if err := c.WriteControl(websocket.CloseMessage, nil, time.Now().Add(wstest.Timeout)); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectClose(websocket.CloseNoStatusReceived)
 	wstest.WaitFor(t, "the node to forget closed connections", func() bool { return node.App.WS.Len() == 0 })
 	// The metric labels a code the protocol names by itself, and counts as
 	// other one a client chose outside those a client may close with, so
@@ -31,6 +37,7 @@ func TestClientCloseIsEchoedWithTheSameCode(t *testing.T) {
 	// server's closes: a client's 4008 is no slow consumer.
 	wstest.WaitFor(t, "the closes to be counted", func() bool {
 		return wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="1000"}`) == 1 &&
+			wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="1005"}`) == 1 &&
 			wstest.Metric(t, node.HTTPURL, `ws_connections_closed_total{code="other"}`) == 2
 	})
 	if n := wstest.Metric(t, node.HTTPURL, "ws_slow_consumer_closed_total"); n != 0 {
