@@ -49,7 +49,7 @@ var fixes = []fix{
 		file:   filepath.Join("internal", "cmd", "cmd_run.go"),
 		old: `	dirty := gtype.NewBool()
 `,
-		new: `	dirty, again := gtype.NewBool(), gtype.NewBool()
+		new: `	dirty, again, latest := gtype.NewBool(), gtype.NewBool(), gtype.NewString()
 `,
 		fixed: "drops a change saved during a build",
 	},
@@ -67,15 +67,18 @@ var fixes = []fix{
 			app.Run(ctx, outputPath)
 		})
 `,
-		new: `		if !dirty.Cas(false, true) {
-			again.Set(true)
+		new: `		// Marked before the build under way can look for it: a change that
+		// finds one under way is built after it.
+		latest.Set(event.String())
+		again.Set(true)
+		if !dirty.Cas(false, true) {
 			return
 		}
 
 		var build func(ctx context.Context)
 		build = func(ctx context.Context) {
 			again.Set(false)
-			mlog.Printf(` + "`watched file changes: %s`" + `, event.String())
+			mlog.Printf(` + "`watched file changes: %s`" + `, latest.Val())
 			app.Run(ctx, outputPath)
 			dirty.Set(false)
 			if again.Cas(true, false) && dirty.Cas(false, true) {
