@@ -45,3 +45,18 @@ func driveJSClient(t *testing.T, script string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// The JS client at the edges of its reconnects: pushes that come in the
+// same read as a join's reply, before its promise's callbacks run, count
+// for the next rejoin's since; a getToken that gives no token after 4401
+// stops the client rather than have it come back anonymous; close() while
+// a rejoin waits tells the app nothing more; and a "rejoined" handler
+// that throws at a restarted stream loses no message.
+// testdata/client-edges.mjs drives it with fake sockets.
+func TestJSClientAtTheEdgesOfItsReconnects(t *testing.T) {
+	want := `{"rejoinSince":{"offset":5,"epoch":"E"},"emptyToken":{"last":"closed 4401","newConnections":0},` +
+		`"rejoinedAfterClose":0,"afterAThrowingHandler":{"messages":["t1","t2"],"thrown":["a bug in the app's handler"]}}`
+	if got := driveJSClient(t, "testdata/client-edges.mjs"); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -6,7 +6,7 @@
 //   const client = new WsClient("ws://localhost:8000/ws", {
 //     token: "<jwt>",                  // optional, sent as ?token= (browsers cannot set headers)
 //     onState: (s) => console.log(s),  // {state: "connecting"|"connected"|"reconnecting"|"closed", ...}
-//     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired)
+//     getToken: async () => "<new jwt>", // optional, asked after 4401 (token expired); "" stops the client
 //   });
 //   client.on("room.message", (data, msg) => ...);   // msg.room, msg.offset, msg.epoch
 //   client.on("rejoined", ({ room, recovered, missed, members, restarted }) => ...);
@@ -97,11 +97,8 @@
           this.pending.delete(id);
           reject(new WsError(-1, "no reply within " + timeout + " ms", event));
         }, timeout);
-        this.pending.set(id, { resolve, reject, timer, event });
+        this.pending.set(id, { resolve, reject, timer, event, data });
         this.transmit({ id, event, data });
-      }).then((reply) => {
-        this.remember(event, data, reply);
-        return reply;
       });
     }
 
@@ -136,6 +133,7 @@
         // A room joined without a position is joined again without since.
         this.request("room.join", position.epoch ? { room, since } : { room })
           .then((reply) => {
+            if (this.stopped) return;
             const recovered = reply.recovered === true;
             const missed = recovered ? reply.offset - before : 0;
             this.emit("rejoined", {
@@ -149,6 +147,7 @@
             // the room, and no later reconnect tries it again. A node too
             // busy or failing (the rate limit's 63, 50) and no reply (-1)
             // leave it for the next reconnect.
+            if (this.stopped) return; // closed by the app: nothing to tell
             const passing = err.code === -1 || err.code === 50 ||
               (err.code === 63 && !String(err.message).includes("rooms.maxPerConnection"));
             if (!passing) this.rooms.delete(room);
@@ -226,7 +225,10 @@
       Promise.resolve()
         .then(() => this.getToken())
         .then((token) => {
-          this.token = token || "";
+          // No token is no renewal: reconnecting without one would come
+          // back as an anonymous user, in the rooms joined as this one.
+          if (!token) throw new Error("getToken gave no token");
+          this.token = token;
           if (!this.stopped) this.scheduleReconnect(code, reason);
         })
         .catch(() => {
@@ -268,8 +270,15 @@
         const p = this.pending.get(String(msg.id));
         this.pending.delete(String(msg.id));
         clearTimeout(p.timer);
-        if (msg.code === 0) p.resolve(msg.data);
-        else p.reject(new WsError(msg.code, msg.message, msg.event));
+        if (msg.code === 0) {
+          // Before the pushes that follow the reply in the same read: a
+          // promise's callbacks run only after them, and they would find
+          // the room unknown, or move its position past the reply's.
+          this.remember(p.event, p.data, msg.data);
+          p.resolve(msg.data);
+        } else {
+          p.reject(new WsError(msg.code, msg.message, msg.event));
+        }
         return;
       }
       if (msg.room !== undefined && msg.offset > 0) {
@@ -308,9 +317,22 @@
       return "new";
     }
 
+    // emit calls event's handlers. A handler's exception is the app's: it
+    // is reported as uncaught, and neither stops the other handlers nor
+    // the message (a "rejoined" thrown from must not drop the message
+    // that restarted the stream).
     emit(event, payload, msg) {
       const fns = this.handlers.get(event);
-      if (fns) fns.forEach((fn) => fn(payload, msg));
+      if (!fns) return;
+      fns.forEach((fn) => {
+        try {
+          fn(payload, msg);
+        } catch (err) {
+          setTimeout(() => {
+            throw err;
+          });
+        }
+      });
     }
 
     transmit(msg) {

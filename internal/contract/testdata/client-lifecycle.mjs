@@ -1,26 +1,15 @@
 // Drives ws-client.js (the path in argv[2]) through fake WebSockets over
 // connections that end, and prints what it sent and which states it took.
-import fs from "node:fs";
-
-const sockets = [];
-globalThis.WebSocket = class {
-  static OPEN = 1;
-  constructor() {
-    this.readyState = 0;
-    this.sent = [];
-    sockets.push(this);
-  }
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-  close() {
-    this.readyState = 3;
-  }
-};
-new Function(fs.readFileSync(process.argv[2], "utf8"))();
+import { sockets } from "./fake-websockets.mjs";
 // A "rejoined" handler below throws on purpose: the app's bug, which the
-// browser would report, must not change what the client does.
-process.on("unhandledRejection", () => {});
+// client reports as uncaught (as a browser would show it), must not
+// change what the client does.
+process.on("uncaughtException", (err) => {
+  if (err.message !== "a bug in the app's handler") {
+    console.error(err);
+    process.exit(1);
+  }
+});
 
 const until = async (what, ok) => {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
