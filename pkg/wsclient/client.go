@@ -34,7 +34,8 @@ type Options struct {
 	// Token is sent as Authorization: Bearer.
 	Token string
 	// TokenFunc is asked for a new token after close code 4401 (token
-	// expired); without it the client stops there.
+	// expired); without it, or when it gives no token, the client stops
+	// there rather than come back as another (anonymous) user.
 	TokenFunc func(ctx context.Context) (string, error)
 	// Header is sent with every handshake, beside the token.
 	Header http.Header
@@ -168,6 +169,11 @@ func (c *Client) Request(ctx context.Context, event string, data, reply any) err
 	payload, err := encodeRequest(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", event, err)
+	}
+	// A request its caller no longer waits for is not sent: the caller
+	// would take it for failed, and a retry would send it twice.
+	if err := ctx.Err(); err != nil {
+		return &Error{Event: event, Code: NoReply, Message: err.Error()}
 	}
 	id := strconv.FormatUint(c.nextID.Add(1), 10)
 	replies := make(chan Message, 1)

@@ -109,8 +109,9 @@ func TestALateJoinReplyIsRemembered(t *testing.T) {
 		}
 		rejoined <- req.Event + " " + string(req.Data)
 	})
-	quick, giveUp := context.WithCancel(ctx)
-	giveUp()
+	// Sent, then given up while the node holds its reply.
+	quick, giveUp := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer giveUp()
 	if _, err := c.RoomJoin(quick, &wsv1.RoomJoinReq{Room: "a"}); err == nil {
 		t.Fatal("a join whose context was done did not give up")
 	}

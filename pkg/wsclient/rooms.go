@@ -148,6 +148,9 @@ func (c *Client) rejoin() {
 		}{room, from})
 		id := "rejoin-" + room
 		err := c.transmit(id, "room.join", data, func(m Message) {
+			if c.ctx.Err() != nil {
+				return // closed by the app: nothing to tell
+			}
 			if refusedForGood(m) {
 				// The client is not in the room, and no later reconnect
 				// tries it again.

@@ -141,6 +141,11 @@ func (c *Client) read(conn *websocket.Conn) (int, string) {
 		case err != nil:
 			return websocket.CloseAbnormalClosure, err.Error()
 		}
+		if c.ctx.Err() != nil {
+			// Closed by a handler: the frames gorilla had read already
+			// reach no handler after the Close.
+			return websocket.CloseNormalClosure, "client closed"
+		}
 		_ = conn.SetReadDeadline(time.Now().Add(silence))
 		c.dispatch(m)
 	}
@@ -253,6 +258,9 @@ func (c *Client) reconnect(code int, reason string, failed int) (*websocket.Conn
 		if !c.attach(conn, welcome) {
 			return nil, 0
 		}
+		if c.ctx.Err() != nil {
+			return conn, attempt // closed from OnState: no welcome, no rejoin
+		}
 		c.emitWelcome(welcome)
 		c.rejoin()
 		return conn, attempt
@@ -260,15 +268,24 @@ func (c *Client) reconnect(code int, reason string, failed int) (*websocket.Conn
 }
 
 // renewToken asks TokenFunc for a new token; without one, or when it
-// fails, the client stops with cause.
+// fails or gives none, the client stops with cause. A Close meanwhile
+// stops it without one.
 func (c *Client) renewToken(cause error) bool {
 	if c.opts.TokenFunc == nil {
 		c.finish(cause)
 		return false
 	}
 	token, err := c.opts.TokenFunc(c.ctx)
-	if err != nil {
+	switch {
+	case c.ctx.Err() != nil:
+		return false
+	case err != nil:
 		c.finish(fmt.Errorf("renew the token after %v: %w", cause, err))
+		return false
+	case token == "":
+		// Without a token the node would take the client for an
+		// anonymous user and rejoin the rooms as that user.
+		c.finish(fmt.Errorf("renew the token after %v: TokenFunc gave no token", cause))
 		return false
 	}
 	c.opts.Token = token
