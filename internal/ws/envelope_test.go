@@ -63,6 +63,13 @@ func TestPingAndEcho(t *testing.T) {
 	if clock.Time < before || clock.Time > time.Now().UnixMilli() {
 		t.Fatalf("ping time %d outside the call", clock.Time)
 	}
+	// ping takes any data (PROTOCOL 2), and ignores it.
+	for _, data := range []string{`0`, `"now"`, `[1,2]`, `true`, `{"a":1}`} {
+		c.SendRaw(websocket.TextMessage, []byte(`{"id":"p","event":"ping","data":`+data+`}`))
+		if reply := c.Read(); reply.CodeOf(t) != 0 || reply.Event != "ping" {
+			t.Fatalf("ping with data %s: %+v", data, reply)
+		}
+	}
 
 	// The reply carries the id verbatim, string or number, and any data.
 	for _, tc := range []struct{ id, data string }{

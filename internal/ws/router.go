@@ -42,6 +42,9 @@ type handler struct {
 	validate bool            // the request struct has v: tags
 	memo     *validationMemo // data that passed the rules, nil when not kept
 	defaults map[string]any  // d: tag values by JSON field name, applied before data
+	// anyData: the request struct has no JSON field, so its data, any
+	// JSON value, is ignored (ping), as the contract documents it.
+	anyData bool
 }
 
 // NewRouter returns an empty Router.
@@ -101,7 +104,24 @@ func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler
 		resType:  t.Out(0).Elem(),
 		validate: hasValidationTags(reqType),
 		defaults: defaultValues(reqType),
+		anyData:  !hasDataFields(reqType),
 	}, nil
+}
+
+// hasDataFields reports whether data fills the request struct t: t
+// decodes itself (echo's embedded json.RawMessage), or has an exported
+// field, not embedded (g.Meta), not json:"-".
+func hasDataFields(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return true
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.IsExported() && !f.Anonymous && f.Tag.Get("json") != "-" {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultValues returns the values of the request struct's d: (or
@@ -220,7 +240,7 @@ func (r *Router) HandleMessage(c *Conn, binary bool, frame []byte) {
 			c.logError(h.name+" default values", err)
 		}
 	}
-	if !isNull(req.Data) {
+	if !isNull(req.Data) && !h.anyData {
 		if err := decodeData(req.Data, in.Interface()); err != nil {
 			c.reply(req.ID, req.Event, gcode.CodeValidationFailed, "data does not fit event "+req.Event+": "+err.Error(), nil)
 			return
