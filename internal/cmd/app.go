@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 	// Outside every group's middleware, so it sees the final status.
 	s.Use(edge.ClientErrors)
 	guardOpsPaths(s, serverSection.Map(), adminToken.String())
-	documentAdminAuth(s.GetOpenApi())
+	documentAdminAPI(s.GetOpenApi())
 	probes := &health.Controller{Ready: func() error {
 		switch {
 		case wsServer.Draining():
@@ -174,9 +174,13 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 		address: address.String(), headers: headers}, nil
 }
 
-// documentAdminAuth declares the bearer token the admin API's operations
-// name in their `security` tag.
-func documentAdminAuth(oai *goai.OpenApiV3) {
+// documentAdminAPI declares the bearer token the admin API's operations
+// name in their `security` tag, and the {"code","message","data"} shape
+// every answer has (ghttp.MiddlewareHandlerResponse), its data the
+// operation's own response.
+func documentAdminAPI(oai *goai.OpenApiV3) {
+	oai.Config.CommonResponse = ghttp.DefaultHandlerResponse{}
+	oai.Config.CommonResponseDataField = "Data"
 	oai.Components.SecuritySchemes = goai.SecuritySchemes{
 		"BearerAuth": goai.SecuritySchemeRef{Value: &goai.SecurityScheme{
 			Type:        "http",

@@ -15,12 +15,13 @@ var closeCodeList = []struct {
 	{1001, "the node is shutting down (reason `server shutting down`)", "reconnect with jitter, to another node behind the proxy, and recover its rooms"},
 	{1002, "protocol error (bad framing, unmasked client frame)", "stop (a bug)"},
 	{1007, "a text frame that is not valid UTF-8", "stop (a bug)"},
+	{1008, "a message whose frames did not all arrive within 10s of its first", "stop (a bug)"},
 	{1009, "a message over ws.maxMessageSize", "stop (a bug)"},
 	{1011, "unexpected server failure", "reconnect with backoff"},
 	{4008, "slow consumer: its send queue overflowed (reason `slow consumer`)", "reconnect with backoff and recover its rooms"},
 	{4029, "it stayed over its rate limit (reason `rate limit`)", "reconnect after backoff"},
-	{4401, "its token expired or was revoked (reason `token expired`)", "reconnect only with a new token"},
-	{4403, "kicked by the admin API (reason `kicked` or the one given)", "not reconnect"},
+	{4401, "its token expired (reason `token expired`)", "reconnect only with a new token"},
+	{4403, "kicked by the admin API (reason `kicked`), or by the application with a reason of its own", "not reconnect"},
 }
 
 // errorCodeList is the reply codes of section 2 of the wire contract.
@@ -30,6 +31,7 @@ var errorCodeList = []struct {
 }{
 	{50, "internal error: the handler failed; the message never leaks internals"},
 	{51, "validation failed: data does not fit the event's schema"},
+	{58, "not implemented: the event's method is still the stub make ctrl wrote"},
 	{59, "binary frames are not supported"},
 	{61, "not authorized, such as room.send to a room not joined"},
 	{63, "rate limited, or over rooms.maxPerConnection"},
@@ -58,7 +60,7 @@ func info() Schema {
 	text.WriteString("Every message is one JSON object in a text frame.\n\n" +
 		"- request: `{\"id\", \"event\", \"data\"}`; `id` (string or number) is optional and asks for a reply\n" +
 		"- reply: `{\"id\", \"event\", \"code\", \"message\", \"data\"}`; code 0 is success\n" +
-		"- push: `{\"event\", \"data\"}`, plus `\"room\"` and `\"offset\"` for a room's stream\n\n" +
+		"- push: `{\"event\", \"data\"}`, plus `\"room\"`, `\"offset\"` and `\"epoch\"` for a room's stream\n\n" +
 		"The first message of a connection is the `welcome` push. " +
 		"Admin pushes (`POST /api/v1/push`) carry any event and data the operator gives.\n\n" +
 		"## Reply codes\n\n| code | meaning |\n|---|---|\n")

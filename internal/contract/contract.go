@@ -176,8 +176,9 @@ func ref(to string) Schema { return Schema{"$ref": to} }
 
 // idSchema is a request's id, echoed verbatim in its reply.
 func idSchema() Schema {
-	return Schema{"type": []any{"string", "number"}, "maxLength": 64,
-		"description": "asks for a reply, which carries the same id with the same JSON type"}
+	return Schema{"type": []any{"string", "number"}, "maxLength": 62,
+		"description": "asks for a reply, which carries the same id with the same JSON type; " +
+			"at most 64 bytes as sent, a string's quotes included (code 66 past it, with no id to match)"}
 }
 
 func requestPayload(event string, data Schema) Schema {

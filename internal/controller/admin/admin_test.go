@@ -120,6 +120,15 @@ func TestAdminAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("refuses a push under an event the server sends itself", func(t *testing.T) {
+		for _, event := range []string{"welcome", "room.message", "room.joined", "user.message", "error", "rejoined"} {
+			res := call(t, "POST", api+"/push", adminToken, `{"room":"news","event":"`+event+`","data":"spoof"}`)
+			if res.Status != 400 || res.Code != 51 || !strings.Contains(res.Message, "an event name of your own") {
+				t.Fatalf("push of %s: %+v", event, res)
+			}
+		}
+	})
+
 	t.Run("lists connections", func(t *testing.T) {
 		var all, anns struct {
 			List []struct {
@@ -198,7 +207,14 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 	defer resp.Body.Close()
 	var doc struct {
 		Paths map[string]map[string]struct {
-			Security []map[string][]string `json:"security"`
+			Security  []map[string][]string `json:"security"`
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Properties map[string]any `json:"properties"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
 		} `json:"paths"`
 		Components struct {
 			SecuritySchemes map[string]any `json:"securitySchemes"`
@@ -218,6 +234,12 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 		}
 		if len(op.Security) == 0 {
 			t.Errorf("%s %s declares no security", method, path)
+		}
+		// Every answer is {"code","message","data"}, the operation's own
+		// response in data.
+		answer := op.Responses["200"].Content["application/json"].Schema.Properties
+		if answer["code"] == nil || answer["message"] == nil || answer["data"] == nil {
+			t.Errorf("%s %s documents its answer without code, message and data: %v", method, path, answer)
 		}
 	}
 	if doc.Components.SecuritySchemes["BearerAuth"] == nil {

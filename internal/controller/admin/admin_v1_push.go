@@ -11,6 +11,10 @@ import (
 )
 
 func (c *ControllerV1) Push(ctx context.Context, req *v1.PushReq) (res *v1.PushRes, err error) {
+	if serverEvents[req.Event] {
+		return nil, gerror.NewCodef(gcode.CodeValidationFailed,
+			"event %q is one the server sends itself, with its own data (see /asyncapi.json): push an event name of your own", req.Event)
+	}
 	var delivered int
 	switch {
 	case req.User != "" && req.Room == "" && !req.All:
