@@ -3,8 +3,13 @@ package hub
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/gogf/gf/v2/errors/gcode"
+	"github.com/gogf/gf/v2/errors/gerror"
+
+	"github.com/gfws/template-ws/internal/broker"
 	"github.com/gfws/template-ws/internal/model"
 	"github.com/gfws/template-ws/internal/ws"
 )
@@ -70,4 +75,25 @@ func closedWith(p *fakePeer) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.closed
+}
+
+// unreachable is a broker that can tell the other nodes nothing.
+type unreachable struct{ cutOff }
+
+func (unreachable) Publish(context.Context, broker.Message) error { return broker.ErrUnavailable }
+
+// A kick of a user while the other nodes cannot be reached closes the
+// user's connections here and says the others were not told: their
+// connections there stay open.
+func TestAKickOfAUserDuringAnOutageSaysTheOtherNodesMissedIt(t *testing.T) {
+	t.Parallel()
+	ann := &fakePeer{id: "1", user: "ann"}
+	h := newTestHubOn(t, unreachable{cutOff{broker.NewMemory()}}, ann)
+	closed, err := h.KickUser(context.Background(), "ann", "kicked")
+	if closed != 1 || closedWith(ann) != ws.CloseKicked {
+		t.Fatalf("closed %d here, ann's code %d", closed, closedWith(ann))
+	}
+	if gerror.Code(err) != gcode.CodeServerBusy || !strings.Contains(err.Error(), "kick again") {
+		t.Fatalf("a kick the other nodes missed reported %v", err)
+	}
 }

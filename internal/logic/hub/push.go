@@ -72,11 +72,14 @@ func (h *sHub) KickConn(ctx context.Context, connID, reason string) error {
 }
 
 // KickUser closes every connection of user with 4403 and reason, on every
-// node, and returns how many of this node's connections it closed.
+// node, and returns how many of this node's connections it closed. While
+// the other nodes cannot be reached it says so, whatever it closed here:
+// the user's connections there stay open, and the caller must kick again.
 func (h *sHub) KickUser(ctx context.Context, user, reason string) (closed int, err error) {
 	closed, err = h.publish(ctx, broker.Message{Kind: broker.KickUser, Target: user, Frame: []byte(reason)}, nil)
-	if err != nil && closed == 0 {
-		return 0, gerror.WrapCode(gcode.CodeServerBusy, err, "the other nodes cannot be reached right now")
+	if err != nil {
+		return closed, gerror.WrapCodef(gcode.CodeServerBusy, err,
+			"closed %d connection(s) on this node only: the other nodes cannot be reached right now; kick again once they can", closed)
 	}
 	return closed, nil
 }
