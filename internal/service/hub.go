@@ -40,7 +40,9 @@ type (
 		// holds it. Alone, a connection this node does not hold is not found.
 		KickConn(ctx context.Context, connID string, reason string) error
 		// KickUser closes every connection of user with 4403 and reason, on every
-		// node, and returns how many of this node's connections it closed.
+		// node, and returns how many of this node's connections it closed. While
+		// the other nodes cannot be reached it says so, whatever it closed here:
+		// the user's connections there stay open, and the caller must kick again.
 		KickUser(ctx context.Context, user string, reason string) (closed int, err error)
 		// JoinRoom adds the calling connection to in.Room and counts the room's
 		// users on every node, or on this one while the others are out of reach.
