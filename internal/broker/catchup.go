@@ -32,12 +32,23 @@ type streams map[string]Position
 // its position, and KEYS[2], its history: streamKeys) after offset
 // ARGV[2] of epoch ARGV[1] (of whichever epoch it has when ARGV[1] is
 // empty), as many as are kept. A stream that has another epoch started
-// again after the node's last message, and all it kept is after it. It
-// changes nothing.
+// again after the node's last message, and all it kept is after it.
+//
+// A stream of the node's epoch behind its last message is one Redis came
+// back with less of (restored from an older snapshot, a replica behind
+// its primary): its next appends would give out offsets again, which
+// every node that had them would drop as had. The script drops it, as
+// Redis losing it would have, so that the next message starts a new
+// epoch; what it kept leaves the bound's count as an expired list does.
+// It changes nothing else.
 var catchUpScript = newScript(`
 local head = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
 local epoch = head[1]
 if not epoch then
+  return {}
+end
+if epoch == ARGV[1] and tonumber(head[2]) < tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1], KEYS[2])
   return {}
 end
 local since = tonumber(ARGV[2])

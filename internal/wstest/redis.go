@@ -16,6 +16,7 @@ type Redis struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	exited chan struct{}
+	dir    string // where SAVE writes, and Start loads, dump.rdb; "" for none
 }
 
 // StartRedis runs Debian's redis-server on a free port, without
@@ -24,6 +25,17 @@ type Redis struct {
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	r := &Redis{Port: FreePort(t), t: t}
+	r.Start()
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// StartRedisIn is StartRedis with its data in dir: a SAVE writes it there,
+// and each Start loads what the last SAVE wrote, as a Redis restored from
+// a snapshot older than its last writes does.
+func StartRedisIn(t testing.TB, dir string) *Redis {
+	t.Helper()
+	r := &Redis{Port: FreePort(t), t: t, dir: dir}
 	r.Start()
 	t.Cleanup(r.Kill)
 	return r
@@ -39,8 +51,12 @@ func (r *Redis) Start() {
 	if err != nil {
 		r.t.Skip("redis-server is not installed: `make test` installs it (apt-get install redis-server)")
 	}
-	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	args := []string{"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no"}
+	if r.dir != "" {
+		args = append(args, "--dir", r.dir)
+	}
+	r.cmd = exec.Command(bin, args...)
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	output := &SyncBuffer{}
 	r.cmd.Stdout, r.cmd.Stderr = output, output
