@@ -110,14 +110,26 @@ func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler
 
 // hasDataFields reports whether data fills the request struct t: t
 // decodes itself (echo's embedded json.RawMessage), or has an exported
-// field, not embedded (g.Meta), not json:"-".
+// field not json:"-", its own or an embedded struct's (g.Meta has none).
 func hasDataFields(t reflect.Type) bool {
 	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
 		return true
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.IsExported() && !f.Anonymous && f.Tag.Get("json") != "-" {
+		if f.Tag.Get("json") == "-" {
+			continue
+		}
+		embedded := f.Type
+		if embedded.Kind() == reflect.Pointer {
+			embedded = embedded.Elem()
+		}
+		switch {
+		case f.Anonymous && embedded.Kind() == reflect.Struct:
+			if hasDataFields(embedded) {
+				return true
+			}
+		case f.IsExported():
 			return true
 		}
 	}

@@ -162,3 +162,39 @@ func TestContractsDescribeBoundEvents(t *testing.T) {
 		t.Errorf("Contracts() = %+v, want %+v", got, want)
 	}
 }
+
+// RoomRef is a part several requests share, embedded as Go code does.
+type RoomRef struct {
+	Room string `json:"room" v:"required#room is required"`
+}
+
+type TopicReq struct {
+	g.Meta `event:"topic" summary:"A request whose fields an embedded struct holds"`
+	RoomRef
+}
+
+type TopicRes struct {
+	Room string `json:"room"`
+}
+
+type topics struct{}
+
+func (topics) Topic(_ context.Context, req *TopicReq) (*TopicRes, error) {
+	return &TopicRes{Room: req.Room}, nil
+}
+
+// The fields of an embedded struct are the request's own: its data is
+// decoded into them and checked by their rules.
+func TestEmbeddedRequestFieldsAreDecoded(t *testing.T) {
+	router := ws.NewRouter()
+	if err := router.Bind(topics{}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := wstest.DialWelcome(t, serveRouter(t, router), nil)
+	if got := c.Call("1", "topic", map[string]any{"room": "lobby"}); got.CodeOf(t) != 0 || string(got.Data) != `{"room":"lobby"}` {
+		t.Fatalf("topic with a room: %+v %s", got, got.Data)
+	}
+	if got := c.Call("2", "topic", map[string]any{}); got.CodeOf(t) != 51 || got.Message != "room is required" {
+		t.Fatalf("topic without a room: %+v", got)
+	}
+}
