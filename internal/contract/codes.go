@@ -15,7 +15,7 @@ var closeCodeList = []struct {
 	{1001, "the node is shutting down (reason `server shutting down`)", "reconnect with jitter, to another node behind the proxy, and recover its rooms"},
 	{1002, "protocol error (bad framing, unmasked client frame)", "stop (a bug)"},
 	{1007, "a text frame that is not valid UTF-8", "stop (a bug)"},
-	{1008, "a message whose frames did not all arrive within 10s of its first", "stop (a bug)"},
+	{1008, "a message whose frames did not all arrive within 10s of its first (ws.pongTimeout if shorter)", "stop (a bug)"},
 	{1009, "a message over ws.maxMessageSize", "stop (a bug)"},
 	{1011, "unexpected server failure", "reconnect with backoff"},
 	{4008, "slow consumer: its send queue overflowed (reason `slow consumer`)", "reconnect with backoff and recover its rooms"},

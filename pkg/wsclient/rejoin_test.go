@@ -99,19 +99,23 @@ func TestARefusedRejoinForgetsTheRoom(t *testing.T) {
 func TestALateJoinReplyIsRemembered(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	late := make(chan struct{})
+	arrived, late := make(chan struct{}), make(chan struct{})
 	rejoined := make(chan string, 1)
 	c := dialScriptedRoomNode(t, ctx, func(c *websocket.Conn, req nodeRequest, first bool) {
 		if first {
+			close(arrived)
 			<-late // the request has given up
 			joinedThenClosed(c, req, 4)
 			return
 		}
 		rejoined <- req.Event + " " + string(req.Data)
 	})
-	// Sent, then given up while the node holds its reply.
-	quick, giveUp := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer giveUp()
+	// Sent, then given up once the node holds it, before its reply.
+	quick, giveUp := context.WithCancel(ctx)
+	go func() {
+		<-arrived
+		giveUp()
+	}()
 	if _, err := c.RoomJoin(quick, &wsv1.RoomJoinReq{Room: "a"}); err == nil {
 		t.Fatal("a join whose context was done did not give up")
 	}
