@@ -31,7 +31,9 @@ type (
 		PushToUser(ctx context.Context, user string, event string, data any) (delivered int, err error)
 		// PushToRoom sends event with data, in the room's stream, to every
 		// connection in room on every node, and returns how many of this node's
-		// connections are in the room.
+		// connections are in the room, once it has handed the push to them
+		// (through Redis, its message comes back through the room's channel): a
+		// kick after it closes them after the push.
 		PushToRoom(ctx context.Context, room string, event string, data any) (delivered int, err error)
 		// PushToAll sends event with data to every connection on every node, and
 		// returns how many of this node's connections took it.

@@ -278,6 +278,21 @@ func (c *Client) ReadOrClose(code int) (Msg, error) {
 	return m, nil
 }
 
+// ReadsBeforeClose reports whether c reads a message of event whose data
+// is the JSON text data before its close with code.
+func (c *Client) ReadsBeforeClose(code int, event, data string) bool {
+	c.t.Helper()
+	for {
+		m, err := c.ReadOrClose(code)
+		if err != nil {
+			return false
+		}
+		if m.Event == event && string(m.Data) == data {
+			return true
+		}
+	}
+}
+
 // ExpectEnd reads until the connection ends, with or without a close
 // frame, and fails the test if it does not end within Timeout.
 func (c *Client) ExpectEnd() {

@@ -78,6 +78,7 @@ type sHub struct {
 
 	presence presence
 	lanes    lanes
+	arrivals arrivals
 
 	recovered, lost atomic.Uint64 // joins with since, by outcome
 }
@@ -243,6 +244,9 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 		h.mu.RUnlock()
 		if !h.lanes.add(m.Target, members, &push, h.deliverToRoom) {
 			h.deliverToRoom(m.Target, []roomPush{push})
+		}
+		if m.Offset > 0 {
+			h.arrivals.handedOn(m.Target, m.Offset)
 		}
 		return 0
 	}

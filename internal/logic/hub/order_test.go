@@ -86,15 +86,7 @@ func TestAPushThenAKickArriveInOrderInALargeRoom(t *testing.T) {
 	}
 	lost := 0
 	for i, v := range vs {
-		got := false
-		for !got {
-			m, err := v.c.ReadOrClose(ws.CloseKicked)
-			if err != nil {
-				break
-			}
-			got = m.Event == "notice" && string(m.Data) == fmt.Sprintf(`{"n":%d}`, i)
-		}
-		if !got {
+		if !v.c.ReadsBeforeClose(ws.CloseKicked, "notice", fmt.Sprintf(`{"n":%d}`, i)) {
 			lost++
 			t.Errorf("victim %d was kicked without the push that came before its kick", i)
 		}

@@ -35,7 +35,9 @@ func (h *sHub) PushToUser(ctx context.Context, user, event string, data any) (de
 
 // PushToRoom sends event with data, in the room's stream, to every
 // connection in room on every node, and returns how many of this node's
-// connections are in the room.
+// connections are in the room, once it has handed the push to them
+// (through Redis, its message comes back through the room's channel): a
+// kick after it closes them after the push.
 func (h *sHub) PushToRoom(ctx context.Context, room, event string, data any) (delivered int, err error) {
 	frame, err := encodePush(event, data)
 	if err != nil {
@@ -44,7 +46,15 @@ func (h *sHub) PushToRoom(ctx context.Context, room, event string, data any) (de
 	h.mu.RLock()
 	delivered = h.rooms[room].len()
 	h.mu.RUnlock()
-	if out, _ := h.appendToRoom(ctx, room, frame); out.Local {
+	var arrival *arrival
+	if delivered > 0 && h.broker.Clustered() {
+		arrival = h.arrivals.expect(room)
+	}
+	out, _ := h.appendToRoom(ctx, room, frame)
+	if arrival != nil {
+		h.arrivals.await(room, arrival, out.Offset)
+	}
+	if out.Local {
 		return delivered, gerror.NewCode(gcode.CodeServerBusy, "delivered on this node only: the other nodes cannot be reached right now")
 	}
 	return delivered, nil
