@@ -110,26 +110,24 @@ func newHandler(ctrl reflect.Type, m reflect.Method, fn reflect.Value) (*handler
 
 // hasDataFields reports whether data fills the request struct t: t
 // decodes itself (echo's embedded json.RawMessage), or has an exported
-// field not json:"-", its own or an embedded struct's (g.Meta has none).
+// field, its own or an embedded struct's (g.Meta has none); an embedded
+// pointer counts as one, since encoding/json fills what it points to.
 func hasDataFields(t reflect.Type) bool {
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return true
-	}
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) ||
+		anyField(t, func(f reflect.StructField) bool {
+			return f.IsExported() && f.Tag.Get("json") != "-" && (!f.Anonymous || f.Type.Kind() == reflect.Pointer)
+		})
+}
+
+// anyField reports whether match holds for a field of the struct t or of
+// a struct it embeds, as encoding/json and gvalid see both as t's own.
+func anyField(t reflect.Type, match func(reflect.StructField) bool) bool {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Tag.Get("json") == "-" {
-			continue
+		if match(f) {
+			return true
 		}
-		embedded := f.Type
-		if embedded.Kind() == reflect.Pointer {
-			embedded = embedded.Elem()
-		}
-		switch {
-		case f.Anonymous && embedded.Kind() == reflect.Struct:
-			if hasDataFields(embedded) {
-				return true
-			}
-		case f.IsExported():
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && anyField(f.Type, match) {
 			return true
 		}
 	}
@@ -165,16 +163,9 @@ func defaultValues(t reflect.Type) map[string]any {
 // hasValidationTags reports whether gvalid has anything to check in t, so
 // that requests without rules skip the validator.
 func hasValidationTags(t reflect.Type) bool {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Tag.Get("v") != "" || f.Tag.Get("valid") != "" {
-			return true
-		}
-		if f.Anonymous && f.Type.Kind() == reflect.Struct && hasValidationTags(f.Type) {
-			return true
-		}
-	}
-	return false
+	return anyField(t, func(f reflect.StructField) bool {
+		return f.Tag.Get("v") != "" || f.Tag.Get("valid") != ""
+	})
 }
 
 // Events returns the bound event names, sorted.
