@@ -34,16 +34,22 @@ func writeRefusal(w http.ResponseWriter, status int, code gcode.Code, message st
 		w.Header()[name] = values
 	}
 	w.Header().Set("Content-Type", "application/json")
-	body, _ := json.Marshal(ghttp.DefaultHandlerResponse{Code: code.Code(), Message: message})
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(refusalBody(code, message))
+}
+
+// refusalBody is a refusal's body, in GoFrame's {"code","message","data"}
+// shape.
+func refusalBody(code gcode.Code, message string) []byte {
+	body, _ := json.Marshal(ghttp.DefaultHandlerResponse{Code: code.Code(), Message: message})
+	return body
 }
 
 // earlyDataRefusal answers, as a plain 400, a handshake whose client sent
 // frames before the 101.
 var earlyDataRefusal = func() []byte {
-	body, _ := json.Marshal(ghttp.DefaultHandlerResponse{Code: gcode.CodeInvalidRequest.Code(),
-		Message: "the client sent data behind its handshake: a WebSocket client must wait for the 101 response before it sends frames (RFC 6455, 4.1)"})
+	body := refusalBody(gcode.CodeInvalidRequest,
+		"the client sent data behind its handshake: a WebSocket client must wait for the 101 response before it sends frames (RFC 6455, 4.1)")
 	return []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
 }()
