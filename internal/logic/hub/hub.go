@@ -5,6 +5,7 @@ package hub
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -276,18 +277,12 @@ func (h *sHub) deliver(m broker.Message, except model.Peer) int {
 // what was queued for them.
 func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	type victim struct {
-		peer        model.Peer
-		rooms       []string
-		memberships []*membership
+		peer  model.Peer
+		rooms map[string]*membership // a copy: the member's may change once mu is released
 	}
 	var victims []victim
 	add := func(m *member) {
-		v := victim{peer: m.peer}
-		for room, ms := range m.rooms {
-			v.rooms = append(v.rooms, room)
-			v.memberships = append(v.memberships, ms)
-		}
-		victims = append(victims, v)
+		victims = append(victims, victim{peer: m.peer, rooms: maps.Clone(m.rooms)})
 	}
 	h.mu.RLock()
 	if kind == broker.KickConn {
@@ -301,7 +296,7 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 	}
 	h.mu.RUnlock()
 	for _, v := range victims {
-		h.closeAfterPushes(v.peer, v.rooms, v.memberships, reason)
+		h.closeAfterPushes(v.peer, v.rooms, reason)
 	}
 	return len(victims)
 }
@@ -311,20 +306,18 @@ func (h *sHub) kick(kind broker.Kind, target, reason string) int {
 // under way (a join or a first members page waiting for its reply) have
 // ended, sending what they held: a push followed by a kick arrives before
 // the close, in a large room as in a small one, and during a join too.
-func (h *sHub) closeAfterPushes(p model.Peer, rooms []string, memberships []*membership, reason string) {
+func (h *sHub) closeAfterPushes(p model.Peer, rooms map[string]*membership, reason string) {
 	var waiting atomic.Int32
-	waiting.Store(int32(len(rooms)+len(memberships)) + 1)
+	waiting.Store(2*int32(len(rooms)) + 1)
 	done := func() {
 		if waiting.Add(-1) == 0 {
 			p.Close(ws.CloseKicked, reason)
 		}
 	}
-	for _, room := range rooms {
+	for room, ms := range rooms {
 		if !h.lanes.after(room, done) {
 			done()
 		}
-	}
-	for _, ms := range memberships {
 		if !ms.afterHold(done) {
 			done()
 		}

@@ -64,7 +64,7 @@ func TestAKickOfAMemberWhoseJoinWasRefusedCloses(t *testing.T) {
 	// The kick gathers its victim's rooms and memberships, the join is
 	// refused, then the kick waits on what it gathered.
 	h.takeOut(ann, "lobby", true)
-	h.closeAfterPushes(ann, []string{"lobby"}, []*membership{ms}, "kicked")
+	h.closeAfterPushes(ann, map[string]*membership{"lobby": ms}, "kicked")
 	if closed := closedWith(ann); closed != ws.CloseKicked {
 		t.Fatalf("ann closed with %d, want %d", closed, ws.CloseKicked)
 	}
