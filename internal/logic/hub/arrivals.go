@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,11 +78,8 @@ func (as *arrivals) await(room string, a *arrival, offset uint64) {
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	waits := as.rooms[room]
-	for i, w := range waits {
-		if w == a {
-			waits = append(waits[:i], waits[i+1:]...)
-			break
-		}
+	if i := slices.Index(waits, a); i >= 0 {
+		waits = slices.Delete(waits, i, i+1)
 	}
 	if len(waits) == 0 {
 		delete(as.rooms, room)
