@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -121,8 +122,14 @@ func build(mod, sum []byte, bin string) error {
 	if err := os.WriteFile(filepath.Join(work, "go.sum"), sum, 0o644); err != nil {
 		return err
 	}
+	var modules []string // those the fixes change, in their order
+	for _, f := range fixes {
+		if !slices.Contains(modules, f.module) {
+			modules = append(modules, f.module)
+		}
+	}
 	var replaces []byte
-	for i, module := range []string{gfCore, gfModule} {
+	for i, module := range modules {
 		dir := fmt.Sprintf("fixed%d", i)
 		if err := copyFixed(work, module, filepath.Join(work, dir)); err != nil {
 			return err
