@@ -24,15 +24,12 @@ type Redis struct {
 // redis-server is not installed; `make test` installs it.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
-	r := &Redis{Port: FreePort(t), t: t}
-	r.Start()
-	t.Cleanup(r.Kill)
-	return r
+	return StartRedisIn(t, "")
 }
 
-// StartRedisIn is StartRedis with its data in dir: a SAVE writes it there,
-// and each Start loads what the last SAVE wrote, as a Redis restored from
-// a snapshot older than its last writes does.
+// StartRedisIn is StartRedis with its data in dir ("" for none): a SAVE
+// writes it there, and each Start loads what the last SAVE wrote, as a
+// Redis restored from a snapshot older than its last writes does.
 func StartRedisIn(t testing.TB, dir string) *Redis {
 	t.Helper()
 	r := &Redis{Port: FreePort(t), t: t, dir: dir}
