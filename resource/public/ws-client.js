@@ -49,6 +49,18 @@
   const stopCodes = new Set([1000, 1002, 1007, 1008, 1009, 4403]);
   const tokenExpired = 4401;
 
+  // callApp calls a function of the app's. Its exception is the app's bug:
+  // reported as uncaught, it changes nothing of what the client does.
+  function callApp(fn, ...args) {
+    try {
+      fn(...args);
+    } catch (err) {
+      setTimeout(() => {
+        throw err;
+      });
+    }
+  }
+
   class WsClient {
     constructor(url, options) {
       const o = options || {};
@@ -323,16 +335,7 @@
     // that restarted the stream).
     emit(event, payload, msg) {
       const fns = this.handlers.get(event);
-      if (!fns) return;
-      fns.forEach((fn) => {
-        try {
-          fn(payload, msg);
-        } catch (err) {
-          setTimeout(() => {
-            throw err;
-          });
-        }
-      });
+      if (fns) fns.forEach((fn) => callApp(fn, payload, msg));
     }
 
     transmit(msg) {
@@ -378,13 +381,7 @@
 
     setState(state, extra) {
       this.state = state;
-      try {
-        this.onState(Object.assign({ state }, extra || {}));
-      } catch (err) {
-        setTimeout(() => {
-          throw err;
-        });
-      }
+      callApp(this.onState, Object.assign({ state }, extra || {}));
     }
   }
 
