@@ -1,32 +1,8 @@
 // Drives ws-client.js (the path in argv[2]) through fake WebSockets at the
 // edges of its reconnects, and prints what each case saw.
-import { sockets } from "./fake-websockets.mjs";
-// A handler below throws on purpose: the app's bug, which the client
-// reports as uncaught and otherwise ignores.
-const thrown = [];
-process.on("uncaughtException", (err) => {
-  if (err.message !== "a bug in the app's handler") {
-    console.error(err);
-    process.exit(1);
-  }
-  thrown.push(err.message);
-});
+import { appBugs, frame, open, reply, sockets, until } from "./fake-websockets.mjs";
+// A handler below throws on purpose (appBugs).
 
-const until = async (what, ok) => {
-  for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error("timed out waiting for " + what);
-};
-const frame = (socket, msg) => socket.onmessage({ data: JSON.stringify(msg) });
-let opened = 0; // the sockets opened so far, in the order created
-const open = async () => {
-  await until("connection " + (opened + 1), () => sockets.length > opened);
-  const socket = sockets[opened++];
-  socket.readyState = 1;
-  socket.onopen();
-  frame(socket, { event: "welcome", data: { connId: "c" + opened, userId: "u", node: "n", pingInterval: 25000 } });
-  return socket;
-};
-const reply = (socket, request, data) => frame(socket, { id: request.id, event: request.event, code: 0, data });
 const message = (socket, offset, epoch) =>
   frame(socket, { event: "room.message", room: "r", offset, epoch, data: { room: "r", text: "t" + offset } });
 const lastJoin = (socket) => socket.sent.filter((m) => m.event === "room.join").pop();
@@ -99,7 +75,7 @@ const saw = {};
   message(one, 1, "F");
   message(one, 2, "F");
   await settle();
-  saw.afterAThrowingHandler = { messages, thrown };
+  saw.afterAThrowingHandler = { messages, thrown: appBugs };
   client.close();
 }
 

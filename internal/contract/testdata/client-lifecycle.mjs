@@ -1,30 +1,9 @@
 // Drives ws-client.js (the path in argv[2]) through fake WebSockets over
 // connections that end, and prints what it sent and which states it took.
-import { sockets } from "./fake-websockets.mjs";
-// A "rejoined" handler below throws on purpose: the app's bug, which the
-// client reports as uncaught (as a browser would show it), must not
-// change what the client does.
-process.on("uncaughtException", (err) => {
-  if (err.message !== "a bug in the app's handler") {
-    console.error(err);
-    process.exit(1);
-  }
-});
+import { frame, open, reply, sockets, until } from "./fake-websockets.mjs";
+// A "rejoined" handler below throws on purpose (appBugs): the app's bug
+// must not change what the client does.
 
-const until = async (what, ok) => {
-  for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error("timed out waiting for " + what);
-};
-const frame = (socket, msg) => socket.onmessage({ data: JSON.stringify(msg) });
-const open = async (n) => {
-  await until("connection " + n, () => sockets.length >= n);
-  const socket = sockets[n - 1];
-  socket.readyState = 1;
-  socket.onopen();
-  frame(socket, { event: "welcome", data: { connId: "c" + n, userId: "u", node: "n", pingInterval: 25000 } });
-  return socket;
-};
-const reply = (socket, request, data) => frame(socket, { id: request.id, event: request.event, code: 0, data });
 const joins = (socket) => socket.sent.filter((m) => m.event === "room.join").map((m) => JSON.stringify(m.data));
 const close = (socket, code) => socket.onclose({ code, reason: "" });
 
@@ -39,25 +18,25 @@ client.on("rejoined", () => {
 });
 
 // Joined while the cluster was out of reach: no epoch.
-const one = await open(1);
+const one = await open();
 const joined = client.request("room.join", { room: "a" });
 reply(one, one.sent[0], { room: "a", members: 1, offset: 0, epoch: "", local: true });
 await joined;
 close(one, 1011);
-const two = await open(2);
+const two = await open();
 await until("the rejoin", () => joins(two).length === 1);
 reply(two, two.sent[0], { room: "a", members: 1, offset: 3, epoch: "E" });
 frame(two, { event: "room.message", room: "a", offset: 4, epoch: "E", data: {} });
 await new Promise((r) => setTimeout(r, 20)); // the rejoined handler has thrown
 close(two, 1011);
-const three = await open(3);
+const three = await open();
 await until("the second rejoin", () => joins(three).length === 1);
 close(three, 1008);
 await new Promise((r) => setTimeout(r, 30)); // no reconnect after 1008
 
 // A dead link: the ping gets no reply, and the client dials again.
 const pinged = new globalThis.WsClient("ws://node/ws", { minDelay: 1, pingAfter: 40, requestTimeout: 40 });
-const four = await open(4);
+const four = await open();
 await until("a ping", () => four.sent.some((m) => m.event === "ping"));
 await until("a new connection after the silent one", () => sockets.length === 5);
 
