@@ -38,67 +38,35 @@ func TestALeaveDuringAnOutageIsMadeGoodAfter(t *testing.T) {
 // link is a TCP relay to Redis that can be cut and mended, as a network
 // between a node and Redis can.
 type link struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	down   bool
-	relays sync.WaitGroup
+	address string
+	mu      sync.Mutex
+	conns   []net.Conn
+	down    bool
 	// writes counts the writes the node made to Redis through the link:
 	// a round trip each, at least, unless pipelined.
 	writes atomic.Int64
 }
 
 func startLink(t *testing.T, target string) *link {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &link{ln: ln, target: target}
-	l.relays.Add(1)
-	go func() {
-		defer l.relays.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.relay(c)
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		l.cut()
-		l.relays.Wait()
-	})
+	l := &link{}
+	l.address = wstest.Relay(t, target, l.send, func(to, from net.Conn) { _, _ = io.Copy(to, from) })
+	t.Cleanup(l.cut)
 	return l
 }
 
-func (l *link) relay(c net.Conn) {
+// send relays what the node sends, counting its writes; while the link is
+// cut it closes the connection at once.
+func (l *link) send(to, from net.Conn) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.down {
-		_ = c.Close()
+		l.mu.Unlock()
+		_ = from.Close()
 		return
 	}
-	s, err := net.Dial("tcp", l.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	l.conns = append(l.conns, c, s)
-	for _, pair := range [][2]net.Conn{{s, c}, {c, s}} {
-		l.relays.Add(1)
-		go func(to, from net.Conn) {
-			defer l.relays.Done()
-			if from == c {
-				from = countingConn{c, &l.writes}
-			}
-			_, _ = io.Copy(to, from)
-			_ = to.Close()
-			_ = from.Close()
-		}(pair[0], pair[1])
-	}
+	l.conns = append(l.conns, from, to)
+	l.mu.Unlock()
+	_, _ = io.Copy(to, countingConn{from, &l.writes})
+	_ = from.Close()
 }
 
 // countingConn counts the reads that bring something.
@@ -115,7 +83,7 @@ func (c countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (l *link) addr() string { return l.ln.Addr().String() }
+func (l *link) addr() string { return l.address }
 
 // cut closes every relayed connection and refuses new ones.
 func (l *link) cut() {
