@@ -103,6 +103,16 @@ type Headcount struct {
 	Version uint64
 }
 
+// Departure is a user who left a room on every node because the node
+// they were on stopped renewing its presence there (it died): Users is
+// how many users the room has after it, Version numbers it as it would a
+// Change (see Applied).
+type Departure struct {
+	User    string
+	Users   int
+	Version uint64
+}
+
 // Broker connects a node to the others. Its methods are safe for
 // concurrent use.
 type Broker interface {
@@ -151,6 +161,12 @@ type Broker interface {
 	// order, starting after the user after (from the first when empty),
 	// and how many users the room has.
 	Page(ctx context.Context, room, after string, limit int) (users []string, count Headcount, err error)
+	// Departed sets fn, which is told of the Departures that this node's
+	// calls find, each once in the cluster, in the order they were found
+	// in each room; it is called before the first Apply, and fn runs on the
+	// broker's goroutines or the caller's of Apply, Count and Page, with no
+	// broker lock held. A single process finds none.
+	Departed(fn func(room string, left []Departure))
 	// Received counts the deliveries this node has taken from the others.
 	Received() uint64
 	// Ready reports whether the broker can reach the other nodes.

@@ -162,6 +162,9 @@ func (m *Memory) Page(_ context.Context, room, after string, limit int) ([]strin
 	return users, count, nil
 }
 
+// Departed does nothing: a single process has no other node to die.
+func (m *Memory) Departed(func(room string, left []Departure)) {}
+
 // Received is always 0: no other node exists.
 func (m *Memory) Received() uint64 { return 0 }
 

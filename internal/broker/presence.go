@@ -153,9 +153,11 @@ func (r *Redis) readApplied(room string, cmd *goredis.Cmd, places []int, changes
 	if err != nil {
 		return err
 	}
-	if len(reply) != 5+len(places) {
+	if len(reply) != 6+len(places) {
 		return fmt.Errorf("presence of room %q: %d values for %d changes", room, len(reply), len(places))
 	}
+	r.tellDeparted(room, reply[0])
+	reply = reply[1:]
 	last, _ := reply[0].(int64) // the version of the call's last change
 	var position *Position      // shared by the call's joins
 	if epoch, _ := reply[1].(string); epoch != "" {
@@ -195,9 +197,11 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 	if err != nil {
 		return nil, Headcount{}, err
 	}
-	if len(reply) < 2 {
+	if len(reply) < 3 {
 		return nil, Headcount{}, errors.New("short presence reply")
 	}
+	r.tellDeparted(room, reply[0])
+	reply = reply[1:]
 	users, _ := reply[0].(int64)
 	version, _ := reply[1].(int64)
 	page := make([]string, 0, len(reply)-2)
@@ -206,4 +210,44 @@ func (r *Redis) Page(ctx context.Context, room, after string, limit int) ([]stri
 		page = append(page, s)
 	}
 	return page, Headcount{Users: int(users), Version: uint64(version)}, nil
+}
+
+// Departed sets the function told of the Departures this node's calls
+// find.
+func (r *Redis) Departed(fn func(room string, left []Departure)) { r.departed.Store(&fn) }
+
+// tellDeparted hands the departures a call's reply lists first, as the
+// presence script makes them, to the Departed function: nil or empty for
+// none, else the version of the first, then each user and the room's
+// users after it.
+func (r *Redis) tellDeparted(room string, listed any) {
+	values, _ := listed.([]any)
+	fn := r.departed.Load()
+	if len(values) < 3 || fn == nil {
+		return
+	}
+	first, _ := values[0].(int64)
+	left := make([]Departure, 0, len(values)/2)
+	for i := 1; i+1 < len(values); i += 2 {
+		user, _ := values[i].(string)
+		users, _ := values[i+1].(int64)
+		left = append(left, Departure{User: user, Users: int(users), Version: uint64(first) + uint64(len(left))})
+	}
+	(*fn)(room, left)
+}
+
+// presenceResult splits the reply of a renew or restore call into the
+// departures it lists, told to the Departed function, and its result: 1
+// when the node's presence in the room is whole.
+func (r *Redis) presenceResult(room string, cmd *goredis.Cmd) (int64, error) {
+	reply, err := cmd.Slice()
+	if err != nil {
+		return 0, err
+	}
+	if len(reply) != 2 {
+		return 0, fmt.Errorf("presence of room %q: %d values, want 2", room, len(reply))
+	}
+	r.tellDeparted(room, reply[0])
+	result, _ := reply[1].(int64)
+	return result, nil
 }

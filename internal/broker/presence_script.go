@@ -18,19 +18,20 @@ package broker
 //
 // Every call first drops up to 100 entries of a node whose score has
 // lapsed (a heartbeat 1,000), and the node itself once it has none left,
-// so a dead node's users leave as their rooms are used and renewed; the
-// keys expire two TTLs after they were made or last renewed by a
-// heartbeat. A node that finds its score lapsed or gone while it still
+// so a dead node's users leave as their rooms are used and renewed. Each
+// user who so leaves the room on every node is a numbered presence change
+// that the call's reply lists first, for the node that made the call to
+// tell the room, as it tells the leaves of its own users. The keys expire
+// two TTLs after they were made or last renewed by a heartbeat. A node that finds its score lapsed or gone while it still
 // has users in the room restores its entries there, a page of users per
 // call.
 //
-// The calls that change who is in the room (apply, joins and restore),
-// and page, which counts too and whose sweep of a dead node's users may
-// empty the room, take the room's stream keys as well, as roomKeys lists
+// Every call takes the room's stream keys as well, as roomKeys lists
 // them: KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
-// appendScript, then KEYS[9], which numbers the presence changes of every
-// room so that a count tells which changes it includes; renew, called by
-// a node with users in the room, takes KEYS[5] alone of them. A change
+// appendScript, which the calls that may empty the room use (apply, joins
+// and restore, and page, whose sweep of a dead node's users may), then
+// KEYS[9], which numbers the presence changes of every room so that a
+// count tells which changes it includes. A change
 // that empties a room settles the position: one no message was given in
 // goes, one that was counts against rooms.history.maxBytes until a user
 // comes back (see keptCosts).
@@ -94,13 +95,17 @@ local function counted(entry)
   return 0
 end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now, 'LIMIT', '0', '1')[1]
+-- the users the sweep took out of the room on every node, in order
+local swept = {}
 if dead then
   -- a heartbeat, which no user waits on, drops ten times as many as the
   -- calls users make
   local sweep = op == 'renew' and '1000' or '100'
   local gone = entriesOf(dead, 'LIMIT', '0', sweep)
   for _, entry in ipairs(gone) do
-    drop(entry)
+    if drop(entry) == -1 then
+      swept[#swept + 1] = userOf(entry)
+    end
   end
   if #gone < tonumber(sweep) then
     redis.call('ZREM', KEYS[4], dead)
@@ -119,6 +124,19 @@ local function numbered(n)
     redis.call('SET', KEYS[9], string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
   end
   return last
+end
+-- the sweep's leaves are presence changes like any other, numbered
+-- before the call's own: departed is {} for none, else the version of the
+-- first, then each user and the room's users after it
+local departed = {}
+if #swept > 0 then
+  local last = numbered(#swept)
+  local users = redis.call('ZCARD', KEYS[2])
+  departed[1] = last - #swept + 1
+  for i, user in ipairs(swept) do
+    departed[#departed + 1] = user
+    departed[#departed + 1] = users + #swept - i
+  end
 end
 -- whether node's score is current: false once lapsed or swept away
 local function alive(node)
@@ -300,6 +318,7 @@ if op == 'apply' or op == 'joins' then
   table.insert(users, 1, tonumber(head[2]) or 0)
   table.insert(users, 1, head[1] or '')
   table.insert(users, 1, numbered(#ARGV - 4))
+  table.insert(users, 1, departed)
   return users
 elseif op == 'renew' then
   -- the room's stream position (KEYS[5]) lives on while the room has
@@ -311,10 +330,10 @@ elseif op == 'renew' then
   -- node holds as many entries as it has users here (ARGV[4]); 0 asks it
   -- to restore them
   if not alive(node) or redis.call('ZLEXCOUNT', KEYS[1], rangeOf(node)) ~= tonumber(ARGV[4]) then
-    return 0
+    return {departed, 0}
   end
   keep()
-  return 1
+  return {departed, 1}
 elseif op == 'restore' then
   -- one page of the node's users in byte order, after ARGV[4] ('' on the
   -- first page) up to the page's last user, or to the end of the node's
@@ -355,9 +374,9 @@ elseif op == 'restore' then
     settle()
   end
   if #found == users + dropsPerCall then
-    return 0
+    return {departed, 0}
   end
-  return 1
+  return {departed, 1}
 end
 -- a page: the room's users, the number of the last presence change,
 -- then up to ARGV[4] users after ARGV[3] ('' from the first), none for a
@@ -376,5 +395,6 @@ if ARGV[4] ~= '0' then
 end
 table.insert(page, 1, numbered(0))
 table.insert(page, 1, redis.call('ZCARD', KEYS[2]))
+table.insert(page, 1, departed)
 return page
 `)

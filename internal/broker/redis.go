@@ -46,6 +46,7 @@ type Redis struct {
 	interest *interest
 	writes   chan write
 	handler  atomic.Pointer[Handler]
+	departed atomic.Pointer[func(room string, left []Departure)]
 	received atomic.Uint64
 	streams  streams // the receiver's; see inStream
 	ready    atomic.Bool

@@ -36,7 +36,7 @@ func (r *Redis) heartbeat() {
 		chunk := renewals[start:min(start+renewalsPerWrite, len(renewals))]
 		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 			for _, rn := range chunk {
-				rn.cmd = presenceScript.EvalSha(r.ctx, p, append(r.presenceKeys(rn.room), r.streamKey(rn.room)), "renew", r.ttl.Milliseconds(), r.node, rn.users, keep)
+				rn.cmd = presenceScript.EvalSha(r.ctx, p, r.roomKeys(rn.room), "renew", r.ttl.Milliseconds(), r.node, rn.users, keep)
 			}
 		}}
 		if r.queue(r.ctx, w) != nil {
@@ -51,13 +51,17 @@ func (r *Redis) heartbeat() {
 			return
 		}
 	}
-	drifted := 0
-	r.local.mu.Lock()
+	// Read outside the lock: departures are told as they are read.
+	var lapsed []string
 	for _, rn := range renewals {
-		if renewed, err := rn.cmd.Int(); err != nil || renewed == 0 {
-			r.unsure[rn.room] = struct{}{}
-			drifted++
+		if renewed, err := r.presenceResult(rn.room, rn.cmd); err != nil || renewed == 0 {
+			lapsed = append(lapsed, rn.room)
 		}
+	}
+	drifted := len(lapsed)
+	r.local.mu.Lock()
+	for _, room := range lapsed {
+		r.unsure[room] = struct{}{}
 	}
 	r.local.mu.Unlock()
 	if drifted > 0 {
@@ -152,14 +156,20 @@ func (r *Redis) restore(rooms []string) {
 		}
 	}
 	unfinished := false
-	r.local.mu.Lock()
+	var again []string
 	for _, rs := range all {
-		if rs.cmd == nil || rs.cmd.Err() != nil {
-			r.unsure[rs.room] = struct{}{}
-		} else if done, _ := rs.cmd.Int(); done == 0 {
-			r.unsure[rs.room] = struct{}{}
+		if rs.cmd == nil {
+			again = append(again, rs.room)
+		} else if done, err := r.presenceResult(rs.room, rs.cmd); err != nil {
+			again = append(again, rs.room)
+		} else if done == 0 {
+			again = append(again, rs.room)
 			unfinished = true
 		}
+	}
+	r.local.mu.Lock()
+	for _, room := range again {
+		r.unsure[room] = struct{}{}
 	}
 	r.local.mu.Unlock()
 	if unfinished {

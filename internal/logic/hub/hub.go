@@ -106,6 +106,7 @@ func New(node string, b broker.Broker, cfg Config) *sHub {
 		userConns: make(map[userRoom]int),
 		lanes:     lanes{rooms: make(map[string]*lane)},
 	}
+	b.Departed(h.departed)
 	b.Subscribe(func(m broker.Message) { h.deliver(m, nil) })
 	return h
 }

@@ -103,6 +103,16 @@ func (h *sHub) sendPresence() {
 	}
 }
 
+// departed tells a small room of the users that a sweep of a dead node's
+// presence took out of it, as a leave of this node's own users is told.
+func (h *sHub) departed(room string, left []broker.Departure) {
+	for _, d := range left {
+		if h.announces(d.Users) {
+			h.pushPresence(context.Background(), room, EventRoomLeft, d.User, d.Version, nil)
+		}
+	}
+}
+
 // localUsers counts the users of room on this node.
 func (h *sHub) localUsers(room string) int {
 	h.mu.RLock()
