@@ -22,19 +22,19 @@ package broker
 // user who so leaves the room on every node is a numbered presence change
 // that the call's reply lists first, for the node that made the call to
 // tell the room, as it tells the leaves of its own users. The keys expire
-// two TTLs after they were made or last renewed by a heartbeat. A node that finds its score lapsed or gone while it still
-// has users in the room restores its entries there, a page of users per
-// call.
+// two TTLs after they were made or last renewed by a heartbeat. A node
+// that finds its score lapsed or gone while it still has users in the
+// room restores its entries there, a page of users per call.
 //
 // Every call takes the room's stream keys as well, as roomKeys lists
 // them: KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
 // appendScript, which the calls that may empty the room use (apply, joins
 // and restore, and page, whose sweep of a dead node's users may), then
 // KEYS[9], which numbers the presence changes of every room so that a
-// count tells which changes it includes. A change
-// that empties a room settles the position: one no message was given in
-// goes, one that was counts against rooms.history.maxBytes until a user
-// comes back (see keptCosts).
+// count tells which changes it includes. A change that empties a room
+// settles the position: one no message was given in goes, one that was
+// counts against rooms.history.maxBytes until a user comes back (see
+// keptCosts).
 var presenceScript = newScript(keptCosts + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
