@@ -14,6 +14,13 @@ import (
 // database number, so a shared prefix mixes their deliveries and presence.
 type names struct{ prefix string }
 
+// shared are the keys that every room's calls take: keptKeys, then the
+// one that numbers the presence changes of every room.
+func (n names) shared() []string {
+	p := n.prefix
+	return []string{p + ":kept:bytes", p + ":kept:total", p + ":kept:used", p + ":presence"}
+}
+
 func (n names) everyone() string        { return n.prefix + ":all" }
 func (n names) room(room string) string { return n.prefix + ":room:" + room }
 func (n names) user(user string) string { return n.prefix + ":user:" + user }

@@ -11,18 +11,24 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// presenceKeys names room's presence keys in the order presenceScript
-// takes them.
-func (r *Redis) presenceKeys(room string) []string {
-	p := r.names.prefix
-	return []string{p + ":entries:" + room, p + ":members:" + room, p + ":shared:" + room, p + ":nodes:" + room}
+// roomKeys are room's presence keys, its stream position, then the keys
+// every room's calls share, in the order presenceScript takes them.
+func (r *Redis) roomKeys(room string) []string {
+	return append(r.ownKeys(room, len(r.shared)), r.shared...)
 }
 
-// roomKeys are presenceKeys, the room's stream position, the keys that
-// count it against rooms.history.maxBytes once the room has no users, and
-// the version of the last presence change of any room.
-func (r *Redis) roomKeys(room string) []string {
-	return append(append(append(r.presenceKeys(room), r.streamKey(room)), r.keptKeys()...), r.names.prefix+":presence")
+// renewKeys are the keys of a renewal, which never empties the room:
+// roomKeys without the kept:* ones.
+func (r *Redis) renewKeys(room string) []string {
+	return append(r.ownKeys(room, 1), r.shared[len(r.shared)-1])
+}
+
+// ownKeys are room's presence keys and its stream position, with room
+// for more keys after them.
+func (r *Redis) ownKeys(room string, more int) []string {
+	p := r.names.prefix
+	return append(make([]string, 0, 5+more),
+		p+":entries:"+room, p+":members:"+room, p+":shared:"+room, p+":nodes:"+room, r.streamKey(room))
 }
 
 // Apply records the changes on this node at once, then sends them to

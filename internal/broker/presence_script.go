@@ -26,15 +26,17 @@ package broker
 // that finds its score lapsed or gone while it still has users in the
 // room restores its entries there, a page of users per call.
 //
-// Every call takes the room's stream keys as well, as roomKeys lists
+// The calls that change who is in the room (apply, joins and restore),
+// and page, which counts too and whose sweep of a dead node's users may
+// empty the room, take the room's stream keys as well, as roomKeys lists
 // them: KEYS[5], its position, and KEYS[6] to KEYS[8], the kept:* keys of
-// appendScript, which the calls that may empty the room use (apply, joins
-// and restore, and page, whose sweep of a dead node's users may), then
-// KEYS[9], which numbers the presence changes of every room so that a
-// count tells which changes it includes. A change that empties a room
-// settles the position: one no message was given in goes, one that was
-// counts against rooms.history.maxBytes until a user comes back (see
-// keptCosts).
+// appendScript, then KEYS[9], which numbers the presence changes of every
+// room so that a count tells which changes it includes; renew, called by
+// a node with users in the room, takes KEYS[5] and then that numbering
+// key alone, as KEYS[6], for the leaves of its sweep. A change that
+// empties a room settles the position: one no message was given in goes,
+// one that was counts against rooms.history.maxBytes until a user comes
+// back (see keptCosts).
 var presenceScript = newScript(keptCosts + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -114,14 +116,16 @@ end
 -- numbered gives n presence changes the next numbers and returns the
 -- last; with n 0, the number of the last change so far, which a count
 -- includes. Numbers go on from the time, 1024 a millisecond, so that they
--- never go back, not even once KEYS[9] expired or Redis lost it, and the
--- key keeps the last number given out, by a change or a count, so that
--- no later change is numbered below a count if Redis's clock goes back.
+-- never go back, not even once their key (the last of every call's)
+-- expired or Redis lost it, and the key keeps the last number given out,
+-- by a change or a count, so that no later change is numbered below a
+-- count if Redis's clock goes back.
 local function numbered(n)
-  local stored = tonumber(redis.call('GET', KEYS[9]) or '0')
+  local key = KEYS[#KEYS]
+  local stored = tonumber(redis.call('GET', key) or '0')
   local last = math.max(stored, now * 1024) + n
   if last > stored then
-    redis.call('SET', KEYS[9], string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
+    redis.call('SET', key, string.format('%d', last), 'PX', string.format('%d', 2 * ttl))
   end
   return last
 end

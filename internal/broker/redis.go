@@ -37,6 +37,7 @@ type Redis struct {
 	client  *gredis.Redis
 	raw     goredis.UniversalClient
 	names   names
+	shared  []string // names.shared, made once
 	node    string
 	ttl     time.Duration
 	history History
@@ -90,7 +91,7 @@ func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 	loadScriptsOnConnect(raw)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Redis{
-		client: client, raw: raw, names: names{opts.Prefix}, node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
+		client: client, raw: raw, names: names{opts.Prefix}, shared: names{opts.Prefix}.shared(), node: opts.Node, ttl: opts.PresenceTTL, history: opts.History,
 		local: NewMemory(), interest: newInterest(), streams: make(streams), writes: make(chan write, writeQueue),
 		rejoin: make(chan struct{}, 1), repair: make(chan struct{}, 1), unsure: make(map[string]struct{}),
 		ctx: ctx, cancel: cancel,

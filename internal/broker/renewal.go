@@ -36,7 +36,7 @@ func (r *Redis) heartbeat() {
 		chunk := renewals[start:min(start+renewalsPerWrite, len(renewals))]
 		w := write{done: make(chan struct{}), commands: func(p goredis.Pipeliner) {
 			for _, rn := range chunk {
-				rn.cmd = presenceScript.EvalSha(r.ctx, p, r.roomKeys(rn.room), "renew", r.ttl.Milliseconds(), r.node, rn.users, keep)
+				rn.cmd = presenceScript.EvalSha(r.ctx, p, r.renewKeys(rn.room), "renew", r.ttl.Milliseconds(), r.node, rn.users, keep)
 			}
 		}}
 		if r.queue(r.ctx, w) != nil {
