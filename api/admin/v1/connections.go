@@ -1,7 +1,10 @@
 package v1
 
 import (
+	"net/http"
+
 	"github.com/gogf/gf/v2/frame/g"
+	"github.com/gogf/gf/v2/net/goai"
 
 	"github.com/gfws/template-ws/internal/model"
 )
@@ -26,4 +29,16 @@ type KickReq struct {
 // KickRes names the closed connection.
 type KickRes struct {
 	ConnID string `json:"connId"`
+}
+
+// EnhanceResponseStatus documents the refusals of the list of this node's connections.
+func (ConnectionsRes) EnhanceResponseStatus() map[goai.EnhancedStatusCode]goai.EnhancedStatusType {
+	return refusals()
+}
+
+// EnhanceResponseStatus documents the refusals of a connection's kick: a
+// single node has no such connection, or the other nodes, which may hold
+// it, cannot be reached.
+func (KickRes) EnhanceResponseStatus() map[goai.EnhancedStatusCode]goai.EnhancedStatusType {
+	return refusals(http.StatusNotFound, http.StatusServiceUnavailable)
 }

@@ -1,6 +1,11 @@
 package v1
 
-import "github.com/gogf/gf/v2/frame/g"
+import (
+	"net/http"
+
+	"github.com/gogf/gf/v2/frame/g"
+	"github.com/gogf/gf/v2/net/goai"
+)
 
 // PushReq sends a server push to a user, a room or everyone.
 type PushReq struct {
@@ -16,4 +21,10 @@ type PushReq struct {
 // broker.
 type PushRes struct {
 	Delivered int `json:"delivered" dc:"connections on this node that got the push"`
+}
+
+// EnhanceResponseStatus documents the refusals of a push: a body that is
+// not JSON, and a delivery the other nodes could not be handed.
+func (PushRes) EnhanceResponseStatus() map[goai.EnhancedStatusCode]goai.EnhancedStatusType {
+	return refusals(http.StatusUnsupportedMediaType, http.StatusServiceUnavailable)
 }

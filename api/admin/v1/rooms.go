@@ -1,7 +1,10 @@
 package v1
 
 import (
+	"net/http"
+
 	"github.com/gogf/gf/v2/frame/g"
+	"github.com/gogf/gf/v2/net/goai"
 
 	_ "github.com/gfws/template-ws/internal/rules" // the room rule
 )
@@ -22,4 +25,9 @@ type RoomRes struct {
 	Next   string   `json:"next,omitempty" dc:"pass as after for the next page; absent on the last"`
 	Offset uint64   `json:"offset" dc:"the room stream's last offset"`
 	Epoch  string   `json:"epoch"  dc:"the life of the room's stream; empty while the room has none"`
+}
+
+// EnhanceResponseStatus documents the refusals of a room's page, which needs the other nodes.
+func (RoomRes) EnhanceResponseStatus() map[goai.EnhancedStatusCode]goai.EnhancedStatusType {
+	return refusals(http.StatusServiceUnavailable)
 }

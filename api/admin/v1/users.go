@@ -1,6 +1,11 @@
 package v1
 
-import "github.com/gogf/gf/v2/frame/g"
+import (
+	"net/http"
+
+	"github.com/gogf/gf/v2/frame/g"
+	"github.com/gogf/gf/v2/net/goai"
+)
 
 // KickUserReq closes every connection of a user, on every node, with 4403
 // kicked.
@@ -14,4 +19,9 @@ type KickUserReq struct {
 type KickUserRes struct {
 	User   string `json:"user"`
 	Closed int    `json:"closed" dc:"connections closed on this node"`
+}
+
+// EnhanceResponseStatus documents the refusals of a user's kick, which needs the other nodes.
+func (KickUserRes) EnhanceResponseStatus() map[goai.EnhancedStatusCode]goai.EnhancedStatusType {
+	return refusals(http.StatusServiceUnavailable)
 }

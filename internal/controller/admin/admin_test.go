@@ -209,8 +209,10 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 		Paths map[string]map[string]struct {
 			Security  []map[string][]string `json:"security"`
 			Responses map[string]struct {
-				Content map[string]struct {
+				Description string `json:"description"`
+				Content     map[string]struct {
 					Schema struct {
+						Ref        string         `json:"$ref"`
 						Properties map[string]any `json:"properties"`
 					} `json:"schema"`
 				} `json:"content"`
@@ -218,15 +220,27 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 		} `json:"paths"`
 		Components struct {
 			SecuritySchemes map[string]any `json:"securitySchemes"`
+			Schemas         map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
 		} `json:"components"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	for path, method := range map[string]string{
-		"/api/v1/push": "post", "/api/v1/connections": "get",
-		"/api/v1/connections/{connId}": "delete", "/api/v1/rooms/{room}": "get",
+	// Beside the refusals every request may get (400, 401, 403, 500),
+	// those of each operation's own.
+	for _, want := range []struct {
+		method, path string
+		refusals     []string
+	}{
+		{"post", "/api/v1/push", []string{"415", "503"}},
+		{"get", "/api/v1/connections", nil},
+		{"delete", "/api/v1/connections/{connId}", []string{"404", "503"}},
+		{"get", "/api/v1/rooms/{room}", []string{"503"}},
+		{"delete", "/api/v1/users/{user}/connections", []string{"503"}},
 	} {
+		method, path := want.method, want.path
 		op, ok := doc.Paths[path][method]
 		if !ok {
 			t.Errorf("/api.json lacks %s %s", method, path)
@@ -235,11 +249,25 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 		if len(op.Security) == 0 {
 			t.Errorf("%s %s declares no security", method, path)
 		}
-		// Every answer is {"code","message","data"}, the operation's own
-		// response in data.
-		answer := op.Responses["200"].Content["application/json"].Schema.Properties
-		if answer["code"] == nil || answer["message"] == nil || answer["data"] == nil {
-			t.Errorf("%s %s documents its answer without code, message and data: %v", method, path, answer)
+		// Every answer is {"code","message","data"}: the operation's own
+		// response in data, null in a refusal, which says why.
+		for _, status := range append([]string{"200", "400", "401", "403", "500"}, want.refusals...) {
+			answer, ok := op.Responses[status]
+			if !ok {
+				t.Errorf("%s %s documents no %s answer", method, path, status)
+				continue
+			}
+			schema := answer.Content["application/json"].Schema
+			fields := schema.Properties
+			if schema.Ref != "" {
+				fields = doc.Components.Schemas[strings.TrimPrefix(schema.Ref, "#/components/schemas/")].Properties
+			}
+			if fields["code"] == nil || fields["message"] == nil || fields["data"] == nil {
+				t.Errorf("%s %s documents its %s answer without code, message and data: %+v", method, path, status, schema)
+			}
+			if status != "200" && !strings.HasPrefix(answer.Description, "code ") {
+				t.Errorf("%s %s: the %s answer's description names no code: %q", method, path, status, answer.Description)
+			}
 		}
 	}
 	if doc.Components.SecuritySchemes["BearerAuth"] == nil {
