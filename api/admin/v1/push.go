@@ -11,7 +11,7 @@ import (
 type PushReq struct {
 	g.Meta `path:"/push" method:"post" tags:"Admin" summary:"Push an event to a user, a room or every connection" security:"BearerAuth"`
 	User   string `json:"user"  dc:"deliver to every connection of this user"`
-	Room   string `json:"room"  v:"room" dc:"deliver to every connection in this room"`
+	Room   string `json:"room"  v:"room" pattern:"^[A-Za-z0-9._:-]{1,64}$" dc:"deliver to every connection in this room"`
 	All    bool   `json:"all"   dc:"deliver to every connection"`
 	Event  string `json:"event" v:"required|length:1,128#event is required|event must be at most 128 characters" dc:"the push's event name"`
 	Data   any    `json:"data"  dc:"the push's data, any JSON"`

@@ -12,9 +12,9 @@ import (
 // RoomReq asks for one page of a room's users.
 type RoomReq struct {
 	g.Meta `path:"/rooms/{room}" method:"get" tags:"Admin" summary:"List a room's users on every node, a page at a time" security:"BearerAuth"`
-	Room   string `json:"room"  in:"path" v:"required|room#room is required"`
-	Limit  int    `json:"limit" in:"query" d:"100" v:"between:1,1000#limit must be 1 to 1000" dc:"users per page"`
-	After  string `json:"after" in:"query" v:"max-length:256#after must be a user id" dc:"the next value of the previous page"`
+	Room   string `json:"room"  in:"path" v:"required|room#room is required" pattern:"^[A-Za-z0-9._:-]{1,64}$"`
+	Limit  int    `json:"limit" in:"query" d:"100" v:"between:1,1000#limit must be 1 to 1000" minimum:"1" maximum:"1000" dc:"users per page"`
+	After  string `json:"after" in:"query" v:"max-length:256#after must be a user id" maxLength:"256" dc:"the next value of the previous page"`
 }
 
 // RoomRes is one page of the room's users, sorted.
