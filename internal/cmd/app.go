@@ -181,6 +181,9 @@ func New(ctx context.Context, cfg *gcfg.Config) (*App, error) {
 func documentAdminAPI(oai *goai.OpenApiV3) {
 	oai.Config.CommonResponse = ghttp.DefaultHandlerResponse{}
 	oai.Config.CommonResponseDataField = "Data"
+	// GoFrame names the schema of an `any` field "interface" and makes it
+	// an object: a push's data, and an answer's, is any JSON value.
+	oai.Components.Schemas.Set("interface", goai.SchemaRef{Value: &goai.Schema{Description: "any JSON value"}})
 	oai.Components.SecuritySchemes = goai.SecuritySchemes{
 		"BearerAuth": goai.SecuritySchemeRef{Value: &goai.SecurityScheme{
 			Type:        "http",

@@ -30,6 +30,7 @@ type openAPI struct {
 	Components struct {
 		SecuritySchemes map[string]any `json:"securitySchemes"`
 		Schemas         map[string]struct {
+			Type       string            `json:"type"`
 			Properties map[string]schema `json:"properties"`
 		} `json:"schemas"`
 	} `json:"components"`
@@ -38,6 +39,8 @@ type openAPI struct {
 // schema is the part of a parameter's or a property's schema that states
 // its rule.
 type schema struct {
+	Ref       string   `json:"$ref"`
+	Type      string   `json:"type"`
 	Minimum   *float64 `json:"minimum"`
 	Maximum   *float64 `json:"maximum"`
 	MaxLength *int     `json:"maxLength"`
@@ -112,7 +115,8 @@ func TestOpenAPIDocumentsEveryAdminPath(t *testing.T) {
 }
 
 // The rules the API checks its parameters by are the ones /api.json
-// states, so that a client generated from it refuses what the API would.
+// states, so that a client generated from it refuses what the API would
+// and sends what it takes.
 func TestOpenAPIStatesTheRulesOfParameters(t *testing.T) {
 	doc := fetchOpenAPI(t)
 	params := map[string]schema{}
@@ -131,5 +135,14 @@ func TestOpenAPIStatesTheRulesOfParameters(t *testing.T) {
 	push := doc.Components.Schemas["github.com.gfws.template-ws.api.admin.v1.PushReq"].Properties
 	if push["room"].Pattern != rules.RoomPattern {
 		t.Errorf("a push's room pattern %q, want the room rule's %q", push["room"].Pattern, rules.RoomPattern)
+	}
+	// A push's data is any JSON value, a number or a string as well as an
+	// object.
+	data := push["data"]
+	if data.Ref != "" {
+		data.Type = doc.Components.Schemas[strings.TrimPrefix(data.Ref, "#/components/schemas/")].Type
+	}
+	if data.Type != "" {
+		t.Errorf("a push's data is typed %q; it takes any JSON value", data.Type)
 	}
 }
