@@ -58,16 +58,15 @@ func (r *Redis) heartbeat() {
 			lapsed = append(lapsed, rn.room)
 		}
 	}
-	drifted := len(lapsed)
 	r.local.mu.Lock()
 	for _, room := range lapsed {
 		r.unsure[room] = struct{}{}
 	}
 	r.local.mu.Unlock()
-	if drifted > 0 {
+	if len(lapsed) > 0 {
 		// An operator's sign of heartbeats later than the TTL (a paused
 		// process, an overloaded Redis) or of keys Redis lost or evicted.
-		glog.Warningf(r.ctx, "redis broker: node %s's presence in %d rooms had lapsed or no longer matched its users; restoring it", r.node, drifted)
+		glog.Warningf(r.ctx, "redis broker: node %s's presence in %d rooms had lapsed or no longer matched its users; restoring it", r.node, len(lapsed))
 	}
 	r.restoreUnsure()
 }
