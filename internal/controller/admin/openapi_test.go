@@ -12,7 +12,12 @@ import (
 // openAPI is the part of /api.json these tests read.
 type openAPI struct {
 	Paths map[string]map[string]struct {
-		Security   []map[string][]string `json:"security"`
+		Security    []map[string][]string `json:"security"`
+		RequestBody struct {
+			Content map[string]struct {
+				Schema schema `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
 		Parameters []struct {
 			Name   string `json:"name"`
 			Schema schema `json:"schema"`
@@ -132,7 +137,8 @@ func TestOpenAPIStatesTheRulesOfParameters(t *testing.T) {
 	if room := params["room"]; room.Pattern != rules.RoomPattern {
 		t.Errorf("the room path parameter's pattern %q, want the room rule's %q", room.Pattern, rules.RoomPattern)
 	}
-	push := doc.Components.Schemas["github.com.gfws.template-ws.api.admin.v1.PushReq"].Properties
+	pushBody := doc.Paths["/api/v1/push"]["post"].RequestBody.Content["application/json"].Schema.Ref
+	push := doc.Components.Schemas[strings.TrimPrefix(pushBody, "#/components/schemas/")].Properties
 	if push["room"].Pattern != rules.RoomPattern {
 		t.Errorf("a push's room pattern %q, want the room rule's %q", push["room"].Pattern, rules.RoomPattern)
 	}
