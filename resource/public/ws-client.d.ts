@@ -191,7 +191,7 @@ export interface RoomJoinedPush {
 /** A user left a room you are in */
 export interface RoomLeftPush {
   room: string;
-  /** the user who left */
+  /** the user who left, or who was on a node that died (its presence lapsed) */
   userId: string;
 }
 

@@ -30,7 +30,7 @@ type RoomJoinedPush struct {
 type RoomLeftPush struct {
 	g.Meta `push:"room.left" summary:"A user left a room you are in"`
 	Room   string `json:"room"`
-	UserID string `json:"userId" dc:"the user who left"`
+	UserID string `json:"userId" dc:"the user who left, or who was on a node that died (its presence lapsed)"`
 }
 
 // RoomMessagePush is a room.send of any member, the receiver's own
