@@ -80,6 +80,7 @@ type sHub struct {
 	presence presence
 	lanes    lanes
 	arrivals arrivals
+	counts   sharedCounts
 
 	recovered, lost atomic.Uint64 // joins with since, by outcome
 }

@@ -147,10 +147,14 @@ func (h *sHub) rejoin(ctx context.Context, p model.Peer, ms *membership, room st
 // countUsers counts room's users on every node, or on this one while the
 // others are out of reach; the broker logs its outage.
 func (h *sHub) countUsers(ctx context.Context, room string) roomCount {
-	if n, err := h.broker.Count(ctx, room); err == nil {
-		return roomCount{users: n.Users, version: n.Version}
-	}
-	return roomCount{users: h.localUsers(room), local: true}
+	return h.counts.take(room, func() roomCount {
+		// Shared with other callers, the count must not end with the
+		// connection of the one that makes it.
+		if n, err := h.broker.Count(context.WithoutCancel(ctx), room); err == nil {
+			return roomCount{users: n.Users, version: n.Version}
+		}
+		return roomCount{users: h.localUsers(room), local: true}
+	})
 }
 
 // LeaveRoom takes the calling connection out of room; a small room hears
