@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ type RedisOptions struct {
 // NewRedis connects to Redis with cfg as a node of a cluster. Nothing runs
 // until Subscribe.
 func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
-	client, err := gredis.New(cfg)
+	client, err := gredis.New(keepIdle(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: %w", cfg.Address, err)
 	}
@@ -96,6 +97,24 @@ func NewRedis(cfg *gredis.Config, opts RedisOptions) (*Redis, error) {
 		rejoin: make(chan struct{}, 1), repair: make(chan struct{}, 1), unsure: make(map[string]struct{}),
 		ctx: ctx, cancel: cancel,
 	}, nil
+}
+
+// poolSize is the Redis client's pool when the configuration sets none,
+// as gredis has it.
+const poolSize = 100
+
+// keepIdle returns cfg with the pool keeping as many idle connections as
+// it may open, unless cfg sets maxIdle. A node's calls come in bursts,
+// such as the members pages that clients ask for at once after a mass
+// rejoin: with gredis's default of ten, every burst dialled the
+// connections it lacked and closed them again once it was over.
+func keepIdle(cfg *gredis.Config) *gredis.Config {
+	if cfg.MaxIdle != 0 {
+		return cfg
+	}
+	kept := *cfg
+	kept.MaxIdle = cmp.Or(cfg.MaxActive, poolSize)
+	return &kept
 }
 
 // Subscribe sets the handler of other nodes' messages, then starts the
