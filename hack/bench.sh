@@ -175,9 +175,30 @@ fi
 src=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 results="$tmp/results.jsonl"
 url() { echo "ws://127.0.0.1:$1/ws"; }
+# busy_jiffies prints the machine's busy and total CPU time so far.
+busy_jiffies() {
+	local _ user nice system idle iowait irq softirq steal
+	read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
+	echo "$((user + nice + system + irq + softirq + steal)) $((user + nice + system + idle + iowait + irq + softirq + steal))"
+}
+# quiet waits, at most 10 s, until the machine is at most 5% busy over
+# 200 ms. A run's servers and the kernel go on working for seconds after
+# the run ends (closing 10,000 sockets, freeing memory): a run started
+# meanwhile was measured at up to twice its own CPU a join.
+quiet() {
+	local busy0 total0 busy1 total1
+	for _ in $(seq 50); do
+		read -r busy0 total0 < <(busy_jiffies)
+		sleep 0.2
+		read -r busy1 total1 < <(busy_jiffies)
+		if [ $(((busy1 - busy0) * 100)) -le $(((total1 - total0) * 5)) ]; then return; fi
+	done
+	echo "the machine is still busy after 10 s; measuring anyway" >&2
+}
 run() { # label mode args...
 	local label=$1 mode=$2 port profiler=""
 	shift 2
+	quiet
 	if [ -n "$profile" ] && [ "$label" != reference ]; then
 		# The node profiled is the first -url's.
 		port=$(printf '%s\n' "$@" | sed -n 's#^ws://127.0.0.1:\([0-9]*\)/ws.*#\1#p' | head -1)
