@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,7 +112,10 @@ func keepIdle(cfg *gredis.Config) *gredis.Config {
 		return cfg
 	}
 	kept := *cfg
-	kept.MaxIdle = cmp.Or(cfg.MaxActive, poolSize)
+	kept.MaxIdle = poolSize
+	if cfg.MaxActive > 0 {
+		kept.MaxIdle = cfg.MaxActive
+	}
 	return &kept
 }
 
