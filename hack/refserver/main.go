@@ -51,6 +51,7 @@ type client struct {
 	conn *websocket.Conn
 	send chan []byte
 	id   string
+	gone bool // send is closed; guarded by hub.mu
 }
 
 // hub is the mutex-guarded room map of the pattern.
@@ -69,6 +70,10 @@ func (h *hub) join(room string, c *client) int {
 	return len(h.rooms[room])
 }
 
+// leaveAll unregisters a client whose reader ended. Closing its queue
+// ends its writer, as the chat example's unregister does; otherwise the
+// writer would wait for its next ping, up to pingPeriod, holding the
+// connection.
 func (h *hub) leaveAll(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -77,6 +82,14 @@ func (h *hub) leaveAll(c *client) {
 		if len(members) == 0 {
 			delete(h.rooms, room)
 		}
+	}
+	h.closeSend(c)
+}
+
+func (h *hub) closeSend(c *client) {
+	if !c.gone {
+		c.gone = true
+		close(c.send)
 	}
 }
 
@@ -89,7 +102,7 @@ func (h *hub) broadcast(room string, msg []byte) {
 		select {
 		case c.send <- msg:
 		default:
-			close(c.send)
+			h.closeSend(c)
 			delete(h.rooms[room], c)
 		}
 	}
